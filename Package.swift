@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot numeric code is built with -Ounchecked in release: bounds and overflow checks are the
+// difference between a BLAS-bound step and a loop-bound one. Debug builds keep every check.
+let fastRelease: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "unipelt",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "unipelt", targets: ["unipelt"]),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: libopenblas-dev, libsqlite3-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        // Libraries, lowest first; a dependency only points down (docs/architecture.md).
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastRelease),
+        .target(name: "Model", dependencies: ["Tensor"], swiftSettings: fastRelease),
+        .target(name: "Text"),
+        .target(name: "Training", dependencies: ["Model", "Text"], swiftSettings: fastRelease),
+        .target(name: "JobStore", dependencies: ["CSQLite"]),
+        .target(name: "HTTP"),
+        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP"]),
+
+        .executableTarget(name: "unipelt", dependencies: ["Service"]),
+        // A worker process that the job-store crash tests start and SIGKILL.
+        .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore"],
+                          path: "Sources/StoreCrashWorker"),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "TextTests", dependencies: ["Text"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "unipelt"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// The JobStore module: see docs in README.md (developer section).

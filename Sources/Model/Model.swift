@@ -1,0 +1,1 @@
+// The Model module: see docs in README.md (developer section).

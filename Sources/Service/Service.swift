@@ -1,0 +1,1 @@
+// The Service module: see docs in README.md (developer section).

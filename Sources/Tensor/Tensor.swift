@@ -1,0 +1,1 @@
+// The Tensor module: see docs in README.md (developer section).

@@ -1,0 +1,1 @@
+// The Text module: see docs in README.md (developer section).

@@ -1,0 +1,1 @@
+// The Training module: see docs in README.md (developer section).
