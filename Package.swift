@@ -34,12 +34,19 @@ let package = Package(
         .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore"],
                           path: "Sources/StoreCrashWorker"),
 
+        // Golden files (made by the scripts in Tests/Scripts) sit beside the tests and are read by path.
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"]),
-        .testTarget(name: "TextTests", dependencies: ["Text"]),
+
+        .testTarget(name: "ModelTests", dependencies: ["Model"], exclude: ["Golden"]),
+
+        .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Golden"]),
+
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash"]),
+
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+
         .testTarget(name: "ServiceTests", dependencies: ["Service", "unipelt"]),
     ],
     swiftLanguageModes: [.v5]
