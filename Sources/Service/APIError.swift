@@ -1,0 +1,40 @@
+/// An error the API reports to the client: HTTP status plus the JSON body
+/// `{"error": {"type", "code", "message", "param"}}` of service.md §4.5.
+public struct APIError: Error, Equatable, CustomStringConvertible {
+    public let status: Int
+    public let type: String
+    public let code: String
+    public let message: String
+    /// The offending field of the request (`methods[2]`, `k[0]`, `limit`), when there is one.
+    public let param: String?
+
+    public init(status: Int, type: String, code: String, message: String, param: String? = nil) {
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.param = param
+    }
+
+    public var description: String { "\(status) \(code): \(message)" + (param.map { " (param \($0))" } ?? "") }
+
+    // The cases the API uses, one constructor each so codes and types stay consistent.
+    public static func invalidValue(_ param: String, _ message: String) -> APIError {
+        APIError(status: 400, type: "invalid_request_error", code: "invalid_value", message: "\(param): \(message)", param: param)
+    }
+    public static func missingParameter(_ param: String) -> APIError {
+        APIError(status: 400, type: "invalid_request_error", code: "missing_parameter",
+                 message: "\(param) is required", param: param)
+    }
+    public static func unknownParameter(_ param: String, allowed: [String]) -> APIError {
+        APIError(status: 400, type: "invalid_request_error", code: "unknown_parameter",
+                 message: "unknown parameter \(param); expected one of \(allowed.joined(separator: ", "))", param: param)
+    }
+    public static func invalidJSON(_ error: JSONParseError) -> APIError {
+        APIError(status: 400, type: "invalid_request_error", code: "invalid_json", message: error.description)
+    }
+    public static func tooManyJobs(_ count: Int, limit: Int) -> APIError {
+        APIError(status: 400, type: "invalid_request_error", code: "too_many_jobs",
+                 message: "the sweep expands to \(count) jobs; the limit is \(limit)", param: nil)
+    }
+}

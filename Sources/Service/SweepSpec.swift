@@ -1,0 +1,254 @@
+/// What a value in a request may be. Service fills these tables from the modules that own the
+/// vocabulary (tasks from Text, methods from Model, hyperparameters from Training).
+public enum ValueRule: Sendable {
+    case integer(ClosedRange<Int>)
+    case number(ClosedRange<Double>)
+    case choice([String])
+    case boolean
+
+    /// Checks `value` at `param` and returns it normalised (integers as `.number` holding an integer).
+    func validate(_ value: JSONValue, at param: String) throws -> JSONValue {
+        switch (self, value) {
+        case let (.integer(range), .number(number)):
+            guard number.rounded() == number, let integer = Int(exactly: number), range.contains(integer) else {
+                throw APIError.invalidValue(param, "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(Self.render(value))")
+            }
+            return value
+        case let (.number(range), .number(number)):
+            guard range.contains(number) else {
+                throw APIError.invalidValue(param, "expected a number from \(range.lowerBound) to \(range.upperBound), got \(Self.render(value))")
+            }
+            return value
+        case let (.choice(allowed), .string(string)):
+            guard allowed.contains(string) else {
+                throw APIError.invalidValue(param, "unknown value \"\(string)\"; expected one of \(allowed.joined(separator: ", "))")
+            }
+            return value
+        case (.boolean, .bool):
+            return value
+        default:
+            throw APIError.invalidValue(param, "expected \(expectation), got \(value.typeName)")
+        }
+    }
+
+    var expectation: String {
+        switch self {
+        case .integer: return "an integer"
+        case .number: return "a number"
+        case let .choice(allowed): return "one of \(allowed.joined(separator: ", "))"
+        case .boolean: return "true or false"
+        }
+    }
+
+    static func render(_ value: JSONValue) -> String {
+        switch value {
+        case let .number(number): return number.rounded() == number && abs(number) < 1e15 ? String(Int(number)) : String(number)
+        case let .string(string): return "\"\(string)\""
+        case let .bool(bool): return String(bool)
+        default: return value.typeName
+        }
+    }
+}
+
+/// The allowed vocabulary of a sweep: injected so this file knows no module's types.
+public struct SweepVocabulary: Sendable {
+    public var tasks: [String]
+    public var methods: [String]
+    public var models: [String]
+    /// Hyperparameter name → rule, in documentation order.
+    public var hyperparameters: [(name: String, rule: ValueRule)]
+    public var maxJobsPerSweep: Int
+    public var defaultMaxAttempts: Int
+
+    public init(tasks: [String], methods: [String], models: [String],
+                hyperparameters: [(name: String, rule: ValueRule)], maxJobsPerSweep: Int, defaultMaxAttempts: Int) {
+        self.tasks = tasks
+        self.methods = methods
+        self.models = models
+        self.hyperparameters = hyperparameters
+        self.maxJobsPerSweep = maxJobsPerSweep
+        self.defaultMaxAttempts = defaultMaxAttempts
+    }
+}
+
+/// Training size: K examples, or the whole train split.
+public enum TrainingSize: Hashable, Sendable, CustomStringConvertible {
+    case examples(Int)
+    case all
+    public var description: String {
+        switch self {
+        case let .examples(k): return String(k)
+        case .all: return "all"
+        }
+    }
+}
+
+/// One cell of a sweep's grid: everything a job needs, plus its deterministic key.
+public struct JobCell: Equatable, Sendable {
+    public var task: String
+    public var k: TrainingSize
+    public var seed: Int
+    public var method: String
+    public var model: String
+    /// Only the hyperparameters the request set, as name → value (scalars).
+    public var hyperparameters: [(name: String, value: JSONValue)]
+
+    public static func == (lhs: JobCell, rhs: JobCell) -> Bool {
+        lhs.key == rhs.key && lhs.model == rhs.model
+            && lhs.hyperparameters.map(\.name) == rhs.hyperparameters.map(\.name)
+            && lhs.hyperparameters.map(\.value) == rhs.hyperparameters.map(\.value)
+    }
+
+    /// `rte/K=100/seed=1/unipelt-apl`, plus `/name=value` for every hyperparameter that varies in the
+    /// sweep, so two cells of one sweep never share a key.
+    public var key: String { keyParts(varying: Set(hyperparameters.map(\.name))) }
+
+    func keyParts(varying: Set<String>) -> String {
+        var key = "\(task)/K=\(k)/seed=\(seed)/\(method)"
+        for (name, value) in hyperparameters where varying.contains(name) {
+            key += "/\(name)=\(ValueRule.render(value).replacingOccurrences(of: "\"", with: ""))"
+        }
+        return key
+    }
+}
+
+/// A validated sweep request.
+public struct SweepSpec: Sendable {
+    public var name: String?
+    public var cells: [JobCell]
+    /// Cell keys in the same order as `cells`.
+    public var keys: [String]
+    public var maxConcurrency: Int?
+    public var maxAttempts: Int
+    public var metadata: [(key: String, value: String)]
+    public var dryRun: Bool
+
+    static let fields = ["name", "tasks", "k", "seeds", "methods", "model", "hyperparameters",
+                         "max_concurrency", "max_attempts", "metadata", "dry_run"]
+
+    /// Validates every field before anything is stored; the first problem is thrown naming its field.
+    public static func validate(_ body: JSONValue, vocabulary: SweepVocabulary) throws -> SweepSpec {
+        let members = try objectMembers(body, at: "body")
+        for (key, _) in members where !fields.contains(key) {
+            throw APIError.unknownParameter(key, allowed: fields)
+        }
+        let name = try body["name"].map { try string($0, at: "name", maxLength: 200) }
+        let tasks = try list(body["tasks"], at: "tasks", required: true) { value, param in
+            try string(ValueRule.choice(vocabulary.tasks).validate(value, at: param), at: param)
+        }
+        let ks = try list(body["k"], at: "k", required: true) { value, param -> TrainingSize in
+            if case .string("all") = value { return .all }
+            guard case .number = value else {
+                throw APIError.invalidValue(param, "expected a positive integer or \"all\", got \(ValueRule.render(value))")
+            }
+            return .examples(try integer(value, at: param, in: 1...10_000_000))
+        }
+        let seeds = try list(body["seeds"], at: "seeds", required: true) { value, param in
+            try integer(value, at: param, in: 0...Int(Int32.max))
+        }
+        let methods = try list(body["methods"], at: "methods", required: true) { value, param in
+            try string(ValueRule.choice(vocabulary.methods).validate(value, at: param), at: param)
+        }
+        let model = try body["model"].map { value in
+            try string(ValueRule.choice(vocabulary.models).validate(value, at: "model"), at: "model")
+        } ?? "default"
+        let axes = try hyperparameterAxes(body["hyperparameters"], vocabulary: vocabulary)
+        let maxConcurrency = try body["max_concurrency"].map { try integer($0, at: "max_concurrency", in: 1...10_000) }
+        let maxAttempts = try body["max_attempts"].map { try integer($0, at: "max_attempts", in: 1...100) }
+            ?? vocabulary.defaultMaxAttempts
+        let metadata = try body["metadata"].map { value in
+            try objectMembers(value, at: "metadata").map { member in
+                (member.key, try string(member.value, at: "metadata.\(member.key)", maxLength: 1_000))
+            }
+        } ?? []
+        let dryRun = try body["dry_run"].map { value -> Bool in
+            guard case let .bool(flag) = value else { throw APIError.invalidValue("dry_run", "expected true or false") }
+            return flag
+        } ?? false
+
+        let count = [tasks.count, ks.count, seeds.count, methods.count].reduce(1, *)
+            * axes.reduce(1) { $0 * $1.values.count }
+        guard count <= vocabulary.maxJobsPerSweep else {
+            throw APIError.tooManyJobs(count, limit: vocabulary.maxJobsPerSweep)
+        }
+        let varying = Set(axes.filter { $0.values.count > 1 }.map(\.name))
+        var cells: [JobCell] = []
+        cells.reserveCapacity(count)
+        for task in tasks {
+            for k in ks {
+                for seed in seeds {
+                    for method in methods {
+                        for combination in cartesianProduct(axes) {
+                            cells.append(JobCell(task: task, k: k, seed: seed, method: method, model: model,
+                                                 hyperparameters: combination))
+                        }
+                    }
+                }
+            }
+        }
+        let keys = cells.map { $0.keyParts(varying: varying) }
+        if let duplicate = firstDuplicate(keys) {
+            throw APIError.invalidValue("body", "the grid lists the cell \(duplicate) twice; remove repeated values")
+        }
+        return SweepSpec(name: name, cells: cells, keys: keys, maxConcurrency: maxConcurrency,
+                         maxAttempts: maxAttempts, metadata: metadata, dryRun: dryRun)
+    }
+
+    // MARK: Field helpers
+
+    private static func objectMembers(_ value: JSONValue, at param: String) throws -> [(key: String, value: JSONValue)] {
+        guard case let .object(members) = value else {
+            throw APIError.invalidValue(param, "expected an object, got \(value.typeName)")
+        }
+        return members
+    }
+
+    private static func string(_ value: JSONValue, at param: String, maxLength: Int = 200) throws -> String {
+        guard case let .string(string) = value else {
+            throw APIError.invalidValue(param, "expected a string, got \(value.typeName)")
+        }
+        guard string.count <= maxLength else { throw APIError.invalidValue(param, "longer than \(maxLength) characters") }
+        return string
+    }
+
+    private static func integer(_ value: JSONValue, at param: String, in range: ClosedRange<Int>) throws -> Int {
+        _ = try ValueRule.integer(range).validate(value, at: param)
+        guard case let .number(number) = value else { preconditionFailure("validated as a number") }
+        return Int(number)
+    }
+
+    /// A grid axis: a scalar is a one-element list; a list must be non-empty. Elements are named `field[i]`.
+    private static func list<Element>(_ value: JSONValue?, at param: String, required: Bool,
+                                      _ element: (JSONValue, String) throws -> Element) throws -> [Element] {
+        guard let value else {
+            if required { throw APIError.missingParameter(param) }
+            return []
+        }
+        guard case let .array(values) = value else { return [try element(value, param)] }
+        guard !values.isEmpty else { throw APIError.invalidValue(param, "expected at least one value") }
+        return try values.enumerated().map { try element($1, "\(param)[\($0)]") }
+    }
+
+    private static func hyperparameterAxes(_ value: JSONValue?, vocabulary: SweepVocabulary) throws
+        -> [(name: String, values: [JSONValue])] {
+        guard let value else { return [] }
+        return try objectMembers(value, at: "hyperparameters").map { member in
+            let param = "hyperparameters.\(member.key)"
+            guard let rule = vocabulary.hyperparameters.first(where: { $0.name == member.key })?.rule else {
+                throw APIError.unknownParameter(param, allowed: vocabulary.hyperparameters.map { "hyperparameters.\($0.name)" })
+            }
+            return (member.key, try list(member.value, at: param, required: true) { try rule.validate($0, at: $1) })
+        }
+    }
+
+    private static func cartesianProduct(_ axes: [(name: String, values: [JSONValue])]) -> [[(name: String, value: JSONValue)]] {
+        axes.reduce([[]]) { partial, axis in
+            partial.flatMap { prefix in axis.values.map { prefix + [(axis.name, $0)] } }
+        }
+    }
+
+    private static func firstDuplicate(_ keys: [String]) -> String? {
+        var seen = Set<String>()
+        return keys.first { !seen.insert($0).inserted }
+    }
+}

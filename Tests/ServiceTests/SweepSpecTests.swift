@@ -1,0 +1,84 @@
+import XCTest
+@testable import Service
+
+final class SweepSpecTests: XCTestCase {
+    private let vocabulary = SweepVocabulary(
+        tasks: ["sst2", "mrpc", "cola", "rte", "qnli", "stsb", "mnli", "qqp"],
+        methods: ["finetune", "bitfit", "adapter", "prefix", "lora", "unipelt-ap", "unipelt-apl", "unipelt-apl-nogate"],
+        models: ["default", "minilm-l6"],
+        hyperparameters: [("learning_rate", .number(1e-7...1)), ("epochs", .integer(1...1000)),
+                          ("batch_size", .integer(1...512)), ("padding", .choice(["dynamic", "max_length"]))],
+        maxJobsPerSweep: 100, defaultMaxAttempts: 3)
+
+    private func validate(_ json: String) throws -> SweepSpec {
+        try SweepSpec.validate(try JSONParser.parse(Array(json.utf8)), vocabulary: vocabulary)
+    }
+
+    private func assertAPIError(_ json: String, code: String, param: String?, mentions: String? = nil,
+                                file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try validate(json), file: file, line: line) { error in
+            guard let error = error as? APIError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(error.status, 400, file: file, line: line)
+            XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
+            XCTAssertEqual(error.param, param, "\(error)", file: file, line: line)
+            if let mentions { XCTAssertTrue(error.message.contains(mentions), "\(error)", file: file, line: line) }
+        }
+    }
+
+    func testExpandsTheGridInTaskKSeedMethodOrder() throws {
+        let spec = try validate(#"{"name": "t1", "tasks": ["rte", "sst2"], "k": [100, "all"], "seeds": [1, 2], "methods": ["lora", "unipelt-apl"], "hyperparameters": {"epochs": 3}, "metadata": {"owner": "ab"}}"#)
+        XCTAssertEqual(spec.cells.count, 16)
+        XCTAssertEqual(spec.keys.count, Set(spec.keys).count)
+        XCTAssertEqual(spec.keys.first, "rte/K=100/seed=1/lora")
+        XCTAssertEqual(spec.keys[1], "rte/K=100/seed=1/unipelt-apl")
+        XCTAssertEqual(spec.keys.last, "sst2/K=all/seed=2/unipelt-apl")
+        XCTAssertEqual(spec.cells[0].hyperparameters.map(\.name), ["epochs"])
+        XCTAssertEqual(spec.cells[0].model, "default")
+        XCTAssertEqual(spec.maxAttempts, 3)
+        XCTAssertFalse(spec.dryRun)
+        XCTAssertEqual(spec.metadata.map(\.key), ["owner"])
+    }
+
+    func testScalarsAreOneValueAxesAndVaryingHyperparametersEnterTheKey() throws {
+        let spec = try validate(#"{"tasks": "rte", "k": 100, "seeds": 1, "methods": "lora", "hyperparameters": {"learning_rate": [1e-4, 5e-4], "batch_size": 16}, "dry_run": true}"#)
+        XCTAssertEqual(spec.keys, ["rte/K=100/seed=1/lora/learning_rate=0.0001", "rte/K=100/seed=1/lora/learning_rate=0.0005"])
+        XCTAssertTrue(spec.dryRun)
+    }
+
+    func testErrorsNameTheOffendingField() {
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora", "adapter", "lora2"]}"#,
+                       code: "invalid_value", param: "methods[2]", mentions: "unipelt-apl-nogate")
+        assertAPIError(#"{"tasks": ["rte"], "k": [0], "seeds": [1], "methods": ["lora"]}"#,
+                       code: "invalid_value", param: "k[0]")
+        assertAPIError(#"{"tasks": ["rte"], "k": ["some"], "seeds": [1], "methods": ["lora"]}"#,
+                       code: "invalid_value", param: "k[0]", mentions: "\"all\"")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seed": [1], "methods": ["lora"]}"#,
+                       code: "unknown_parameter", param: "seed", mentions: "seeds")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "methods": ["lora"]}"#,
+                       code: "missing_parameter", param: "seeds")
+        assertAPIError(#"{"tasks": ["wnli"], "k": [100], "seeds": [1], "methods": ["lora"]}"#,
+                       code: "invalid_value", param: "tasks[0]", mentions: "sst2")
+        assertAPIError(#"{"tasks": [], "k": [100], "seeds": [1], "methods": ["lora"]}"#,
+                       code: "invalid_value", param: "tasks")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1.5], "methods": ["lora"]}"#,
+                       code: "invalid_value", param: "seeds[0]")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora"], "hyperparameters": {"lr": 1e-4}}"#,
+                       code: "unknown_parameter", param: "hyperparameters.lr", mentions: "hyperparameters.learning_rate")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora"], "hyperparameters": {"padding": ["dynamic", "fixed"]}}"#,
+                       code: "invalid_value", param: "hyperparameters.padding[1]", mentions: "max_length")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora"], "hyperparameters": {"epochs": "ten"}}"#,
+                       code: "invalid_value", param: "hyperparameters.epochs", mentions: "string")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora"], "model": "bert-huge"}"#,
+                       code: "invalid_value", param: "model")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora"], "dry_run": "yes"}"#,
+                       code: "invalid_value", param: "dry_run")
+        assertAPIError(#"["rte"]"#, code: "invalid_value", param: "body")
+    }
+
+    func testJobCountCapAndRepeatedValues() {
+        assertAPIError(#"{"tasks": ["rte", "sst2"], "k": [100, 500], "seeds": [1,2,3,4,5], "methods": ["lora", "adapter", "prefix"], "hyperparameters": {"epochs": [1, 2]}}"#,
+                       code: "too_many_jobs", param: nil, mentions: "120 jobs")
+        assertAPIError(#"{"tasks": ["rte", "rte"], "k": [100], "seeds": [1], "methods": ["lora"]}"#,
+                       code: "invalid_value", param: "body", mentions: "rte/K=100/seed=1/lora")
+    }
+}
