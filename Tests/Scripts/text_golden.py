@@ -7,6 +7,9 @@
       whitespace-only text, literal special tokens, pairs that need truncation).
   Tests/TextTests/Golden/glue/<TASK>/{train,dev}.tsv  (MNLI: dev_matched.tsv)
       A small GLUE-layout fixture: header plus a few dozen rows sampled verbatim from each real file.
+  Tests/TextTests/Golden/split_golden.json
+      SplitMix64 outputs and Fisher-Yates permutations from an independent Python implementation, so the
+      K-shot shuffle is pinned across platforms and languages.
 
 The reference is the Python ("slow") BertTokenizer, which transformers 5 ships as BertTokenizerLegacy
 (do_lower_case=True, tokenize_chinese_chars=True, strip_accents=None); the Rust-backed BertTokenizer is also
@@ -170,6 +173,7 @@ def main():
     print(f"wrote {len(cases)} cases to {out.relative_to(ROOT)}")
 
     write_fixture(glue, rng)
+    write_split_golden()
 
 
 def _fast_tokenizer():
@@ -202,6 +206,49 @@ def write_fixture(glue, rng):
             target.write_bytes(b"\n".join(header + picked) + b"\n")
             total += len(picked)
     print(f"wrote a {total}-row GLUE fixture to {(GOLDEN / 'glue').relative_to(ROOT)}")
+
+
+MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """Vigna's splitmix64.c, and a bounded draw that rejects values below 2^64 mod bound (no modulo bias)."""
+
+    def __init__(self, seed):
+        self.state = seed & MASK64
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def below(self, bound):
+        threshold = (1 << 64) % bound
+        while True:
+            draw = self.next()
+            if draw >= threshold:
+                return draw % bound
+
+    def shuffle(self, items):
+        for i in range(len(items) - 1, 0, -1):
+            j = self.below(i + 1)
+            items[i], items[j] = items[j], items[i]
+
+
+def write_split_golden():
+    generator = SplitMix64(1234567)
+    stream = [generator.next() for _ in range(5)]
+    shuffles = []
+    for seed in (0, 1, 42, MASK64):
+        for count in (1, 2, 10, 100):
+            items = list(range(count))
+            SplitMix64(seed).shuffle(items)
+            shuffles.append({"seed": str(seed), "count": count, "permutation": items})
+    out = GOLDEN / "split_golden.json"
+    out.write_text(json.dumps({"splitmix64_seed_1234567": [str(x) for x in stream], "shuffles": shuffles}) + "\n")
+    print(f"wrote {len(shuffles)} shuffles to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
