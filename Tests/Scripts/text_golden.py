@@ -27,6 +27,7 @@ import sys
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 from transformers import BertTokenizer
 import transformers
+from transformers.utils import logging as hf_logging
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "Tests" / "TextTests" / "Golden"
@@ -107,7 +108,31 @@ HARD_SINGLE = [
     "ALL CAPS SENTENCE WITH UNKNOWNWORDSXYZQ",
     "Σ", "ΑΣ", "Σ.", "ΑΣ.Β",
     " ".join(["the quick brown fox jumps over the lazy dog"] * 40),
+    "new in Unicode 15/16: \U0001fa77 \U0001fae8 \U0001faea \u0c5d \U0001e030 end",
 ]
+
+# Ranges random text is drawn from: mostly ASCII, then scripts, marks, spaces, controls, emoji, CJK, and any
+# code point at all (surrogates excepted: they cannot be written as UTF-8).
+FUZZ_RANGES = [
+    (0x20, 0x7E, 40), (0x00, 0x1F, 3), (0x7F, 0x9F, 2), (0xA0, 0x24F, 8), (0x300, 0x36F, 4), (0x370, 0x3FF, 4),
+    (0x400, 0x4FF, 3), (0x900, 0x97F, 2), (0xB80, 0xBFF, 2), (0xE00, 0xE7F, 2), (0x1100, 0x11FF, 1),
+    (0x2000, 0x206F, 4), (0x3000, 0x303F, 2), (0x3040, 0x30FF, 2), (0x4E00, 0x9FFF, 3), (0xAC00, 0xD7A3, 2),
+    (0xE000, 0xF8FF, 1), (0xF900, 0xFAFF, 1), (0xFE00, 0xFE0F, 1), (0xFF00, 0xFFEF, 2), (0xFFF0, 0xFFFF, 1),
+    (0x1F300, 0x1FAFF, 4), (0x20000, 0x2FA1F, 1), (0x0, 0x10FFFF, 4),
+]
+
+
+def fuzz_text(rng, length):
+    chars = []
+    for _ in range(length):
+        low, high, _ = rng.choices(FUZZ_RANGES, weights=[w for _, _, w in FUZZ_RANGES])[0]
+        cp = rng.randint(low, high)
+        while 0xD800 <= cp <= 0xDFFF:
+            cp = rng.randint(0, 0x10FFFF)
+        chars.append(chr(cp))
+        if rng.random() < 0.02:
+            chars.append(rng.choice(["[SEP]", "[CLS]", "[MASK]", "[UNK]", "[PAD]", "ΑΣ", "İ"]))
+    return "".join(chars)
 
 HARD_PAIRS = [
     ("", ""), ("a", ""), ("", "b"), (" ", "\t"),
@@ -129,7 +154,9 @@ def main():
 
     slow = BertTokenizerLegacy(vocab_file=str(VOCAB), do_lower_case=True)
     fast = _fast_tokenizer()
-    rng = random.Random(20260401)
+    hf_logging.set_verbosity_error()  # one warning per truncated pair otherwise
+    # One generator per purpose, so adding cases of one kind leaves the others' draws unchanged.
+    fuzz_rng, glue_rng, fixture_rng = (random.Random(seed) for seed in (20260401, 20260402, 20260403))
 
     cases = []
 
@@ -153,15 +180,21 @@ def main():
         for max_length in (3, 4, 5, 8, 13):
             add(f"hard-pair-{i}-max{max_length}", a, b, max_length)
 
+    for i in range(150):
+        add(f"fuzz-{i}", fuzz_text(fuzz_rng, fuzz_rng.randint(1, 60)))
+    for i in range(60):
+        a, b = fuzz_text(fuzz_rng, fuzz_rng.randint(0, 40)), fuzz_text(fuzz_rng, fuzz_rng.randint(0, 40))
+        add(f"fuzz-pair-{i}", a, b, fuzz_rng.choice([None, 5, 10, 20]))
+
     for task, (directory, dev_name, columns) in TASKS.items():
         for split in ("train.tsv", dev_name):
             rows = text_rows(glue / directory / split, columns)
-            for index in sorted(rng.sample(range(len(rows)), 18)):
+            for index in sorted(glue_rng.sample(range(len(rows)), 18)):
                 row = rows[index]
                 name = f"{task}/{split}/{index}"
                 pair = row[1] if len(row) == 2 else None
                 add(name, row[0], pair)
-                add(name + "-truncated", row[0], pair, rng.choice([8, 12, 16, 24, 32]))
+                add(name + "-truncated", row[0], pair, glue_rng.choice([8, 12, 16, 24, 32]))
 
     out = GOLDEN / "tokenizer_golden.json"
     with out.open("w", encoding="utf-8") as f:
@@ -172,7 +205,7 @@ def main():
         f.write("\n]}\n")
     print(f"wrote {len(cases)} cases to {out.relative_to(ROOT)}")
 
-    write_fixture(glue, rng)
+    write_fixture(glue, fixture_rng)
     write_split_golden()
 
 
