@@ -141,7 +141,7 @@ final class Connection: @unchecked Sendable {
             if found.route.options.bodyRequired && head.framing == .none {
                 throw HTTPError(status: .lengthRequired, code: "length_required", message: "this route requires a body with Content-Length")
             }
-            if let required = found.route.options.requiredContentType, head.framing != .none,
+            if let required = found.route.options.requiredContentType, head.hasBody,
                !(head.headers["content-type"].map { Self.mediaType($0).caseInsensitiveEquals(required) } ?? false) {
                 throw HTTPError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "Content-Type must be \(required)")
             }
@@ -151,7 +151,7 @@ final class Connection: @unchecked Sendable {
         }
         let startedAt = requestStartedAt ?? bodyStartedAt
         pending = PendingRequest(head: head, requestID: requestID, startedAt: startedAt, earlyError: earlyError, match: match)
-        if let earlyError, head.framing != .none {
+        if let earlyError, head.hasBody {
             // The body would have to be read and thrown away; closing is simpler and safe.
             respondAndClose(to: earlyError, head: head, requestID: requestID)
             return false
@@ -162,7 +162,7 @@ final class Connection: @unchecked Sendable {
             respondAndClose(to: error, head: head, requestID: requestID)
             return false
         }
-        if head.expectsContinue && head.framing != .none && readIndex == buffer.count {
+        if head.expectsContinue && head.hasBody && readIndex == buffer.count {
             do { try Socket.writeAll(descriptor, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), timeout: limits.writeTimeout) } catch {
                 loop.close(self)
                 return false

@@ -22,6 +22,9 @@ public struct RequestHead: Sendable {
     public let keepAlive: Bool
     /// `Expect: 100-continue` on an HTTP/1.1 request.
     public let expectsContinue: Bool
+
+    /// Whether body bytes follow the head.
+    public var hasBody: Bool { framing != .none && framing != .contentLength(0) }
 }
 
 /// Incremental, strict HTTP/1.1 request parser. Bytes in, events out: no sockets, no clock.
@@ -129,6 +132,7 @@ public struct RequestParser {
                 if requestLineEnd == nil {
                     requestLineEnd = index + 1
                 } else if input[index - 2] == ASCII.lf {
+                    if index + 1 - requestLineEnd! > limits.maxHeaderBytes { throw .headerSectionTooLarge }
                     return index + 1
                 }
             } else if index > 0, input[index - 1] == ASCII.cr {

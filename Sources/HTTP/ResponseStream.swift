@@ -42,6 +42,9 @@ public final class ResponseStream: @unchecked Sendable {
         return false
     }
 
+    /// Why the stream closed, or nil while it is open (without probing the socket, unlike `isOpen`).
+    public var closeReason: StreamClosed? { closedReason(checkingPeer: false) }
+
     /// Sends one server-sent event. `id` and `event` must be single lines; `data` may span lines.
     public func send(event: String? = nil, id: String? = nil, data: String) throws(StreamClosed) {
         precondition(format == .eventStream, "send(event:id:data:) is for text/event-stream")
