@@ -40,14 +40,15 @@ public struct RequestParser {
     }
 
     private enum State {
-        case head(scanned: Int)
+        /// `scanned` bytes were checked by earlier calls; the request line ends at `requestLineEnd` if known.
+        case head(scanned: Int, requestLineEnd: Int?)
         case awaitingBodyLimit
         case contentLength(remaining: Int)
         case chunked(ChunkedDecoder)
     }
 
     public let limits: Limits
-    private var state = State.head(scanned: 0)
+    private var state = State.head(scanned: 0, requestLineEnd: nil)
     private var body: [UInt8] = []
     /// The head returned by the last `.head` event.
     public private(set) var head: RequestHead?
@@ -58,7 +59,7 @@ public struct RequestParser {
 
     /// True when no byte of a next request has been consumed or scanned: the connection is idle.
     public var isBetweenRequests: Bool {
-        if case .head(let scanned) = state { return scanned == 0 }
+        if case .head(let scanned, _) = state { return scanned == 0 }
         return false
     }
 
@@ -72,9 +73,9 @@ public struct RequestParser {
 
     public mutating func parse(_ input: UnsafeBufferPointer<UInt8>) throws(ParseError) -> (event: Event, consumed: Int) {
         switch state {
-        case .head(let scanned):
-            guard let end = try Self.findHeadEnd(input, from: scanned, limits: limits) else {
-                state = .head(scanned: input.count)
+        case .head(let scanned, var requestLineEnd):
+            guard let end = try Self.findHeadEnd(input, from: scanned, requestLineEnd: &requestLineEnd, limits: limits) else {
+                state = .head(scanned: input.count, requestLineEnd: requestLineEnd)
                 return (.needMore, 0)
             }
             head = try HeadParser.parse(UnsafeBufferPointer(rebasing: input[0..<end]), limits: limits)
@@ -115,16 +116,16 @@ public struct RequestParser {
     private mutating func finishBody() -> Event {
         let complete = body
         body = []
-        state = .head(scanned: 0)
+        state = .head(scanned: 0, requestLineEnd: nil)
         return .body(complete)
     }
 
     /// Finds the end of the header section (just past CRLFCRLF), enforcing line endings and size limits
     /// while scanning, so an endless or malformed head fails as soon as it is known to be bad. Bytes before
-    /// `start` were checked by an earlier call and are not scanned again.
-    private static func findHeadEnd(_ input: UnsafeBufferPointer<UInt8>, from start: Int,
+    /// `start` were checked by an earlier call and are not scanned again, so a head arriving byte by byte
+    /// costs linear time.
+    private static func findHeadEnd(_ input: UnsafeBufferPointer<UInt8>, from start: Int, requestLineEnd: inout Int?,
                                     limits: Limits) throws(ParseError) -> Int? {
-        var requestLineEnd = input[0..<start].firstIndex(of: ASCII.lf).map { $0 + 1 }
         for index in start..<input.count {
             let byte = input[index]
             if byte == ASCII.lf {
