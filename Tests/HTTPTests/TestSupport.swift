@@ -333,3 +333,15 @@ func runProcess(_ path: String, _ arguments: [String], timeout: TimeInterval = 2
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }
+
+/// Polls `condition` until it holds or `timeout` passes; for effects that land just after a response is read
+/// (the access log is written after the last byte goes out).
+@discardableResult
+func eventually(timeout: TimeInterval = 3, _ condition: () -> Bool) -> Bool {
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    while !condition() {
+        if Date() > deadline { return false }
+        Thread.sleep(forTimeInterval: 0.005)
+    }
+    return true
+}
