@@ -224,12 +224,14 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Empties the pipe, then allows the next wake-up. In that order: a wake-up skipped because one was
+    /// pending is covered by the poll-set rebuild at the top of the next iteration.
     private func drainWakePipe() {
         var buffer = [UInt8](repeating: 0, count: 64)
+        while read(wakePipe.read, &buffer, buffer.count) > 0 {}
         lock.lock()
         wakePending = false
         lock.unlock()
-        while read(wakePipe.read, &buffer, buffer.count) > 0 {}
     }
 
     /// Interrupts `poll` so the loop picks up a changed poll set. Call with `lock` held.
