@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden files for Tests/ModelTests: a plain-PyTorch reference of BERT + UniPELT (docs/method.md).
+"""Golden files for Tests/ModelTests (token ids, types and masks are stored as exact float32): a plain-PyTorch reference of BERT + UniPELT (docs/method.md).
 
 The reference is written functionally over a dict of named float64 tensors whose names are the Swift
 parameter registry's names, so a gradient here and a gradient there are compared by name. It is checked
@@ -282,9 +282,9 @@ def write_case(name, c, backbone, method, num_labels, pooling, classifier, with_
     out = forward(P, c, method, batch, num_labels, pooling, drop)
     out["loss"].backward()
     f32 = lambda t: t.detach().to(torch.float32).contiguous()
-    tensors = {"input.input_ids": batch["input_ids"].to(torch.int32),
-               "input.token_type_ids": batch["token_type_ids"].to(torch.int32),
-               "input.attention_mask": batch["attention_mask"].to(torch.int32),
+    tensors = {"input.input_ids": batch["input_ids"].to(torch.float32),
+               "input.token_type_ids": batch["token_type_ids"].to(torch.float32),
+               "input.attention_mask": batch["attention_mask"].to(torch.float32),
                "input.labels": f32(batch["labels"]),
                "output.logits": f32(out["logits"]), "output.loss": f32(out["loss"].reshape(1))}
     for k, v in pelt.items():
@@ -334,9 +334,9 @@ def write_real():
     with torch.no_grad():
         out = model(**enc)
         logits = out.pooler_output @ head_w.T + head_b
-    tensors = {"input.input_ids": enc["input_ids"].to(torch.int32),
-               "input.token_type_ids": enc["token_type_ids"].to(torch.int32),
-               "input.attention_mask": enc["attention_mask"].to(torch.int32),
+    tensors = {"input.input_ids": enc["input_ids"].to(torch.float32),
+               "input.token_type_ids": enc["token_type_ids"].to(torch.float32),
+               "input.attention_mask": enc["attention_mask"].to(torch.float32),
                "weight.classifier.weight": head_w, "weight.classifier.bias": head_b,
                "output.pooled": out.pooler_output.contiguous(), "output.logits": logits}
     save_file(tensors, os.path.join(GOLDEN, "minilm-sst2.safetensors"))
