@@ -43,16 +43,20 @@ final class EventLoop: @unchecked Sendable {
     /// Guards everything below, and each connection's `ownership`.
     private let lock = NSCondition()
     private var connections: [UInt64: Connection] = [:]
-    /// Connections in the poll set (armed or lingering).
+    /// Connections the loop waits for (armed or lingering).
     private var watched: [UInt64: Connection] = [:]
-    private var watchedChanged = true
+    /// Connections armed since the loop last updated its poll set.
+    private var newlyWatched: [Connection] = []
     private var wakePending = false
     private var streams: [ObjectIdentifier: ResponseStream] = [:]
     private var nextID: UInt64 = 1
     private var shuttingDown = false
-    private var listening = true
     private var stopped = false
     private var loopExited = false
+
+    // Touched by the loop thread only.
+    private var pollSet: PollSet
+    private var listenerOpen = true
     private var acceptBackoff = AcceptBackoff()
     private var acceptResumesAt: Double?
 
@@ -69,6 +73,7 @@ final class EventLoop: @unchecked Sendable {
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         }
         wakePipe = (fds[0], fds[1])
+        pollSet = PollSet(wake: fds[0], listener: listener)
     }
 
     /// How often deadlines are checked: a fraction of the shortest timeout, so tests with short timeouts see
@@ -81,50 +86,41 @@ final class EventLoop: @unchecked Sendable {
     // MARK: The loop thread
 
     func run() {
-        // pollfds[0] is the wake pipe, then the listener while accepting, then the watched connections.
-        var pollfds: [pollfd] = []
-        var ids: [UInt64] = []
         var nextDeadlineCheck = 0.0
+        var ready: [UInt64] = []
         while true {
             lock.lock()
             if stopped { lock.unlock(); break }
-            if watchedChanged {
-                watchedChanged = false
-                pollfds.removeAll(keepingCapacity: true)
-                ids.removeAll(keepingCapacity: true)
-                pollfds.append(pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0))
-                ids.append(0)
-                if listening && acceptResumesAt == nil {
-                    pollfds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
-                    ids.append(0)
-                }
-                for (id, connection) in watched {
-                    pollfds.append(pollfd(fd: connection.descriptor, events: Int16(POLLIN), revents: 0))
-                    ids.append(id)
-                }
+            // A connection may have expired or closed since it was queued; only still-watched ones join.
+            for connection in newlyWatched where watched[connection.id] === connection {
+                pollSet.add(connection.id, descriptor: connection.descriptor)
             }
+            newlyWatched.removeAll(keepingCapacity: true)
+            let stopping = shuttingDown
             lock.unlock()
+            if stopping && listenerOpen {
+                // Closing the listener makes new clients fail fast instead of waiting in the backlog.
+                listenerOpen = false
+                pollSet.setListener(-1)
+                Glibc.close(listener)
+            }
 
             let timeout = Int32((deadlineCheckInterval * 1000).rounded(.up))
-            let count = poll(&pollfds, nfds_t(pollfds.count), timeout)
+            let count = pollSet.entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
             if count < 0 && errno != EINTR { break }
             if count > 0 {
-                for index in pollfds.indices where pollfds[index].revents != 0 {
-                    pollfds[index].revents = 0
-                    let descriptor = pollfds[index].fd
-                    if descriptor == wakePipe.read {
-                        drainWakePipe()
-                    } else if descriptor == listener && ids[index] == 0 {
-                        acceptConnections()
-                    } else {
-                        readable(ids[index])
-                    }
+                ready.removeAll(keepingCapacity: true)
+                for index in PollSet.firstConnectionSlot..<pollSet.entries.count where pollSet.entries[index].revents != 0 {
+                    ready.append(pollSet.ids[index])
                 }
+                if pollSet.entries[PollSet.wakeSlot].revents != 0 { drainWakePipe() }
+                if pollSet.entries[PollSet.listenerSlot].revents != 0 { acceptConnections() }
+                ready.forEach(readable)
             }
             let now = monotonicNow()
-            if now >= nextDeadlineCheck {
+            if now >= nextDeadlineCheck || stopping {
                 nextDeadlineCheck = now + deadlineCheckInterval
-                expireDeadlines(now: now)
+                expireDeadlines(now: now, stopping: stopping)
             }
         }
         lock.lock()
@@ -134,10 +130,6 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func acceptConnections() {
-        lock.lock()
-        let accepting = listening
-        lock.unlock()
-        guard accepting else { return }
         for _ in 0..<128 {
             let descriptor = accept(listener, nil, nil)
             if descriptor < 0 {
@@ -147,10 +139,8 @@ final class EventLoop: @unchecked Sendable {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays readable, so stop polling it for a while
                 // instead of spinning; pending clients wait in the backlog.
                 let delay = acceptBackoff.next()
-                lock.lock()
                 acceptResumesAt = monotonicNow() + delay
-                watchedChanged = true
-                lock.unlock()
+                pollSet.setListener(-1)
                 log.failure("accept: \(String(cString: strerror(code))); retrying in \(Int(delay * 1000)) ms", requestID: nil)
                 return
             }
@@ -172,38 +162,49 @@ final class EventLoop: @unchecked Sendable {
             // A new connection that never sends a byte is held to the idle timeout.
             connection.ownership = .armed(deadline: monotonicNow() + limits.idleTimeout, expiry: .close)
             watched[id] = connection
-            watchedChanged = true
             lock.unlock()
+            pollSet.add(id, descriptor: descriptor)
         }
     }
 
     private func readable(_ id: UInt64) {
         lock.lock()
-        guard let connection = watched[id] else { lock.unlock(); return }
+        guard let connection = watched[id] else {
+            lock.unlock()
+            pollSet.remove(id)
+            return
+        }
         switch connection.ownership {
         case .armed:
             connection.ownership = .busy
             watched[id] = nil
-            watchedChanged = true
             lock.unlock()
+            pollSet.remove(id)
             pool.submit { connection.serve() }
         case .lingering:
             lock.unlock()
-            if !connection.discardInput() { close(connection) }
+            if !connection.discardInput() {
+                pollSet.remove(id)
+                close(connection)
+            }
         case .busy:
             lock.unlock()
+            pollSet.remove(id)
         }
     }
 
-    private func expireDeadlines(now: Double) {
-        var expired: [(Connection, Expiry?)] = []
-        lock.lock()
+    /// Takes connections whose deadline passed (and, while stopping, idle ones) out of the poll set.
+    private func expireDeadlines(now: Double, stopping: Bool) {
         if let resume = acceptResumesAt, now >= resume {
             acceptResumesAt = nil
-            watchedChanged = true
+            if listenerOpen { pollSet.setListener(listener) }
         }
+        var expired: [(Connection, Expiry?)] = []
+        lock.lock()
         for (id, connection) in watched {
             switch connection.ownership {
+            case .armed(_, .close) where stopping:
+                expired.append((connection, .close))
             case .armed(let deadline, let expiry) where deadline <= now:
                 expired.append((connection, expiry))
             case .lingering(let deadline) where deadline <= now:
@@ -213,10 +214,10 @@ final class EventLoop: @unchecked Sendable {
             }
             connection.ownership = .busy
             watched[id] = nil
-            watchedChanged = true
         }
         lock.unlock()
         for (connection, expiry) in expired {
+            pollSet.remove(connection.id)
             switch expiry {
             case .requestTimeout?: pool.submit { connection.requestTimedOut() }
             case .close?, nil: close(connection)
@@ -225,7 +226,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Empties the pipe, then allows the next wake-up. In that order: a wake-up skipped because one was
-    /// pending is covered by the poll-set rebuild at the top of the next iteration.
+    /// pending is covered by the poll-set update at the top of the next iteration.
     private func drainWakePipe() {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(wakePipe.read, &buffer, buffer.count) > 0 {}
@@ -234,7 +235,7 @@ final class EventLoop: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Interrupts `poll` so the loop picks up a changed poll set. Call with `lock` held.
+    /// Interrupts `poll` so the loop picks up changes. Call with `lock` held.
     private func wakeLocked() {
         guard !wakePending else { return }
         wakePending = true
@@ -269,16 +270,16 @@ final class EventLoop: @unchecked Sendable {
     private func watch(_ connection: Connection, _ ownership: Ownership) {
         connection.ownership = ownership
         watched[connection.id] = connection
-        watchedChanged = true
+        newlyWatched.append(connection)
         wakeLocked()
     }
 
+    /// Closes a connection its owner is done with. Watched connections are closed by the loop only, after it
+    /// removed them from its poll set.
     func close(_ connection: Connection) {
         lock.lock()
         connections[connection.id] = nil
-        if watched.removeValue(forKey: connection.id) != nil {
-            watchedChanged = true
-        }
+        watched[connection.id] = nil
         lock.broadcast()
         lock.unlock()
         Glibc.close(connection.descriptor)
@@ -307,25 +308,14 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: Shutdown
 
-    /// Stops accepting, closes idle connections and tells streams to stop. In-flight requests continue.
+    /// Stops accepting, closes idle connections (both on the loop thread) and tells streams to stop.
+    /// In-flight requests continue.
     func beginShutdown() {
-        var idle: [Connection] = []
         lock.lock()
         shuttingDown = true
-        listening = false
-        // Closing the listener makes new clients fail fast instead of waiting in the backlog.
-        Glibc.close(listener)
-        watchedChanged = true
-        for connection in watched.values {
-            if case .armed(_, .close) = connection.ownership {
-                connection.ownership = .busy
-                idle.append(connection)
-            }
-        }
         let running = Array(streams.values)
         wakeLocked()
         lock.unlock()
-        idle.forEach(close)
         running.forEach { $0.stop() }
     }
 
@@ -361,8 +351,47 @@ final class EventLoop: @unchecked Sendable {
         watched.removeAll()
         lock.unlock()
         remaining.forEach { Glibc.close($0.descriptor) }
+        if listenerOpen { Glibc.close(listener) }
         Glibc.close(wakePipe.read)
         Glibc.close(wakePipe.write)
+    }
+}
+
+/// The descriptors the loop polls: the wake pipe, the listener (-1 while paused or closed, which `poll`
+/// skips), then one slot per watched connection. Removal swaps in the last slot, so both are O(1).
+struct PollSet {
+    static let wakeSlot = 0, listenerSlot = 1, firstConnectionSlot = 2
+
+    var entries: [pollfd]
+    private(set) var ids: [UInt64]
+    private var slots: [UInt64: Int] = [:]
+
+    init(wake: Int32, listener: Int32) {
+        entries = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        ids = [0, 0]
+    }
+
+    mutating func setListener(_ descriptor: Int32) {
+        entries[Self.listenerSlot].fd = descriptor
+    }
+
+    mutating func add(_ id: UInt64, descriptor: Int32) {
+        guard slots[id] == nil else { return }
+        slots[id] = entries.count
+        entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
+        ids.append(id)
+    }
+
+    mutating func remove(_ id: UInt64) {
+        guard let slot = slots.removeValue(forKey: id) else { return }
+        let last = entries.count - 1
+        if slot != last {
+            entries[slot] = entries[last]
+            ids[slot] = ids[last]
+            slots[ids[slot]] = slot
+        }
+        entries.removeLast()
+        ids.removeLast()
     }
 }
 

@@ -1,11 +1,13 @@
 import Foundation
 import HTTP
 
-/// `unipelt bench http`: serves a small JSON GET and a health route on loopback for wrk, until SIGINT/SIGTERM.
+/// `unipelt bench http`: serves a small JSON GET, a health route and an echo route on loopback for wrk and the
+/// h11 differential script, until SIGINT/SIGTERM.
 enum BenchHTTPCommand {
     static let usage = """
     usage: unipelt bench http [--host ADDRESS] [--port PORT] [--workers N] [--quiet]
-      serves GET /v1/bench (small JSON) and GET /healthz; --quiet drops the access log
+      serves GET /v1/bench (small JSON), GET /healthz and POST /v1/echo (body back, for
+    Tests/Scripts/h11_differential.py); --quiet drops the access log
     """
 
     private struct Sample: Encodable {
@@ -37,6 +39,7 @@ enum BenchHTTPCommand {
         var router = Router()
         router.get("/v1/bench") { _ in .json(bytes: body) }
         router.get("/healthz") { _ in .json(bytes: Array(#"{"status":"ok"}"#.utf8)) }
+        router.post("/v1/echo") { request in .bytes(request.body, contentType: "application/octet-stream") }
 
         let server = Server(configuration: configuration, router: router)
         try server.start()
