@@ -65,6 +65,9 @@ public struct NewCheckpoint: Sendable {
     /// Unique per job; recording the same name again replaces the row (e.g. `best`, `last`).
     public var name: String
     public var step: Int
+    /// Give every version of a name its own file (e.g. `last-1200.safetensors`): overwriting the
+    /// listed file in place would make its row describe another file until the new row commits.
+    /// Delete the replaced file only after `recordCheckpoint` returns it.
     public var path: String
     public var bytes: Int
     /// Lowercase hex SHA-256 of the file.
@@ -138,10 +141,14 @@ extension StoreWriter {
     }
 
     /// Records a checkpoint file (already in place) and, if `isBest`, makes it the job's
-    /// `best_checkpoint_id`. Recording a name again keeps the checkpoint's id and updates the rest.
+    /// `best_checkpoint_id`. Recording a name again keeps the checkpoint's id, updates the rest and
+    /// returns the path it replaced, which the caller may now delete.
     @discardableResult
-    public func recordCheckpoint(_ lease: Lease, _ new: NewCheckpoint, isBest: Bool, now: Int) throws -> Checkpoint {
+    public func recordCheckpoint(_ lease: Lease, _ new: NewCheckpoint, isBest: Bool,
+                                 now: Int) throws -> (checkpoint: Checkpoint, replacedPath: String?) {
         _ = try fence(lease)
+        let previousPath = try connection.queryOne("SELECT path FROM checkpoints WHERE job_id = ? AND name = ?",
+                                                   [.text(lease.jobID), .text(new.name)]) { $0.text(0) }
         guard let checkpoint = try connection.queryOne("""
             INSERT INTO checkpoints (id, job_id, name, step, path, bytes, sha256, metrics, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -156,7 +163,7 @@ extension StoreWriter {
             try connection.run("UPDATE jobs SET best_checkpoint_id = ? WHERE id = ?",
                                [.text(checkpoint.id), .text(lease.jobID)])
         }
-        return checkpoint
+        return (checkpoint, previousPath == new.path ? nil : previousPath)
     }
 }
 

@@ -16,14 +16,23 @@ let commands: [Command] = [
             usage: TokenizeCommand.usage, run: TokenizeCommand.run),
     Command(name: "bench http", summary: "serve a small JSON route for wrk",
             usage: BenchHTTPCommand.usage, run: BenchHTTPCommand.run),
+    Command(name: "migrate", summary: "apply pending database migrations",
+            usage: migrateUsage, run: { exitOnFailure(runMigrate($0)) }),
+    Command(name: "bench store", summary: "time the job store: sweep enqueue, claims, metric inserts",
+            usage: storeBenchUsage, run: { exitOnFailure(runStoreBench($0)) }),
 ]
+
+/// For commands that report their own errors and return an exit status.
+func exitOnFailure(_ status: Int32) {
+    if status != 0 { exit(status) }
+}
 
 let overview = """
 usage: unipelt <command> [options]
 
 commands:
-\(commands.map { "  " + $0.name.padding(toLength: 12, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
-  help        show this text
+\(commands.map { "  " + $0.name.padding(toLength: 13, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+  help         show this text
 
 `unipelt <command> --help` shows a command's options.
 """

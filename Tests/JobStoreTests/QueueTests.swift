@@ -270,6 +270,14 @@ final class QueueTests: StoreTestCase {
         XCTAssertEqual(events, ["claimed", "rescued", "claimed", "rescued", "claimed", "rescued"])
     }
 
+    func testLeaseRescuerPassUsesTheGivenTime() throws {
+        try createSweep(seeds: 1)
+        let claimed = try claimOne()
+        let rescuer = LeaseRescuer(store: store, clock: { 0 })
+        XCTAssertTrue(try rescuer.runOnce(now: now + lease).isEmpty)
+        XCTAssertEqual(try rescuer.runOnce(now: now + lease + 1).requeued, [claimed.job.id])
+    }
+
     func testExpiredCancellingJobBecomesCancelled() throws {
         try createSweep(seeds: 1)
         let claimed = try claimOne()

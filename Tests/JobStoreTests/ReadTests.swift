@@ -180,25 +180,28 @@ final class ReadTests: StoreTestCase {
         try createSweep(seeds: 1)
         let claimed = try claimOne()
         let hash = String(repeating: "ab", count: 32)
-        func record(_ name: String, _ step: Int, best: Bool) throws -> Checkpoint {
+        func record(_ name: String, _ step: Int, best: Bool) throws -> (checkpoint: Checkpoint, replacedPath: String?) {
             try store.write {
-                try $0.recordCheckpoint(claimed.lease, NewCheckpoint(name: name, step: step, path: "checkpoints/\(name)",
+                try $0.recordCheckpoint(claimed.lease, NewCheckpoint(name: name, step: step, path: "checkpoints/\(name)-\(step)",
                                                                      bytes: step, sha256: hash, metrics: #"{"acc":0.5}"#),
                                         isBest: best, now: now + step)
             }
         }
         let best = try record("best", 100, best: true)
-        let last = try record("last", 200, best: false)
-        XCTAssertTrue(best.id.hasPrefix("ckpt_"))
-        XCTAssertEqual(try job(claimed.job.id).bestCheckpointID, best.id)
+        XCTAssertNil(best.replacedPath)
+        let last = try record("last", 200, best: false).checkpoint
+        XCTAssertTrue(best.checkpoint.id.hasPrefix("ckpt_"))
+        XCTAssertEqual(try job(claimed.job.id).bestCheckpointID, best.checkpoint.id)
         let newLast = try record("last", 300, best: false)
-        XCTAssertEqual(newLast.id, last.id, "re-recording a name keeps its id")
-        XCTAssertEqual(newLast.step, 300)
+        XCTAssertEqual(newLast.checkpoint.id, last.id, "re-recording a name keeps its id")
+        XCTAssertEqual(newLast.checkpoint.step, 300)
+        XCTAssertEqual(newLast.replacedPath, "checkpoints/last-200", "the caller deletes the file it replaced")
         let list = try store.read { try $0.checkpoints(jobID: claimed.job.id) }
         XCTAssertEqual(list.map(\.name), ["best", "last"])
         XCTAssertEqual(list.map(\.bytes), [100, 300])
-        XCTAssertEqual(try store.read { try $0.checkpoint(id: best.id, jobID: claimed.job.id) }, best)
-        assertThrows(.notFound(.checkpoint, id: best.id), try store.read { try $0.checkpoint(id: best.id, jobID: "job_other") })
+        XCTAssertEqual(try store.read { try $0.checkpoint(id: best.checkpoint.id, jobID: claimed.job.id) }, best.checkpoint)
+        assertThrows(.notFound(.checkpoint, id: best.checkpoint.id),
+                     try store.read { try $0.checkpoint(id: best.checkpoint.id, jobID: "job_other") })
     }
 
     // MARK: Results
