@@ -26,41 +26,33 @@ public struct GLUEDataset: Sendable {
         let url = glueDirectory.appendingPathComponent(task.directoryName).appendingPathComponent(task.fileName(split))
         let columns = task.textColumns + [task.labelColumn]
         let contents = try TSVReader.read(url, headerlessFieldCount: task.headerlessFieldCount, columns: columns)
+        let hasPair = task.textColumns.count == 2
         var examples: [GLUEExample] = []
         examples.reserveCapacity(contents.rows.count)
         var skipped = contents.skipped
         for row in contents.rows {
-            let rawLabel = row.fields[columns.count - 1]
-            switch parseLabel(rawLabel, kind: task.labelKind) {
-            case let .success(label):
-                examples.append(GLUEExample(text: row.fields[0], pair: columns.count == 3 ? row.fields[1] : nil,
+            do {
+                let label = try parseLabel(row.fields[task.textColumns.count], kind: task.labelKind)
+                examples.append(GLUEExample(text: row.fields[0], pair: hasPair ? row.fields[1] : nil,
                                             label: label, line: row.line))
-            case let .failure(reason):
-                skipped.append(SkippedRow(line: row.line, reason: reason.reason))
+            } catch {
+                skipped.append(SkippedRow(line: row.line, reason: error))
             }
         }
         skipped.sort { $0.line < $1.line }
         return GLUEFileData(path: url.path, examples: examples, skipped: skipped)
     }
 
-    private struct LabelFailure: Error {
-        let reason: SkippedRow.Reason
-    }
-
     /// Labels are compared exactly: GLUE files have no padding around them.
-    private static func parseLabel(_ raw: String, kind: LabelKind) -> Result<Label, LabelFailure> {
-        if raw.isEmpty { return .failure(LabelFailure(reason: .missingLabel)) }
+    private static func parseLabel(_ raw: String, kind: LabelKind) throws(SkippedRow.Reason) -> Label {
+        if raw.isEmpty { throw .missingLabel }
         switch kind {
         case let .categories(fileValues, _):
-            guard let index = fileValues.firstIndex(of: raw) else {
-                return .failure(LabelFailure(reason: .unparsableLabel(raw)))
-            }
-            return .success(.category(index))
+            guard let index = fileValues.firstIndex(of: raw) else { throw .unparsableLabel(raw) }
+            return .category(index)
         case let .score(range):
-            guard let score = Double(raw), score.isFinite, range.contains(score) else {
-                return .failure(LabelFailure(reason: .unparsableLabel(raw)))
-            }
-            return .success(.score(score))
+            guard let score = Double(raw), score.isFinite, range.contains(score) else { throw .unparsableLabel(raw) }
+            return .score(score)
         }
     }
 }

@@ -1,6 +1,6 @@
 /// A data row that was not used, and why.
 public struct SkippedRow: Equatable, Sendable, CustomStringConvertible {
-    public enum Reason: Equatable, Sendable {
+    public enum Reason: Error, Equatable, Sendable {
         case fieldCount(expected: Int, found: Int)
         case invalidUTF8
         case missingLabel
