@@ -28,9 +28,6 @@ enum TokenizeCommand {
         var remaining = arguments[...]
         while let option = remaining.popFirst() {
             switch option {
-            case "-h", "--help":
-                print(usage)
-                return
             case "--vocab":
                 guard let value = remaining.popFirst() else { throw InputError(description: "--vocab needs a path") }
                 vocabularyPath = value
