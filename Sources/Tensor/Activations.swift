@@ -1,0 +1,95 @@
+// Pointwise activations, forward next to backward. Backward accumulates: dx += f'(·)·dy.
+
+/// Exact GELU, 0.5·x·(1 + erf(x/√2)) (PyTorch's F.gelu default, BERT's "gelu").
+public enum GELU {
+    static let invSqrt2: Float = 0.7071067811865476
+    static let invSqrt2Pi: Float = 0.3989422804014327
+
+    @inline(__always)
+    static func value(_ x: Lanes) -> Lanes { 0.5 * x * (1 + VectorMath.erf(x * invSqrt2)) }
+
+    /// d/dx = Φ(x) + x·φ(x).
+    @inline(__always)
+    static func derivative(_ x: Lanes) -> Lanes {
+        let cdf = 0.5 * (1 + VectorMath.erf(x * invSqrt2))
+        return cdf + x * invSqrt2Pi * VectorMath.exp(-0.5 * x * x)
+    }
+
+    /// y = gelu(x); y may alias x only if the caller does not need x for backward.
+    public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.map(x, y, count, value)
+    }
+
+    /// dx += gelu'(x)·dy.
+    public static func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                count: Int) {
+        Elementwise.accumulate(x, dy, into: dx, count) { derivative($0) * $1 }
+    }
+
+    /// Fused bias + GELU for the FFN: `preactivation` (rows×cols) holds x·W₁ᵀ on entry and x·W₁ᵀ + b₁ on return
+    /// (kept for backward); y = gelu(preactivation). One pass instead of two.
+    public static func forward(addingBias bias: UnsafePointer<Float>, preactivation: UnsafeMutablePointer<Float>,
+                               y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let pre = preactivation + r * cols, out = y + r * cols
+            Elementwise.chunks(cols) { i, n in
+                let h = Elementwise.load(pre, i, n) + Elementwise.load(bias, i, n)
+                Elementwise.store(h, pre, i, n)
+                Elementwise.store(value(h), out, i, n)
+            }
+        }
+    }
+
+    /// Backward of the fused form: dpre += gelu'(pre)·dy and dbias += column sums of that (nil skips the bias).
+    public static func backward(preactivation: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                dpreactivation: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+                                rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let pre = preactivation + r * cols, g = dy + r * cols, dpre = dpreactivation + r * cols
+            Elementwise.chunks(cols) { i, n in
+                let d = derivative(Elementwise.load(pre, i, n)) * Elementwise.load(g, i, n)
+                Elementwise.store(Elementwise.load(dpre, i, n) + d, dpre, i, n)
+                if let dbias { Elementwise.store(Elementwise.load(dbias, i, n) + d, dbias, i, n) }
+            }
+        }
+    }
+}
+
+/// tanh (the BERT pooler). Backward from the output: 1 − y².
+public enum Tanh {
+    public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.map(x, y, count, VectorMath.tanh)
+    }
+
+    /// dx += (1 − y²)·dy.
+    public static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                count: Int) {
+        Elementwise.accumulate(y, dy, into: dx, count) { (1 - $0 * $0) * $1 }
+    }
+}
+
+/// max(x, 0) (the Pfeiffer adapter). Backward from the output: y > 0 ⇔ x > 0.
+public enum ReLU {
+    public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.map(x, y, count) { $0.replacing(with: 0, where: $0 .< 0) }
+    }
+
+    /// dx += (y > 0)·dy (PyTorch's convention: gradient 0 at x = 0).
+    public static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                count: Int) {
+        Elementwise.accumulate(y, dy, into: dx, count) { $1.replacing(with: 0, where: $0 .<= 0) }
+    }
+}
+
+/// σ(x) = 1/(1+e^{−x}) (the UniPELT gates). Backward from the output: y(1 − y).
+public enum Sigmoid {
+    public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.map(x, y, count, VectorMath.sigmoid)
+    }
+
+    /// dx += y(1 − y)·dy.
+    public static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                count: Int) {
+        Elementwise.accumulate(y, dy, into: dx, count) { $0 * (1 - $0) * $1 }
+    }
+}

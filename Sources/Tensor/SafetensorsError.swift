@@ -1,0 +1,33 @@
+/// Why a safetensors file could not be read or written, with the file and (when known) the tensor.
+public struct SafetensorsError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// Stable identifiers: callers and tests match on these, never on the message.
+    public enum Code: String, Sendable {
+        case unreadable            // open/stat/read failed
+        case truncated             // the file ends before the header or before a tensor's bytes
+        case invalidHeaderLength   // the 8-byte length is 0 or beyond the file or limit
+        case invalidHeaderJSON     // the header is not UTF-8 JSON with an object at the top
+        case invalidEntry          // an entry misses or mistypes dtype/shape/data_offsets, or bad __metadata__
+        case unsupportedDType      // a dtype this reader neither loads nor knowingly skips
+        case offsetsOutOfRange     // begin > end, or end beyond the data section
+        case overlappingOffsets    // two tensors share bytes
+        case byteCountMismatch     // end − begin ≠ product(shape) × dtype size
+        case invalidName           // empty or reserved tensor name on write
+        case writeFailed           // create/write/fsync/rename failed
+    }
+
+    public let code: Code
+    public let file: String
+    public let tensor: String?
+    public let detail: String
+
+    public init(_ code: Code, file: String, tensor: String? = nil, _ detail: String) {
+        self.code = code
+        self.file = file
+        self.tensor = tensor
+        self.detail = detail
+    }
+
+    public var description: String {
+        "safetensors \(code.rawValue): \(file)" + (tensor.map { " tensor '\($0)'" } ?? "") + ": \(detail)"
+    }
+}
