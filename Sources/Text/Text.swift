@@ -1,1 +1,0 @@
-// The Text module: see docs in README.md (developer section).

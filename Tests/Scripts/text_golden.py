@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Writes the Text module's golden files (run by developers; CI only reads the output).
+
+  Tests/TextTests/Golden/tokenizer_golden.json
+      HF BertTokenizer ids and token-type ids for sentences sampled from every GLUE task plus hand-picked hard
+      cases (accents, CJK, emoji, control and zero-width characters, words over 100 characters, empty and
+      whitespace-only text, literal special tokens, pairs that need truncation).
+  Tests/TextTests/Golden/glue/<TASK>/{train,dev}.tsv  (MNLI: dev_matched.tsv)
+      A small GLUE-layout fixture: header plus a few dozen rows sampled verbatim from each real file.
+
+The reference is the Python ("slow") BertTokenizer, which transformers 5 ships as BertTokenizerLegacy
+(do_lower_case=True, tokenize_chinese_chars=True, strip_accents=None); the Rust-backed BertTokenizer is also
+run, and where it disagrees the case is printed (informational: the Swift port follows the Python one).
+
+usage: python3 Tests/Scripts/text_golden.py [--glue ../shared/glue]
+"""
+import argparse
+import hashlib
+import json
+import pathlib
+import random
+import sys
+
+from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
+from transformers import BertTokenizer
+import transformers
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "Tests" / "TextTests" / "Golden"
+VOCAB = GOLDEN / "vocab.txt"
+
+# (directory, train file, validation file, text columns, header?) -- CoLA is headerless, sentence in field 3.
+TASKS = {
+    "sst2": ("SST-2", "dev.tsv", ["sentence"]),
+    "mrpc": ("MRPC", "dev.tsv", ["#1 String", "#2 String"]),
+    "cola": ("CoLA", "dev.tsv", [3]),
+    "rte": ("RTE", "dev.tsv", ["sentence1", "sentence2"]),
+    "qnli": ("QNLI", "dev.tsv", ["question", "sentence"]),
+    "stsb": ("STS-B", "dev.tsv", ["sentence1", "sentence2"]),
+    "mnli": ("MNLI", "dev_matched.tsv", ["sentence1", "sentence2"]),
+    "qqp": ("QQP", "dev.tsv", ["question1", "question2"]),
+}
+
+
+def read_lines(path):
+    """Raw lines without their newline, a leading BOM dropped (as the Swift reader does)."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line.decode("utf-8") for line in lines]
+
+
+def text_rows(path, columns):
+    """The text fields of every well-formed row: tab-split, no quoting."""
+    lines = read_lines(path)
+    if isinstance(columns[0], int):
+        header, body, width = None, lines, 4
+        indices = columns
+    else:
+        header, body = lines[0].split("\t"), lines[1:]
+        width = len(header)
+        indices = [header.index(c) for c in columns]
+    rows = []
+    for line in body:
+        fields = line.split("\t")
+        if len(fields) == width:
+            rows.append([fields[i] for i in indices])
+    return rows
+
+
+HARD_SINGLE = [
+    "", " ", "   ", "\t\n\r ", "\u3000", "\u00a0\u2028\u2029", "\n\n\n",
+    "Café naïve résumé Ångström Zürich façade",
+    "Crème brûlée à la mode, señor!",
+    "e\u0301 vs \u00e9 and A\u030a vs \u00c5",
+    "İstanbul İİ iİ",
+    "ΟΔΟΣ ΣΟΦΟΣ Σ σ ς ΑΣ. ΑΣα ΣΑ Α'Σ",
+    "Άλφα ΈΨΙΛΟΝ ώρα",
+    "Straße ẞ ß ı I ǅ Ǆ ǆ",
+    "我爱北京天安门", "日本語のテキストです。", "한국어 텍스트", "中文mixed英文text",
+    "\uf900\ufa0e compatibility ideographs", "\U00020000\U0002a700 extension B/C",
+    "I \u2764\ufe0f NLP \U0001f600\U0001f44d\U0001f3fd \U0001f1fa\U0001f1f8 \U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "a\x00b\x01c\x7fd\x85e\ufffdf\x0bg\x0ch",
+    "zero\u200bwidth\u200cnon\u200djoiner\ufeffbom\u2060wj",
+    "soft\u00adhyphen and\u200e marks\u200f",
+    "private \ue000 use \U000f0000 area",
+    "a" * 100, "a" * 101, "pneumonoultramicroscopicsilicovolcanoconiosis" * 3,
+    ("x" * 250) + " short", "\u00e9" * 60, "e\u0301" * 60, "e\u0301" * 101,
+    "Hello,world!!! (test) [brackets] {curly} $100 ^caret `tick` ~tilde |pipe \\back",
+    "¿Qué? ¡Hola! «quotes» „German“ ‘single’ … – — • · ※ ‰",
+    "don't can't it's o'clock rock'n'roll",
+    "https://example.com/a?b=c&d=e#frag user@example.org",
+    "[CLS] [SEP] [MASK] [PAD] [UNK]", "[cls] [Sep] [mask]", "a[SEP]b[CLS]c", "[[MASK]]", "[UN\u200bK] [SE\x00P]",
+    "[SEP", "SEP]", "x[MASK", "[MAS\u212a]",
+    "3.14159 1,000,000 2nd 1990s 10:30pm",
+    "Привет мир! Ёлка", "مرحبا بالعالم", "שָׁלוֹם", "नमस्ते दुनिया", "ภาษาไทย", "Tiếng Việt có dấu",
+    "ொ ௌ கொ",
+    "\u212a\u212b\u2126 kelvin angstrom ohm", "ﬁne ﬂow", "ＡＢＣ１２３ｱｲｳ", "x² + y² = z² ½ ¼ ℌ𝔢𝔩𝔩𝔬",
+    "\u0301", "\u0301abc", "abc\u0301\u0302\u0303",
+    "tab\tseparated\twords and\nnew\nlines\r\nwindows",
+    "ALL CAPS SENTENCE WITH UNKNOWNWORDSXYZQ",
+    "Σ", "ΑΣ", "Σ.", "ΑΣ.Β",
+    " ".join(["the quick brown fox jumps over the lazy dog"] * 40),
+]
+
+HARD_PAIRS = [
+    ("", ""), ("a", ""), ("", "b"), (" ", "\t"),
+    ("Short premise.", "A much longer hypothesis that goes on and on and on for many words."),
+    ("One two three four five six seven eight nine ten.", "Eleven twelve thirteen fourteen fifteen."),
+    ("A B C D E F G H", "I J K L M N O P"),
+    ("Café au lait", "北京欢迎你"),
+    ("[CLS] inside", "and [SEP] inside"),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
+    args = parser.parse_args()
+    glue = pathlib.Path(args.glue)
+    if not glue.is_dir():
+        sys.exit(f"text_golden.py: no GLUE data at {glue}")
+
+    slow = BertTokenizerLegacy(vocab_file=str(VOCAB), do_lower_case=True)
+    fast = _fast_tokenizer()
+    rng = random.Random(20260401)
+
+    cases = []
+
+    def add(name, text, pair=None, max_length=None):
+        kwargs = {"return_token_type_ids": True}
+        if max_length:
+            kwargs.update(truncation=True, max_length=max_length)
+        enc = slow(text, pair, **kwargs) if pair is not None else slow(text, **kwargs)
+        case = {"name": name, "text": text, "pair": pair, "max_length": max_length,
+                "ids": enc["input_ids"], "type_ids": enc["token_type_ids"]}
+        fenc = fast(text, pair, **kwargs) if pair is not None else fast(text, **kwargs)
+        if fenc["input_ids"] != enc["input_ids"]:
+            print(f"  note: Rust BertTokenizer differs on {name!r}", file=sys.stderr)
+        cases.append(case)
+
+    for i, text in enumerate(HARD_SINGLE):
+        add(f"hard-{i}", text)
+        add(f"hard-{i}-truncated", text, max_length=2 + (i % 6))
+    for i, (a, b) in enumerate(HARD_PAIRS):
+        add(f"hard-pair-{i}", a, b)
+        for max_length in (3, 4, 5, 8, 13):
+            add(f"hard-pair-{i}-max{max_length}", a, b, max_length)
+
+    for task, (directory, dev_name, columns) in TASKS.items():
+        for split in ("train.tsv", dev_name):
+            rows = text_rows(glue / directory / split, columns)
+            for index in sorted(rng.sample(range(len(rows)), 18)):
+                row = rows[index]
+                name = f"{task}/{split}/{index}"
+                pair = row[1] if len(row) == 2 else None
+                add(name, row[0], pair)
+                add(name + "-truncated", row[0], pair, rng.choice([8, 12, 16, 24, 32]))
+
+    out = GOLDEN / "tokenizer_golden.json"
+    with out.open("w", encoding="utf-8") as f:
+        f.write('{"reference": "transformers %s BertTokenizerLegacy, do_lower_case=True",\n' % transformers.__version__)
+        f.write(' "vocab_sha256": "%s",\n' % hashlib.sha256(VOCAB.read_bytes()).hexdigest())
+        f.write(' "cases": [\n')
+        f.write(",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in cases))
+        f.write("\n]}\n")
+    print(f"wrote {len(cases)} cases to {out.relative_to(ROOT)}")
+
+    write_fixture(glue, rng)
+
+
+def _fast_tokenizer():
+    from transformers.models.bert.tokenization_bert import load_vocab
+    return BertTokenizer(vocab=dict(load_vocab(str(VOCAB))), do_lower_case=True)
+
+
+FIXTURE_FILES = {
+    "SST-2": ["train.tsv", "dev.tsv"], "MRPC": ["train.tsv", "dev.tsv"], "CoLA": ["train.tsv", "dev.tsv"],
+    "RTE": ["train.tsv", "dev.tsv"], "QNLI": ["train.tsv", "dev.tsv"], "STS-B": ["train.tsv", "dev.tsv"],
+    "MNLI": ["train.tsv", "dev_matched.tsv"], "QQP": ["train.tsv", "dev.tsv"],
+}
+
+
+def write_fixture(glue, rng):
+    """Header (when the file has one) plus rows sampled verbatim, kept in file order: 40 train, 20 dev."""
+    total = 0
+    for directory, names in FIXTURE_FILES.items():
+        for name in names:
+            raw = (glue / directory / name).read_bytes()
+            lines = raw.split(b"\n")
+            if lines[-1] == b"":
+                lines.pop()
+            header = [] if directory == "CoLA" else lines[:1]
+            body = lines[len(header):]
+            count = 40 if name == "train.tsv" else 20
+            picked = [body[i] for i in sorted(rng.sample(range(len(body)), count))]
+            target = GOLDEN / "glue" / directory / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(b"\n".join(header + picked) + b"\n")
+            total += len(picked)
+    print(f"wrote a {total}-row GLUE fixture to {(GOLDEN / 'glue').relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
