@@ -162,9 +162,13 @@ public enum Safetensors {
             throw invalid("data_offsets is not a list of two integers")
         }
         let (begin, end) = (offsets[0], offsets[1])
-        guard begin >= 0, begin <= end, end <= dataSize else {
+        guard begin >= 0, begin <= end else {
             throw SafetensorsError(.offsetsOutOfRange, file: path, tensor: name,
-                                   "data_offsets [\(begin), \(end)] outside the \(dataSize)-byte data section")
+                                   "data_offsets [\(begin), \(end)] are not an ordered pair of non-negative offsets")
+        }
+        guard end <= dataSize else {
+            throw SafetensorsError(.truncated, file: path, tensor: name,
+                                   "bytes end at \(end) but the data section holds only \(dataSize)")
         }
         var expected = dtype.size
         for dim in shape {
@@ -187,9 +191,10 @@ public enum Safetensors {
         guard let items = value as? [Any] else { return nil }
         var result: [Int] = []
         for item in items {
-            guard let number = item as? NSNumber, !(item is Bool),
-                  let exact = Int(exactly: number.doubleValue), Double(exact) == number.doubleValue else { return nil }
-            result.append(number.intValue)
+            // Foundation bridges JSON true to NSNumber; its objCType "c" tells it apart from an integer.
+            guard let number = item as? NSNumber, String(cString: number.objCType) != "c",
+                  let value = item as? Int else { return nil }
+            result.append(value)
         }
         return result
     }

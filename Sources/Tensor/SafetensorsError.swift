@@ -3,12 +3,12 @@ public struct SafetensorsError: Error, Equatable, CustomStringConvertible, Senda
     /// Stable identifiers: callers and tests match on these, never on the message.
     public enum Code: String, Sendable {
         case unreadable            // open/stat/read failed
-        case truncated             // the file ends before the header or before a tensor's bytes
+        case truncated             // the file ends before the header or before a tensor's last byte
         case invalidHeaderLength   // the 8-byte length is 0 or beyond the file or limit
         case invalidHeaderJSON     // the header is not UTF-8 JSON with an object at the top
         case invalidEntry          // an entry misses or mistypes dtype/shape/data_offsets, or bad __metadata__
         case unsupportedDType      // a dtype this reader neither loads nor knowingly skips
-        case offsetsOutOfRange     // begin > end, or end beyond the data section
+        case offsetsOutOfRange     // data_offsets negative or begin > end
         case overlappingOffsets    // two tensors share bytes
         case byteCountMismatch     // end − begin ≠ product(shape) × dtype size
         case invalidName           // empty or reserved tensor name on write

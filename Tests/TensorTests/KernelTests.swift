@@ -1,0 +1,185 @@
+import XCTest
+@testable import Tensor
+
+/// Dropout, bias, reductions, masked mean, embedding, losses and Linear.
+final class KernelTests: XCTestCase {
+    func testDropoutMaskStatisticsAndReuseInBackward() {
+        var rng = RNG(seed: 7, stream: .dropout)
+        let count = 100_003
+        var mask = [Float](repeating: -1, count: count)
+        Dropout.makeMask(&mask, count: count, probability: 0.1, rng: &rng)
+        let kept = mask.filter { $0 != 0 }
+        XCTAssertTrue(kept.allSatisfy { $0 == 1 / Float(0.9) })
+        XCTAssertEqual(Double(kept.count) / Double(count), 0.9, accuracy: 0.005)
+
+        let x = randomArray(count, seed: 1)
+        var y = [Float](repeating: 0, count: count)
+        Dropout.forward(x: x, mask: mask, y: &y, count: count)
+        XCTAssertEqual(y, zip(x, mask).map { $0 * $1 })
+        var dx = [Float](repeating: 1, count: count)
+        Dropout.backward(dy: x, mask: mask, dx: &dx, count: count)
+        XCTAssertEqual(dx, zip(x, mask).map { 1 + $0 * $1 })
+    }
+
+    func testDropoutWithZeroProbabilityIsIdentityAndDrawsNothing() {
+        var rng = RNG(seed: 3)
+        let before = rng.state
+        var mask = [Float](repeating: 0, count: 10)
+        Dropout.makeMask(&mask, count: 10, probability: 0, rng: &rng)
+        XCTAssertEqual(mask, [Float](repeating: 1, count: 10))
+        XCTAssertEqual(rng.state, before)
+    }
+
+    func testDropoutAcceptsAnExternalKeepPattern() {
+        let keep: [UInt8] = [1, 0, 1, 1, 0]
+        var mask = [Float](repeating: 0, count: 5)
+        Dropout.makeMask(&mask, fromKeep: keep, count: 5, probability: 0.5)
+        XCTAssertEqual(mask, [2, 0, 2, 2, 0])
+    }
+
+    func testReductions() {
+        let x = randomArray(1001, seed: 2), y = randomArray(1001, seed: 3)
+        XCTAssertEqual(Double(Reduce.sum(x, x.count)), x.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-4)
+        XCTAssertEqual(Double(Reduce.dot(x, y, x.count)), weightedSum(x, y), accuracy: 1e-4)
+        XCTAssertEqual(Reduce.sum([], 0), 0)
+    }
+
+    func testElementwiseArithmetic() {
+        let a = randomArray(35, seed: 4), b = randomArray(35, seed: 5)
+        var out = [Float](repeating: 0, count: 35)
+        Elementwise.add(a, b, &out, 35)
+        XCTAssertEqual(out, zip(a, b).map { $0 + $1 })
+        Elementwise.multiply(a, b, &out, 35)
+        XCTAssertEqual(out, zip(a, b).map { $0 * $1 })
+        var y = b
+        Elementwise.axpy(0.5, a, &y, 35)
+        XCTAssertEqual(y, zip(a, b).map { 0.5 * $0 + $1 })
+        Elementwise.scale(&y, by: 2, 35)
+        XCTAssertEqual(y, zip(a, b).map { 2 * (0.5 * $0 + $1) })
+    }
+
+    func testBiasForwardAndBackward() {
+        let (rows, cols) = (5, 18)
+        let x = randomArray(rows * cols, seed: 6)
+        var b = randomArray(cols, seed: 7)
+        let w = randomArray(rows * cols, seed: 8)
+        var db = [Float](repeating: 0, count: cols)
+        Bias.backward(dout: w, dbias: &db, rows: rows, cols: cols)
+        checkGradient("bias", &b, analytic: db) { bias in
+            var y = x
+            Bias.forward(x: &y, bias: bias, rows: rows, cols: cols)
+            return weightedSum(y, w)
+        }
+    }
+
+    func testMaskedMeanForwardAndBackward() {
+        let (batch, steps, width) = (3, 7, 5)
+        var x = randomArray(batch * steps * width, seed: 9)
+        // Sample 0 fully real, sample 1 with 3 pads, sample 2 fully masked (its mean is defined as 0).
+        let mask: [Float] = (0..<batch * steps).map { i in
+            let (b, t) = (i / steps, i % steps)
+            return b == 0 ? 1 : (b == 1 ? (t < 4 ? 1 : 0) : 0)
+        }
+        var out = [Float](repeating: 9, count: batch * width)
+        MaskedMean.forward(x: x, mask: mask, out: &out, batch: batch, steps: steps, width: width)
+        for c in 0..<width {
+            let expected = (0..<4).map { x[(steps + $0) * width + c] }.reduce(0, +) / 4
+            XCTAssertEqual(out[width + c], expected, accuracy: 1e-6)
+            XCTAssertEqual(out[2 * width + c], 0)
+        }
+        let w = randomArray(batch * width, seed: 10)
+        for maskOrNil in [mask, nil] as [[Float]?] {
+            var dx = [Float](repeating: 0, count: x.count)
+            MaskedMean.backward(dout: w, mask: maskOrNil, dx: &dx, batch: batch, steps: steps, width: width)
+            checkGradient(maskOrNil == nil ? "mean" : "masked mean", &x, analytic: dx) { input in
+                var o = [Float](repeating: 0, count: batch * width)
+                MaskedMean.forward(x: input, mask: maskOrNil, out: &o, batch: batch, steps: steps, width: width)
+                return weightedSum(o, w)
+            }
+        }
+    }
+
+    func testEmbeddingGatherAndScatterAdd() {
+        let (vocab, dim) = (6, 9)
+        var table = randomArray(vocab * dim, seed: 11)
+        let ids: [Int32] = [3, 0, 3, 5]
+        var out = [Float](repeating: 0, count: ids.count * dim)
+        Embedding.forward(ids: ids, table: table, vocab: vocab, dim: dim, out: &out, count: ids.count)
+        XCTAssertEqual(Array(out[0..<dim]), Array(table[3 * dim..<4 * dim]))
+        Embedding.forward(ids: ids, table: table, vocab: vocab, dim: dim, out: &out, count: ids.count, accumulate: true)
+        XCTAssertEqual(Array(out[dim..<2 * dim]), table[0..<dim].map { 2 * $0 })
+
+        let w = randomArray(ids.count * dim, seed: 12)
+        var dtable = [Float](repeating: 0, count: vocab * dim)
+        Embedding.backward(ids: ids, dout: w, dtable: &dtable, vocab: vocab, dim: dim, count: ids.count)
+        checkGradient("embedding", &table, analytic: dtable) { t in
+            var o = [Float](repeating: 0, count: ids.count * dim)
+            Embedding.forward(ids: ids, table: t, vocab: vocab, dim: dim, out: &o, count: ids.count)
+            return weightedSum(o, w)
+        }
+    }
+
+    func testCrossEntropyLossAndGradient() {
+        let (batch, classes) = (4, 3)
+        var logits = randomArray(batch * classes, seed: 13, -3, 3)
+        let labels: [Int32] = [0, 2, 1, 2]
+        var dlogits = [Float](repeating: 0, count: logits.count)
+        let loss = CrossEntropy.forwardBackward(logits: logits, labels: labels, dlogits: &dlogits,
+                                                batch: batch, classes: classes)
+        var expected = 0.0
+        for b in 0..<batch {
+            let row = logits[b * classes..<(b + 1) * classes].map(Double.init)
+            expected += log(row.map(Foundation.exp).reduce(0, +)) - row[Int(labels[b])]
+        }
+        XCTAssertEqual(Double(loss), expected / Double(batch), accuracy: 1e-6)
+        checkGradient("cross-entropy", &logits, analytic: dlogits, h: 1e-3) {
+            Double(CrossEntropy.forwardBackward(logits: $0, labels: labels, dlogits: nil, batch: batch, classes: classes))
+        }
+    }
+
+    func testMeanSquaredErrorLossAndGradient() {
+        var prediction = randomArray(5, seed: 14)
+        let target = randomArray(5, seed: 15)
+        var d = [Float](repeating: 0, count: 5)
+        let loss = MeanSquaredError.forwardBackward(prediction: prediction, target: target, dprediction: &d, count: 5)
+        XCTAssertEqual(Double(loss), zip(prediction, target).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +) / 5,
+                       accuracy: 1e-6)
+        checkGradient("MSE", &prediction, analytic: d, h: 1e-3) {
+            Double(MeanSquaredError.forwardBackward(prediction: $0, target: target, dprediction: nil, count: 5))
+        }
+    }
+
+    func testLinearForwardAndBackward() {
+        let (rows, inF, outF) = (3, 5, 4)
+        var x = randomArray(rows * inF, seed: 16)
+        var weight = randomArray(outF * inF, seed: 17), bias = randomArray(outF, seed: 18)
+        let w = randomArray(rows * outF, seed: 19)
+        let forward = { (x: [Float], weight: [Float], bias: [Float]) -> [Float] in
+            var y = [Float](repeating: 0, count: rows * outF)
+            Linear.forward(x: x, weight: weight, bias: bias, out: &y, rows: rows, inFeatures: inF, outFeatures: outF)
+            return y
+        }
+        let y = forward(x, weight, bias)
+        for r in 0..<rows {
+            for o in 0..<outF {
+                var acc = Double(bias[o])
+                for i in 0..<inF { acc += Double(x[r * inF + i]) * Double(weight[o * inF + i]) }
+                XCTAssertEqual(Double(y[r * outF + o]), acc, accuracy: 1e-5)
+            }
+        }
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: weight.count)
+        var db = [Float](repeating: 0, count: outF)
+        Linear.backward(dout: w, x: x, weight: weight, dx: &dx, dweight: &dw, dbias: &db,
+                        rows: rows, inFeatures: inF, outFeatures: outF)
+        let (x0, w0, b0) = (x, weight, bias)
+        checkGradient("Linear dx", &x, analytic: dx) { weightedSum(forward($0, w0, b0), w) }
+        checkGradient("Linear dweight", &weight, analytic: dw) { weightedSum(forward(x0, $0, b0), w) }
+        checkGradient("Linear dbias", &bias, analytic: db) { weightedSum(forward(x0, w0, $0), w) }
+
+        // Frozen weights: dx only, and accumulating twice doubles it.
+        var dxOnly = dx
+        Linear.backward(dout: w, x: x0, weight: w0, dx: &dxOnly, dweight: nil, dbias: nil,
+                        rows: rows, inFeatures: inF, outFeatures: outF)
+        assertClose(dxOnly, dx.map { 2 * $0 }, atol: 1e-6, "accumulated dx")
+    }
+}
