@@ -3,6 +3,12 @@
 // ASCII is decided without the Unicode property tables: it is nearly all of the input.
 
 extension Unicode.Scalar {
+    /// The Unicode version of CPython 3.11's `unicodedata`, which the golden ids were made with. The Swift
+    /// standard library's tables are newer; code points assigned after this version count as unassigned.
+    /// (Between 14.0 and Swift 6.3's tables, only U+0295 Ll→Lo and U+1171E Mn→Mc changed category among
+    /// older characters; neither matters to these classes except U+1171E, which HF would strip as an accent.)
+    static let referenceUnicodeVersion: Unicode.Version = (14, 0)
+
     /// HF `_is_whitespace`: space, tab, newline, carriage return, or general category Zs.
     var isBertWhitespace: Bool {
         switch value {
@@ -13,13 +19,15 @@ extension Unicode.Scalar {
     }
 
     /// HF `_is_control`: any category C* (Cc, Cf, Cs, Co, Cn) except tab, newline and carriage return,
-    /// which count as whitespace. Unassigned code points (Cn) are removed too.
+    /// which count as whitespace. Unassigned code points (Cn) are removed too, and "unassigned" means in
+    /// `referenceUnicodeVersion`: characters added later are unassigned to the reference Python as well.
     var isBertControl: Bool {
         switch value {
         case 0x09, 0x0A, 0x0D: return false
         case 0..<0x20, 0x7F: return true
         case 0x20..<0x7F: return false
         default:
+            guard let age = properties.age, age <= Self.referenceUnicodeVersion else { return true }
             switch properties.generalCategory {
             case .control, .format, .surrogate, .privateUse, .unassigned: return true
             default: return false

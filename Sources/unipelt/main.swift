@@ -1,19 +1,66 @@
 import Foundation
-import Service
 
 // unipelt: trains parameter-efficient tuned language models as queued jobs.
-let usage = """
+// Each command lives in its own file as `enum …Command { static let usage; static func run(_:) }`;
+// this table is the only place that lists them.
+struct Command {
+    /// One or two words (`bench http`).
+    let name: String
+    let summary: String
+    let usage: String
+    let run: ([String]) throws -> Void
+}
+
+let commands: [Command] = [
+    Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",
+            usage: TokenizeCommand.usage, run: TokenizeCommand.run),
+    Command(name: "bench http", summary: "serve a small JSON route for wrk",
+            usage: BenchHTTPCommand.usage, run: BenchHTTPCommand.run),
+    Command(name: "migrate", summary: "apply pending database migrations",
+            usage: migrateUsage, run: { exitOnFailure(runMigrate($0)) }),
+    Command(name: "bench store", summary: "time the job store: sweep enqueue, claims, metric inserts",
+            usage: storeBenchUsage, run: { exitOnFailure(runStoreBench($0)) }),
+]
+
+/// For commands that report their own errors and return an exit status.
+func exitOnFailure(_ status: Int32) {
+    if status != 0 { exit(status) }
+}
+
+let overview = """
 usage: unipelt <command> [options]
 
 commands:
-  help        show this text
+\(commands.map { "  " + $0.name.padding(toLength: 13, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+  help         show this text
+
+`unipelt <command> --help` shows a command's options.
 """
 
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    exit(status)
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
-switch arguments.first {
-case nil, "help", "-h", "--help":
-    print(usage)
-default:
-    FileHandle.standardError.write("unipelt: unknown command '\(arguments[0])'\n\n\(usage)\n".data(using: .utf8)!)
-    exit(2)
+if arguments.isEmpty || ["help", "-h", "--help"].contains(arguments[0]) {
+    print(overview)
+    exit(0)
+}
+// The longest command name that prefixes the arguments wins (`bench http` before `bench`).
+let match = commands
+    .filter { arguments.starts(with: $0.name.split(separator: " ").map(String.init)) }
+    .max { $0.name.count < $1.name.count }
+guard let command = match else {
+    fail("unipelt: unknown command '\(arguments.prefix(2).joined(separator: " "))'\n\n\(overview)", status: 2)
+}
+let rest = Array(arguments.dropFirst(command.name.split(separator: " ").count))
+if rest.contains("--help") || rest.contains("-h") {
+    print(command.usage)
+    exit(0)
+}
+do {
+    try command.run(rest)
+} catch {
+    fail("unipelt \(command.name): \(error)", status: 1)
 }

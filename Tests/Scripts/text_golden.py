@@ -7,6 +7,9 @@
       whitespace-only text, literal special tokens, pairs that need truncation).
   Tests/TextTests/Golden/glue/<TASK>/{train,dev}.tsv  (MNLI: dev_matched.tsv)
       A small GLUE-layout fixture: header plus a few dozen rows sampled verbatim from each real file.
+  Tests/TextTests/Golden/split_golden.json
+      SplitMix64 outputs and Fisher-Yates permutations from an independent Python implementation, so the
+      K-shot shuffle is pinned across platforms and languages.
 
 The reference is the Python ("slow") BertTokenizer, which transformers 5 ships as BertTokenizerLegacy
 (do_lower_case=True, tokenize_chinese_chars=True, strip_accents=None); the Rust-backed BertTokenizer is also
@@ -24,6 +27,7 @@ import sys
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 from transformers import BertTokenizer
 import transformers
+from transformers.utils import logging as hf_logging
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "Tests" / "TextTests" / "Golden"
@@ -104,7 +108,31 @@ HARD_SINGLE = [
     "ALL CAPS SENTENCE WITH UNKNOWNWORDSXYZQ",
     "Σ", "ΑΣ", "Σ.", "ΑΣ.Β",
     " ".join(["the quick brown fox jumps over the lazy dog"] * 40),
+    "new in Unicode 15/16: \U0001fa77 \U0001fae8 \U0001faea \u0c5d \U0001e030 end",
 ]
+
+# Ranges random text is drawn from: mostly ASCII, then scripts, marks, spaces, controls, emoji, CJK, and any
+# code point at all (surrogates excepted: they cannot be written as UTF-8).
+FUZZ_RANGES = [
+    (0x20, 0x7E, 40), (0x00, 0x1F, 3), (0x7F, 0x9F, 2), (0xA0, 0x24F, 8), (0x300, 0x36F, 4), (0x370, 0x3FF, 4),
+    (0x400, 0x4FF, 3), (0x900, 0x97F, 2), (0xB80, 0xBFF, 2), (0xE00, 0xE7F, 2), (0x1100, 0x11FF, 1),
+    (0x2000, 0x206F, 4), (0x3000, 0x303F, 2), (0x3040, 0x30FF, 2), (0x4E00, 0x9FFF, 3), (0xAC00, 0xD7A3, 2),
+    (0xE000, 0xF8FF, 1), (0xF900, 0xFAFF, 1), (0xFE00, 0xFE0F, 1), (0xFF00, 0xFFEF, 2), (0xFFF0, 0xFFFF, 1),
+    (0x1F300, 0x1FAFF, 4), (0x20000, 0x2FA1F, 1), (0x0, 0x10FFFF, 4),
+]
+
+
+def fuzz_text(rng, length):
+    chars = []
+    for _ in range(length):
+        low, high, _ = rng.choices(FUZZ_RANGES, weights=[w for _, _, w in FUZZ_RANGES])[0]
+        cp = rng.randint(low, high)
+        while 0xD800 <= cp <= 0xDFFF:
+            cp = rng.randint(0, 0x10FFFF)
+        chars.append(chr(cp))
+        if rng.random() < 0.02:
+            chars.append(rng.choice(["[SEP]", "[CLS]", "[MASK]", "[UNK]", "[PAD]", "ΑΣ", "İ"]))
+    return "".join(chars)
 
 HARD_PAIRS = [
     ("", ""), ("a", ""), ("", "b"), (" ", "\t"),
@@ -126,7 +154,9 @@ def main():
 
     slow = BertTokenizerLegacy(vocab_file=str(VOCAB), do_lower_case=True)
     fast = _fast_tokenizer()
-    rng = random.Random(20260401)
+    hf_logging.set_verbosity_error()  # one warning per truncated pair otherwise
+    # One generator per purpose, so adding cases of one kind leaves the others' draws unchanged.
+    fuzz_rng, glue_rng, fixture_rng = (random.Random(seed) for seed in (20260401, 20260402, 20260403))
 
     cases = []
 
@@ -150,15 +180,21 @@ def main():
         for max_length in (3, 4, 5, 8, 13):
             add(f"hard-pair-{i}-max{max_length}", a, b, max_length)
 
+    for i in range(150):
+        add(f"fuzz-{i}", fuzz_text(fuzz_rng, fuzz_rng.randint(1, 60)))
+    for i in range(60):
+        a, b = fuzz_text(fuzz_rng, fuzz_rng.randint(0, 40)), fuzz_text(fuzz_rng, fuzz_rng.randint(0, 40))
+        add(f"fuzz-pair-{i}", a, b, fuzz_rng.choice([None, 5, 10, 20]))
+
     for task, (directory, dev_name, columns) in TASKS.items():
         for split in ("train.tsv", dev_name):
             rows = text_rows(glue / directory / split, columns)
-            for index in sorted(rng.sample(range(len(rows)), 18)):
+            for index in sorted(glue_rng.sample(range(len(rows)), 18)):
                 row = rows[index]
                 name = f"{task}/{split}/{index}"
                 pair = row[1] if len(row) == 2 else None
                 add(name, row[0], pair)
-                add(name + "-truncated", row[0], pair, rng.choice([8, 12, 16, 24, 32]))
+                add(name + "-truncated", row[0], pair, glue_rng.choice([8, 12, 16, 24, 32]))
 
     out = GOLDEN / "tokenizer_golden.json"
     with out.open("w", encoding="utf-8") as f:
@@ -169,7 +205,8 @@ def main():
         f.write("\n]}\n")
     print(f"wrote {len(cases)} cases to {out.relative_to(ROOT)}")
 
-    write_fixture(glue, rng)
+    write_fixture(glue, fixture_rng)
+    write_split_golden()
 
 
 def _fast_tokenizer():
@@ -202,6 +239,49 @@ def write_fixture(glue, rng):
             target.write_bytes(b"\n".join(header + picked) + b"\n")
             total += len(picked)
     print(f"wrote a {total}-row GLUE fixture to {(GOLDEN / 'glue').relative_to(ROOT)}")
+
+
+MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """Vigna's splitmix64.c, and a bounded draw that rejects values below 2^64 mod bound (no modulo bias)."""
+
+    def __init__(self, seed):
+        self.state = seed & MASK64
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def below(self, bound):
+        threshold = (1 << 64) % bound
+        while True:
+            draw = self.next()
+            if draw >= threshold:
+                return draw % bound
+
+    def shuffle(self, items):
+        for i in range(len(items) - 1, 0, -1):
+            j = self.below(i + 1)
+            items[i], items[j] = items[j], items[i]
+
+
+def write_split_golden():
+    generator = SplitMix64(1234567)
+    stream = [generator.next() for _ in range(5)]
+    shuffles = []
+    for seed in (0, 1, 42, MASK64):
+        for count in (1, 2, 10, 100):
+            items = list(range(count))
+            SplitMix64(seed).shuffle(items)
+            shuffles.append({"seed": str(seed), "count": count, "permutation": items})
+    out = GOLDEN / "split_golden.json"
+    out.write_text(json.dumps({"splitmix64_seed_1234567": [str(x) for x in stream], "shuffles": shuffles}) + "\n")
+    print(f"wrote {len(shuffles)} shuffles to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,351 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One client socket: reads bytes into the parser, runs one request at a time through the router, writes
+/// the response and decides whether the connection can be reused (service.md H34–H35). Owned by one thread at
+/// a time (see `EventLoop`); `ownership` is guarded by the loop's lock, everything else by that ownership.
+final class Connection: @unchecked Sendable {
+    let id: UInt64
+    let descriptor: Int32
+    var ownership = EventLoop.Ownership.busy
+
+    private unowned let loop: EventLoop
+    private let router: Router
+    private let log: ServerLog
+    private let limits: Limits
+    private var parser: RequestParser
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    /// Time of the first byte of the request being read; the header timeout runs from it.
+    private var requestStartedAt: Double?
+    /// Time the head was complete; the body timeout runs from it.
+    private var bodyStartedAt = 0.0
+    /// The client shut down its sending side; requests already received are still answered.
+    private var peerClosedWrite = false
+    private var pending: PendingRequest?
+
+    /// A request whose head is parsed and whose body is being read.
+    private struct PendingRequest {
+        let head: RequestHead
+        let requestID: String
+        let startedAt: Double
+        /// Set when the head alone decided the answer (404, 405, 411...); sent once the (empty) body is read.
+        let earlyError: Error?
+        let match: Router.Match?
+    }
+
+    private static let readSize = 64 * 1024
+
+    init(id: UInt64, descriptor: Int32, loop: EventLoop, router: Router, log: ServerLog, limits: Limits) {
+        self.id = id
+        self.descriptor = descriptor
+        self.loop = loop
+        self.router = router
+        self.log = log
+        self.limits = limits
+        self.parser = RequestParser(limits: limits)
+    }
+
+    // MARK: Reading
+
+    /// Runs on a worker thread when the socket is readable (or a stream ended): reads, answers every complete
+    /// request, then gives the socket back to the loop, closes it, or has handed it to a stream thread.
+    func serve() {
+        guard processBuffer() else { return }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
+        defer { scratch.deallocate() }
+        while true {
+            let received = recv(descriptor, scratch.baseAddress, Self.readSize, 0)
+            if received > 0 {
+                if requestStartedAt == nil && readIndex == buffer.count { requestStartedAt = monotonicNow() }
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<received]))
+                guard processBuffer() else { return }
+                // A short read means the socket is drained; epoll will say when more arrives.
+                if received < Self.readSize { return armForNextBytes() }
+                continue
+            }
+            if received == 0 {
+                peerClosedWrite = true
+                return endOfInput()
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return armForNextBytes()
+            default: return loop.close(self)
+            }
+        }
+    }
+
+    /// The client closed its sending side: answer a cut-off body with a 400; otherwise just close.
+    private func endOfInput() {
+        if parser.isReadingBody {
+            respondAndClose(to: ParseError.incompleteBody, head: pending?.head)
+        } else {
+            loop.close(self)
+        }
+    }
+
+    private func armForNextBytes() {
+        if parser.isReadingBody {
+            loop.arm(self, deadline: bodyStartedAt + limits.bodyTimeout, expiry: .requestTimeout)
+        } else if let started = requestStartedAt {
+            loop.arm(self, deadline: started + limits.headerTimeout, expiry: .requestTimeout)
+        } else {
+            loop.arm(self, deadline: monotonicNow() + limits.idleTimeout, expiry: .close)
+        }
+    }
+
+    /// Parses and answers what is buffered. Returns false when the connection was closed or handed off.
+    private func processBuffer() -> Bool {
+        while true {
+            if requestStartedAt == nil && readIndex < buffer.count { requestStartedAt = monotonicNow() }
+            let event: RequestParser.Event
+            do {
+                let (parsed, consumed) = try buffer.withUnsafeBufferPointer { (bytes) throws(ParseError) in
+                    try parser.parse(UnsafeBufferPointer(rebasing: bytes[readIndex...]))
+                }
+                readIndex += consumed
+                event = parsed
+            } catch {
+                respondAndClose(to: error, head: pending?.head ?? parser.head)
+                return false
+            }
+            switch event {
+            case .needMore:
+                if readIndex > 0 && (readIndex == buffer.count || readIndex > 32 * 1024) {
+                    buffer.removeSubrange(0..<readIndex)
+                    readIndex = 0
+                }
+                return true
+            case .head:
+                guard beginRequest() else { return false }
+            case .body(let body):
+                guard finishRequest(body: body) else { return false }
+            }
+        }
+    }
+
+    /// Decides from the head alone whatever can be decided before reading the body: route, body policy and
+    /// limit (413 before a byte of body), `100 Continue`.
+    private func beginRequest() -> Bool {
+        guard let head = parser.head else { preconditionFailure("head event without a head") }
+        bodyStartedAt = monotonicNow()
+        let requestID = RequestID.make()
+        var match: Router.Match?
+        var earlyError: Error?
+        do throws(HTTPError) {
+            let path = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            let found = try router.match(method: head.method, segments: try PercentDecoding.pathSegments(String(path)))
+            if found.route.options.bodyRequired && head.framing == .none {
+                throw HTTPError(status: .lengthRequired, code: "length_required", message: "this route requires a body with Content-Length")
+            }
+            if let required = found.route.options.requiredContentType, head.hasBody,
+               !(head.headers["content-type"].map { Self.mediaType($0).caseInsensitiveEquals(required) } ?? false) {
+                throw HTTPError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "Content-Type must be \(required)")
+            }
+            match = found
+        } catch {
+            earlyError = error
+        }
+        let startedAt = requestStartedAt ?? bodyStartedAt
+        pending = PendingRequest(head: head, requestID: requestID, startedAt: startedAt, earlyError: earlyError, match: match)
+        if let earlyError, head.hasBody {
+            // The body would have to be read and thrown away; closing is simpler and safe.
+            respondAndClose(to: earlyError, head: head, requestID: requestID)
+            return false
+        }
+        do {
+            try parser.beginBody(maxBytes: match?.route.options.maxBodyBytes ?? limits.maxBodyBytes)
+        } catch {
+            respondAndClose(to: error, head: head, requestID: requestID)
+            return false
+        }
+        if head.expectsContinue && head.hasBody && readIndex == buffer.count {
+            do { try Socket.writeAll(descriptor, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), timeout: limits.writeTimeout) } catch {
+                loop.close(self)
+                return false
+            }
+        }
+        return true
+    }
+
+    private static func mediaType(_ contentType: String) -> String {
+        String(contentType.split(separator: ";", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Runs the handler for a complete request and writes its response.
+    private func finishRequest(body: [UInt8]) -> Bool {
+        guard let pending else { preconditionFailure("body event without a pending request") }
+        self.pending = nil
+        requestStartedAt = nil
+        let response: Response
+        if let earlyError = pending.earlyError {
+            response = ErrorRendering.response(for: earlyError, requestID: pending.requestID)
+        } else {
+            response = run(pending, body: body)
+        }
+        let keepAlive = pending.head.keepAlive && !loop.isShuttingDown
+        return send(response, for: pending.head, requestID: pending.requestID, startedAt: pending.startedAt,
+                    keepAlive: keepAlive)
+    }
+
+    private func run(_ pending: PendingRequest, body: [UInt8]) -> Response {
+        guard let match = pending.match else { preconditionFailure("request without a route") }
+        let head = pending.head
+        do {
+            var request = try Request(method: head.method, target: head.target, version: head.version,
+                                      headers: head.headers, body: body, requestID: pending.requestID)
+            request.pathParameters = match.parameters
+            return try match.route.handler(request)
+        } catch {
+            if !(error is HTTPErrorConvertible) {
+                log.failure("\(head.method) \(Self.loggablePath(head.target)): \(error)", requestID: pending.requestID)
+            }
+            return ErrorRendering.response(for: error, requestID: pending.requestID)
+        }
+    }
+
+    static func loggablePath(_ target: String) -> String {
+        String(target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0])
+    }
+
+    // MARK: Errors and timeouts
+
+    /// Answers a request that cannot go on (a parse error, an early 4xx with a body pending, a timeout) and
+    /// closes: after such an error the connection's framing can no longer be trusted.
+    private func respondAndClose(to error: Error, head: RequestHead?, requestID: String = RequestID.make()) {
+        let response = ErrorRendering.response(for: error, requestID: requestID)
+        _ = send(response, for: head, requestID: requestID, startedAt: requestStartedAt ?? monotonicNow(), keepAlive: false)
+    }
+
+    /// Called on a worker when the loop found the header or body deadline passed.
+    func requestTimedOut() {
+        let error = HTTPError(status: .requestTimeout, code: "request_timeout", message: "request not received in time")
+        respondAndClose(to: error, head: pending?.head)
+    }
+
+    /// Reads and drops client bytes on a lingering connection; returns false on EOF or error.
+    func discardInput() -> Bool {
+        var scratch = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let received = recv(descriptor, &scratch, scratch.count, Int32(MSG_DONTWAIT))
+            if received > 0 { continue }
+            return received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes `response` and decides the connection's fate. Returns true when the caller may go on reading
+    /// requests; false when the connection was closed, is lingering, or belongs to a stream thread now.
+    private func send(_ response: Response, for head: RequestHead?, requestID: String, startedAt: Double,
+                      keepAlive requestedKeepAlive: Bool) -> Bool {
+        var response = response
+        let version = head?.version ?? .http11
+        let isHead = head?.method == "HEAD"
+        var keepAlive = requestedKeepAlive
+        var stream: ResponseStream?
+        if case .stream(let format, _) = response.body, !isHead {
+            let candidate = ResponseStream(format: format, descriptor: descriptor, chunked: version == .http11,
+                                           writeTimeout: limits.writeTimeout)
+            if loop.register(candidate) {
+                stream = candidate
+                if version == .http10 { keepAlive = false }
+            } else {
+                response = ErrorRendering.response(
+                    for: HTTPError.serviceUnavailable(code: loop.isShuttingDown ? "shutting_down" : "too_many_streams",
+                                                      "no stream capacity", retryAfterSeconds: 5),
+                    requestID: requestID)
+            }
+        }
+        let serialized = ResponseSerializer.head(response, version: version, isHeadRequest: isHead,
+                                                 keepAlive: keepAlive, requestID: requestID)
+        var bodyBytes = 0
+        var written = true
+        do {
+            switch response.body {
+            case .bytes(let bytes) where serialized.sendsBody:
+                try Socket.writeAll(descriptor, serialized.bytes + bytes, timeout: limits.writeTimeout)
+                bodyBytes = bytes.count
+            case .file(let file) where serialized.sendsBody:
+                try Socket.writeAll(descriptor, serialized.bytes, timeout: limits.writeTimeout)
+                bodyBytes = try sendFile(file)
+            default:
+                try Socket.writeAll(descriptor, serialized.bytes, timeout: limits.writeTimeout)
+            }
+        } catch {
+            written = false
+        }
+
+        let method = head?.method ?? "-"
+        let path = head.map { Self.loggablePath($0.target) } ?? "-"
+        if let stream, case .stream(_, let produce) = response.body {
+            guard written else {
+                loop.unregister(stream)
+                logAccess(method, path, response.status, bodyBytes, startedAt, requestID)
+                loop.close(self)
+                return false
+            }
+            startStreamThread(stream, produce: produce, keepAlive: keepAlive) { [self] bytes in
+                logAccess(method, path, response.status, bytes, startedAt, requestID)
+            }
+            return false
+        }
+        logAccess(method, path, response.status, bodyBytes, startedAt, requestID)
+        if !written {
+            loop.close(self)
+            return false
+        }
+        if !keepAlive {
+            loop.linger(self)
+            return false
+        }
+        return true
+    }
+
+    private func sendFile(_ file: FileBody) throws(WriteFailure) -> Int {
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var offset = 0
+        while offset < file.length {
+            let count = chunk.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, min($0.count, file.length - offset), off_t(offset)) }
+            // The file shrank under us: the promised length can no longer be met, so the connection must end.
+            guard count > 0 else { throw .disconnected }
+            try chunk.withUnsafeBytes { bytes in
+                Result { () throws(WriteFailure) in
+                    try Socket.writeAll(descriptor, UnsafeRawBufferPointer(rebasing: bytes[0..<count]), timeout: limits.writeTimeout)
+                }
+            }.get()
+            offset += count
+        }
+        return offset
+    }
+
+    /// Streams run on a thread of their own so a long-lived stream never holds a pool worker.
+    private func startStreamThread(_ stream: ResponseStream, produce: @escaping @Sendable (ResponseStream) -> Void,
+                                   keepAlive: Bool, finished: @escaping (Int) -> Void) {
+        let thread = Thread { [self] in
+            stream.startKeepAlive(interval: limits.streamKeepAliveInterval)
+            produce(stream)
+            let reusable = stream.end()
+            loop.unregister(stream)
+            finished(stream.bytesWritten)
+            if reusable && keepAlive && !loop.isShuttingDown {
+                loop.pool.submit { self.serve() }
+            } else if reusable {
+                loop.linger(self)
+            } else {
+                loop.close(self)
+            }
+        }
+        thread.name = "http-stream-\(id)"
+        thread.start()
+    }
+
+    private func logAccess(_ method: String, _ path: String, _ status: HTTPStatus, _ bytes: Int, _ startedAt: Double,
+                           _ requestID: String) {
+        log.access(AccessLogEntry(method: method, path: path, status: status.code, bytes: bytes,
+                                  duration: monotonicNow() - startedAt, requestID: requestID))
+    }
+}

@@ -1,0 +1,116 @@
+/// A request handler. It runs on a worker thread of the server's pool and may block briefly; long work
+/// belongs elsewhere, and long-lived output belongs in a `Response.stream`.
+public typealias Handler = @Sendable (Request) throws -> Response
+
+/// Per-route request policy, checked from the head before any body byte is read.
+public struct RouteOptions: Sendable {
+    /// Body limit for this route; nil uses `Limits.maxBodyBytes`.
+    public var maxBodyBytes: Int?
+    /// Requests without Content-Length or chunked framing get `411 Length Required`.
+    public var bodyRequired: Bool
+    /// Requests with a body of another media type (parameters ignored) get `415`.
+    public var requiredContentType: String?
+
+    public init(maxBodyBytes: Int? = nil, bodyRequired: Bool = false, requiredContentType: String? = nil) {
+        self.maxBodyBytes = maxBodyBytes
+        self.bodyRequired = bodyRequired
+        self.requiredContentType = requiredContentType
+    }
+}
+
+/// Routes by method and path pattern (`/v1/jobs/{job_id}/checkpoints/{checkpoint_id}/content`). It is a value:
+/// the server keeps the copy it was given, so the table is frozen once serving starts.
+public struct Router: Sendable {
+    struct Route: Sendable {
+        let method: String
+        let options: RouteOptions
+        let handler: Handler
+    }
+
+    private enum Segment: Equatable, Sendable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    private struct Pattern: Sendable {
+        let segments: [Segment]
+        var routes: [Route]
+
+        /// Pattern shape with parameter names erased; two patterns with the same shape would be ambiguous.
+        var shape: [String?] {
+            segments.map { if case .literal(let text) = $0 { return text } else { return nil } }
+        }
+    }
+
+    private var patterns: [Pattern] = []
+
+    public init() {}
+
+    /// Registers `handler` for `method` and `pattern`. GET routes also answer HEAD.
+    public mutating func add(_ method: String, _ pattern: String, options: RouteOptions = RouteOptions(),
+                             _ handler: @escaping Handler) {
+        precondition(pattern.hasPrefix("/"), "route patterns start with /: \(pattern)")
+        let segments: [Segment] = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
+            $0.hasPrefix("{") && $0.hasSuffix("}") && $0.count > 2 ? .parameter(String($0.dropFirst().dropLast()))
+                                                                   : .literal(String($0))
+        }
+        let route = Route(method: method, options: options, handler: handler)
+        let shape = Pattern(segments: segments, routes: []).shape
+        if let existing = patterns.firstIndex(where: { $0.shape == shape }) {
+            precondition(patterns[existing].segments == segments, "\(pattern) conflicts with a route named differently")
+            precondition(!patterns[existing].routes.contains { $0.method == method }, "duplicate route \(method) \(pattern)")
+            patterns[existing].routes.append(route)
+        } else {
+            patterns.append(Pattern(segments: segments, routes: [route]))
+        }
+    }
+
+    public mutating func get(_ pattern: String, options: RouteOptions = RouteOptions(), _ handler: @escaping Handler) {
+        add("GET", pattern, options: options, handler)
+    }
+
+    public mutating func post(_ pattern: String, options: RouteOptions = RouteOptions(), _ handler: @escaping Handler) {
+        add("POST", pattern, options: options, handler)
+    }
+
+    public mutating func delete(_ pattern: String, options: RouteOptions = RouteOptions(), _ handler: @escaping Handler) {
+        add("DELETE", pattern, options: options, handler)
+    }
+
+    /// A matched route with its decoded path parameters.
+    struct Match {
+        let route: Route
+        let parameters: [String: String]
+    }
+
+    /// Finds the route for `method` and decoded `segments`. Literal segments win over parameters, position by
+    /// position. A path with routes but none for the method is a 405 listing the allowed methods.
+    func match(method: String, segments: [String]) throws(HTTPError) -> Match {
+        var best: (pattern: Pattern, literals: [Bool])? = nil
+        for pattern in patterns where pattern.segments.count == segments.count {
+            var literals: [Bool] = []
+            let matches = zip(pattern.segments, segments).allSatisfy { segment, value in
+                switch segment {
+                case .literal(let text): literals.append(true); return text == value
+                case .parameter: literals.append(false); return true
+                }
+            }
+            guard matches else { continue }
+            if let current = best, !literals.lexicographicallyPrecedes(current.literals, by: { $0 && !$1 }) { continue }
+            best = (pattern, literals)
+        }
+        guard let pattern = best?.pattern else { throw .routeNotFound() }
+        let route = pattern.routes.first { $0.method == method }
+            ?? (method == "HEAD" ? pattern.routes.first { $0.method == "GET" } : nil)
+        guard let route else {
+            var allowed = pattern.routes.map(\.method)
+            if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }
+            throw .methodNotAllowed(allowed: allowed)
+        }
+        var parameters: [String: String] = [:]
+        for (segment, value) in zip(pattern.segments, segments) {
+            if case .parameter(let name) = segment { parameters[name] = value }
+        }
+        return Match(route: route, parameters: parameters)
+    }
+}

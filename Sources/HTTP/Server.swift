@@ -1,0 +1,82 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The HTTP/1.1 server: a listener, an epoll loop thread, a bounded pool of worker threads and a thread per
+/// running stream (see `EventLoop`). Create it with a configuration and a router, `start()` it, and
+/// `shutdown(gracePeriod:)` it.
+public final class Server: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// Numeric or named address; `::` or `::1` for IPv6. Default `127.0.0.1`.
+        public var host = "127.0.0.1"
+        /// 0 picks a free port (tests); read the result from `Server.port`. Default 8080.
+        public var port = 8080
+        public var limits = Limits()
+        /// Threads running handlers; bounds concurrent handlers, not connections. Default 8.
+        public var workerThreads = 8
+        public var log: ServerLog = StandardErrorLog()
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    private let router: Router
+    private let lock = NSLock()
+    private var running: (loop: EventLoop, pool: WorkerPool, thread: Thread)?
+    private var boundPort = 0
+
+    public init(configuration: Configuration, router: Router) {
+        self.configuration = configuration
+        self.router = router
+    }
+
+    /// The port actually bound, once started.
+    public var port: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return boundPort
+    }
+
+    /// Binds and starts serving; returns at once.
+    public func start() throws(SocketError) {
+        // A peer that vanishes must not kill the process; writes also pass MSG_NOSIGNAL.
+        signal(SIGPIPE, SIG_IGN)
+        let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)
+        let pool = WorkerPool(threads: configuration.workerThreads, name: "http-worker")
+        let loop: EventLoop
+        do {
+            loop = try EventLoop(listener: listener, limits: configuration.limits, pool: pool, router: router,
+                                 log: configuration.log)
+        } catch {
+            close(listener)
+            pool.stop()
+            throw error
+        }
+        let thread = Thread { loop.run() }
+        thread.name = "http-event-loop"
+        thread.start()
+        lock.lock()
+        running = (loop, pool, thread)
+        boundPort = port
+        lock.unlock()
+    }
+
+    /// Stops accepting, closes idle connections, tells streams to stop, and lets in-flight requests finish for
+    /// up to `gracePeriod` seconds; then aborts what is left. Returns when the server's threads have ended
+    /// (a stream producer that ignores `isOpen` may outlive it, holding only its own connection).
+    public func shutdown(gracePeriod: TimeInterval) {
+        lock.lock()
+        let current = running
+        running = nil
+        lock.unlock()
+        guard let (loop, pool, _) = current else { return }
+        loop.beginShutdown()
+        if !loop.waitUntilNoConnections(deadline: Date(timeIntervalSinceNow: gracePeriod)) {
+            loop.abortRemaining()
+            _ = loop.waitUntilNoConnections(deadline: Date(timeIntervalSinceNow: min(1, gracePeriod)))
+        }
+        loop.stop()
+        pool.stop()
+    }
+}

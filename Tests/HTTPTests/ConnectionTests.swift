@@ -1,0 +1,333 @@
+import Foundation
+import XCTest
+@testable import HTTP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// service.md §6.3–6.4 cases that need a conversation rather than one request: keep-alive, pipelining,
+/// timeouts, slow readers, resets, streams and shutdown. All on 127.0.0.1 with sub-second timeouts.
+final class ConnectionTests: XCTestCase {
+    private var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer()
+    }
+
+    override func tearDown() {
+        server.stop()
+    }
+
+    private let get = { (path: String) in "GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n" }
+
+    /// H34
+    func testKeepAliveAndConnectionClose() throws {
+        let client = try RawClient(port: server.port)
+        for _ in 0..<3 {
+            client.send(get("/healthz"))
+            let response = try XCTUnwrap(client.readResponse())
+            XCTAssertEqual(response.status, 200)
+            XCTAssertNil(response.header("Connection"))
+        }
+        client.send("GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(client.readResponse()?.header("Connection"), "close")
+        XCTAssertTrue(client.closedByServer())
+
+        let http10 = try RawClient(port: server.port)
+        http10.send("GET /healthz HTTP/1.0\r\n\r\n")
+        XCTAssertEqual(http10.readResponse()?.status, 200)
+        XCTAssertTrue(http10.closedByServer())
+
+        let http10KeepAlive = try RawClient(port: server.port)
+        http10KeepAlive.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        XCTAssertEqual(http10KeepAlive.readResponse()?.header("Connection"), "keep-alive")
+        http10KeepAlive.send("GET /healthz HTTP/1.0\r\n\r\n")
+        XCTAssertEqual(http10KeepAlive.readResponse()?.status, 200)
+        XCTAssertTrue(http10KeepAlive.closedByServer())
+    }
+
+    /// H35
+    func testPipelinedRequestsAnswerInOrder() throws {
+        let client = try RawClient(port: server.port)
+        let third = get("/v1/jobs/c")
+        let split = third.index(third.startIndex, offsetBy: 10)
+        client.send(get("/v1/jobs/a") + get("/v1/jobs/b") + third[..<split])
+        XCTAssertEqual(client.readResponse()?.bodyText, #"{"id":"a"}"#)
+        XCTAssertEqual(client.readResponse()?.bodyText, #"{"id":"b"}"#)
+        client.send(String(third[split...]))
+        XCTAssertEqual(client.readResponse()?.bodyText, #"{"id":"c"}"#)
+    }
+
+    /// H36: a head trickling in is cut off by the header timeout; other clients are served meanwhile.
+    func testSlowHeadersHitTheHeaderTimeout() throws {
+        let slow = try RawClient(port: server.port)
+        let started = Date()
+        slow.send("GET /healthz HTTP/1.1\r\nHo")
+        let other = try RawClient(port: server.port)
+        other.send(get("/healthz"))
+        XCTAssertEqual(other.readResponse()?.status, 200)
+        slow.send("s")
+        XCTAssertEqual(slow.readResponse()?.status, 408)
+        XCTAssertTrue(slow.closedByServer())
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
+    }
+
+    /// H37
+    func testSlowBodyHitsTheBodyTimeout() throws {
+        let client = try RawClient(port: server.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+        XCTAssertEqual(client.readResponse()?.status, 408)
+        XCTAssertTrue(client.closedByServer())
+    }
+
+    /// H39
+    func testIdleConnectionIsClosed() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/healthz"))
+        XCTAssertEqual(client.readResponse()?.status, 200)
+        XCTAssertTrue(client.closedByServer())
+        let silent = try RawClient(port: server.port)
+        XCTAssertTrue(silent.closedByServer(), "a connection that never sends is held to the idle timeout")
+    }
+
+    /// H38: a client that stops reading a download is dropped by the write timeout, freeing its worker.
+    func testSlowReaderOfADownloadHitsTheWriteTimeout() throws {
+        let client = try RawClient(port: server.port)
+        var small: Int32 = 4096
+        setsockopt(client.descriptor, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        client.send(get("/download"))
+        // Never read: the server's socket buffer fills and its writes stall.
+        eventually { server.log.entries.contains { $0.path == "/download" } }
+        let entry = try XCTUnwrap(server.log.entries.first { $0.path == "/download" }, "the stalled download never ended")
+        XCTAssertLessThan(entry.bytes, TestServer.downloadSize)
+        // Every worker is free again: four parallel requests all succeed.
+        let others = try (0..<4).map { _ in try RawClient(port: server.port) }
+        others.forEach { $0.send(get("/slow")) }
+        for other in others { XCTAssertEqual(other.readResponse()?.status, 200) }
+    }
+
+    func testFileDownloadHeadersAndContent() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/download"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.header("Content-Length"), String(TestServer.downloadSize))
+        XCTAssertEqual(response.header("ETag"), "\"v1\"")
+        XCTAssertEqual(response.header("X-Checksum-SHA256"), "abc123")
+        XCTAssertTrue(Data(response.body) == TestServer.downloadContents)
+
+        client.send(get("/missing-file"))
+        let missing = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertTrue(missing.bodyText.contains("file_not_found"))
+    }
+
+    /// H41: a reset mid-response neither crashes the server nor leaks the connection.
+    func testClientResetMidResponse() throws {
+        for _ in 0..<3 {
+            let client = try RawClient(port: server.port)
+            client.send(get("/download"))
+            var chunk = [UInt8](repeating: 0, count: 1024)
+            _ = recv(client.descriptor, &chunk, chunk.count, 0)
+            client.reset()
+        }
+        eventually { server.log.entries.filter { $0.path == "/download" }.count == 3 }
+        XCTAssertEqual(server.log.entries.filter { $0.path == "/download" }.count, 3)
+        let client = try RawClient(port: server.port)
+        client.send(get("/healthz"))
+        XCTAssertEqual(client.readResponse()?.status, 200)
+    }
+
+    /// H42
+    func testHalfClosedClientStillGetsItsResponse() throws {
+        let client = try RawClient(port: server.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
+        client.shutdownWrite()
+        XCTAssertEqual(client.readResponse()?.bodyText, "hello")
+        XCTAssertTrue(client.closedByServer())
+    }
+
+    /// H43
+    func testHeadServedByGetRoutesWithoutBody() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/healthz"))
+        let full = try XCTUnwrap(client.readResponse())
+        client.send("HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        let head = try XCTUnwrap(client.readResponse(headRequest: true))
+        XCTAssertEqual(head.status, 200)
+        XCTAssertEqual(head.header("Content-Length"), full.header("Content-Length"))
+        XCTAssertEqual(head.header("Content-Type"), full.header("Content-Type"))
+        client.send("HEAD /download HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(client.readResponse(headRequest: true)?.header("Content-Length"), String(TestServer.downloadSize))
+        // No body bytes came after either head: the next response starts cleanly.
+        client.send(get("/v1/jobs/x"))
+        XCTAssertEqual(client.readResponse()?.bodyText, #"{"id":"x"}"#)
+    }
+
+    /// H28
+    func testExpectContinue() throws {
+        let client = try RawClient(port: server.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        XCTAssertEqual(client.readResponse()?.status, 100)
+        client.send("hello")
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.bodyText, "hello")
+    }
+
+    func testChunkedRequestBody() throws {
+        let client = try RawClient(port: server.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        client.send("4\r\ndefg\r\n0\r\n\r\n")
+        XCTAssertEqual(client.readResponse()?.bodyText, "abcdefg")
+    }
+
+    func testServerSentEvents() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/events"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.header("Content-Type"), "text/event-stream")
+        XCTAssertEqual(response.header("Cache-Control"), "no-store")
+        XCTAssertEqual(response.header("Transfer-Encoding"), "chunked")
+        let expected = "id: 100\nevent: metric\ndata: {\"step\":100}\n\n"
+            + "id: 200\nevent: metric\ndata: line one\ndata: line two\n\n"
+            + "event: end\ndata: {\"status\":\"succeeded\"}\n\n"
+        XCTAssertEqual(response.bodyText.replacingOccurrences(of: ": keep-alive\n\n", with: ""), expected)
+        // The connection stays usable after the stream ends.
+        client.send(get("/healthz"))
+        XCTAssertEqual(client.readResponse()?.status, 200)
+        XCTAssertEqual(server.probe.waitForStreamEnd(), .finished)
+    }
+
+    func testNDJSONStreamAndHTTP10Stream() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/ndjson"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.header("Content-Type"), "application/x-ndjson")
+        XCTAssertEqual(response.bodyText.replacingOccurrences(of: "\n\n", with: "\n"), "{\"step\":1}\n{\"step\":2}\n")
+
+        let old = try RawClient(port: server.port)
+        old.send("GET /ndjson HTTP/1.0\r\n\r\n")
+        let closeDelimited = try XCTUnwrap(old.readResponse())
+        XCTAssertNil(closeDelimited.header("Transfer-Encoding"))
+        XCTAssertEqual(closeDelimited.header("Connection"), "close")
+        XCTAssertTrue(closeDelimited.bodyText.contains("{\"step\":2}\n"))
+    }
+
+    /// H44: a stream whose producer writes nothing still notices the client leaving, through keep-alives.
+    func testStreamNoticesDisconnectedClient() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/events/quiet"))
+        var head = [UInt8](repeating: 0, count: 512)
+        XCTAssertGreaterThan(recv(client.descriptor, &head, head.count, 0), 0)
+        let closedAt = Date()
+        shutdown(client.descriptor, Int32(SHUT_RDWR))
+        XCTAssertEqual(server.probe.waitForStreamEnd(), .clientDisconnected)
+        XCTAssertLessThan(Date().timeIntervalSince(closedAt), 2)
+    }
+
+    func testStreamsThatKeepWritingNoticeDisconnect() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/events/forever"))
+        var head = [UInt8](repeating: 0, count: 512)
+        XCTAssertGreaterThan(recv(client.descriptor, &head, head.count, 0), 0)
+        client.reset()
+        XCTAssertEqual(server.probe.waitForStreamEnd(), .clientDisconnected)
+    }
+
+    func testHandlerErrorsBecomeLogged500s() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/fail"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.status, 500)
+        XCTAssertTrue(response.bodyText.contains(#""code":"internal_error""#))
+        XCTAssertFalse(response.bodyText.contains("Boom"), "error details stay out of the body")
+        XCTAssertEqual(server.log.failures.count, 1)
+        XCTAssertTrue(server.log.failures.first?.contains("Boom") ?? false)
+    }
+
+    func testAccessLogHasOneLinePerRequest() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/v1/jobs/a?secret=1"))
+        let response = try XCTUnwrap(client.readResponse())
+        client.send(get("/nope"))
+        _ = client.readResponse()
+        XCTAssertTrue(eventually { server.log.entries.count == 2 })
+        let entries = server.log.entries
+        guard entries.count == 2 else { return }
+        XCTAssertEqual(entries[0].method, "GET")
+        XCTAssertEqual(entries[0].path, "/v1/jobs/a", "the query is not logged")
+        XCTAssertEqual(entries[0].status, 200)
+        XCTAssertEqual(entries[0].bytes, response.body.count)
+        XCTAssertEqual(entries[0].requestID, response.header("X-Request-Id"))
+        XCTAssertEqual(entries[1].status, 404)
+        XCTAssertNotEqual(entries[0].requestID, entries[1].requestID)
+    }
+
+    /// H40: a thousand idle keep-alive connections hold no threads; the server keeps answering.
+    func testThousandIdleConnectionsDoNotBlockService() throws {
+        var limits = shortLimits()
+        limits.idleTimeout = 30
+        let roomy = try TestServer(limits: limits)
+        defer { roomy.stop() }
+        var idle: [RawClient] = []
+        for index in 0..<1000 {
+            let client = try RawClient(port: roomy.port)
+            if index % 100 == 0 {
+                client.send(get("/healthz"))
+                XCTAssertEqual(client.readResponse()?.status, 200)
+            }
+            idle.append(client)
+        }
+        for _ in 0..<20 {
+            let client = try RawClient(port: roomy.port)
+            client.send(get("/healthz"))
+            XCTAssertEqual(client.readResponse()?.status, 200)
+        }
+        XCTAssertEqual(idle.count, 1000)
+    }
+
+    /// Graceful shutdown: in-flight requests finish (told to close), streams are told to stop and end
+    /// cleanly, new connections are refused.
+    func testGracefulShutdown() throws {
+        let inFlight = try RawClient(port: server.port)
+        inFlight.send(get("/slow"))
+        let stream = try RawClient(port: server.port)
+        stream.send(get("/events/forever"))
+        var head = [UInt8](repeating: 0, count: 256)
+        XCTAssertGreaterThan(recv(stream.descriptor, &head, head.count, 0), 0)
+        Thread.sleep(forTimeInterval: 0.05)
+        let port = server.port
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { [server] in
+            server!.server.shutdown(gracePeriod: 2)
+            done.signal()
+        }
+        let response = try XCTUnwrap(inFlight.readResponse())
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.header("Connection"), "close")
+        XCTAssertEqual(server.probe.waitForStreamEnd(), .shuttingDown)
+        // The stream's remaining bytes end with the last chunk, then the connection closes.
+        stream.setTimeout(2)
+        var tail: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(stream.descriptor, &chunk, chunk.count, 0)
+            if count <= 0 { break }
+            tail += chunk[0..<count]
+        }
+        XCTAssertTrue(String(decoding: tail, as: UTF8.self).hasSuffix("0\r\n\r\n"))
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        XCTAssertThrowsError(try RawClient(port: port))
+    }
+
+    func testAcceptBackoffDoublesToOneSecond() {
+        var backoff = AcceptBackoff()
+        XCTAssertEqual(backoff.next(), 0.005)
+        XCTAssertEqual(backoff.next(), 0.01)
+        for _ in 0..<20 { _ = backoff.next() }
+        XCTAssertEqual(backoff.next(), 1)
+        backoff.reset()
+        XCTAssertEqual(backoff.next(), 0.005)
+    }
+}
