@@ -6,7 +6,7 @@ public struct JobFilter: Equatable, Sendable {
     public var status: JobStatus?
     public var task: String?
     public var method: String?
-    /// Only jobs created at or after this Unix time.
+    /// Only jobs created after this Unix time.
     public var createdAfter: Int?
 
     public init(sweepID: String? = nil, status: JobStatus? = nil, task: String? = nil, method: String? = nil,
@@ -59,7 +59,7 @@ extension StoreReader {
         add("status = ?", .string(filter.status?.rawValue))
         add("task = ?", .string(filter.task))
         add("method = ?", .string(filter.method))
-        add("created_at >= ?", .int(filter.createdAfter))
+        add("created_at > ?", .int(filter.createdAfter))
         if let after {
             conditions.append("(created_at, seq) < (SELECT created_at, seq FROM jobs WHERE id = ?)")
             arguments.append(.text(after))

@@ -37,7 +37,7 @@ final class CrashTests: StoreTestCase {
                 }
             }
             let worker = phase == "in-sweep-insert"
-                ? try WorkerProcess(["enqueue", "--db", databasePath, "--sweeps", "2", "--jobs", "8"])
+                ? try WorkerProcess(["enqueue", "--db", databasePath, "--sweeps", "20", "--jobs", "8"])
                 : try WorkerProcess(["work", "--db", databasePath, "--owner", "crash\(round)", "--steps", "\(steps)",
                                      "--dir", checkpoints, "--threads", "2"])
             // Kill a random moment after the first or second occurrence of the marker.
