@@ -153,17 +153,21 @@ final class CrashTests: StoreTestCase {
         let created = try store.write {
             try $0.createSweep(NewSweep(name: "q4", spec: "{}"), jobs: (0..<1000).map { newJob(seed: $0) }, now: unixNow)
         }
+        let startFile = directory.appendingPathComponent("start").path
         let workers = try ["a", "b"].map {
-            try WorkerProcess(["claim", "--db", databasePath, "--owner", $0, "--threads", "4"])
+            try WorkerProcess(["claim", "--db", databasePath, "--owner", $0, "--threads", "4", "--start-file", startFile])
         }
+        for worker in workers { XCTAssertNotNil(worker.waitForLine(startingWith: "ready")) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: startFile, contents: nil))
         for worker in workers { XCTAssertEqual(worker.waitForExit(timeout: 60), 0) }
         let claims = workers.flatMap(\.lines).filter { $0.hasPrefix("claimed ") }
         let claimedIDs = claims.map { String($0.split(separator: " ")[1]) }
         XCTAssertEqual(claimedIDs.count, 1000)
         XCTAssertEqual(Set(claimedIDs), Set(created.jobIDs))
         XCTAssertTrue(claims.allSatisfy { $0.hasSuffix(" 1") }, "every claim was a first attempt")
-        XCTAssertGreaterThan(workers[0].lines.count, 0)
-        XCTAssertGreaterThan(workers[1].lines.count, 0, "both processes claimed")
+        for worker in workers {
+            XCTAssertGreaterThan(worker.lines.filter { $0.hasPrefix("claimed ") }.count, 0, "both processes claimed")
+        }
         XCTAssertEqual(try count("SELECT count(*) FROM jobs WHERE status = 'succeeded' AND attempt = 1"), 1000)
         XCTAssertEqual(try count("SELECT count(*) FROM events WHERE type = 'claimed'"), 1000)
     }
