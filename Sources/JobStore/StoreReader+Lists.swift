@@ -84,6 +84,18 @@ extension StoreReader {
         return Page(rows, limit: limit)
     }
 
+    /// Jobs by status over the whole store (every status present, zero included), for queue-depth
+    /// limits and the /metrics gauges.
+    public func jobCounts() throws -> [JobStatus: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
+        for (status, count) in try connection.query("SELECT status, count(*) FROM jobs GROUP BY status", [], {
+            (JobStatus(rawValue: $0.text(0))!, $0.int(1))  // CHECK constraint
+        }) {
+            counts[status] = count
+        }
+        return counts
+    }
+
     /// An `after` cursor must name an existing object of the listed kind.
     private func requireCursor(_ id: String, table: String, object: StoreObject) throws {
         guard try connection.queryOne("SELECT 1 FROM \(table) WHERE id = ?", [.text(id)], { _ in true }) != nil else {

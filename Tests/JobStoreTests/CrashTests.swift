@@ -65,7 +65,12 @@ final class CrashTests: StoreTestCase {
         XCTAssertGreaterThan(killedInsideSweepInsert, 0)
         XCTAssertGreaterThan(rescuedLeases, 0)
 
-        // Drain what is left with a worker that is not killed: every job ends.
+        // Drain what is left with a worker that is not killed: every job ends. A fresh sweep makes
+        // sure it has work even if the kills used up every earlier job's attempts.
+        try store.write {
+            _ = try $0.createSweep(NewSweep(name: "after", spec: #"{"job_count":3}"#),
+                                   jobs: (1...3).map { newJob(seed: $0) }, now: unixNow)
+        }
         let drain = try WorkerProcess(["work", "--db", databasePath, "--owner", "drain", "--steps", "\(steps)",
                                        "--dir", checkpoints, "--threads", "2"])
         XCTAssertEqual(drain.waitForExit(timeout: 60), 0, "drain")
