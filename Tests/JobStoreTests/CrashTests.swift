@@ -171,9 +171,9 @@ final class CrashTests: StoreTestCase {
         XCTAssertEqual(claimedIDs.count, 1000)
         XCTAssertEqual(Set(claimedIDs), Set(created.jobIDs))
         XCTAssertTrue(claims.allSatisfy { $0.hasSuffix(" 1") }, "every claim was a first attempt")
-        for worker in workers {
-            XCTAssertGreaterThan(worker.lines.filter { $0.hasPrefix("claimed ") }.count, 0, "both processes claimed")
-        }
+        let perProcess = workers.map { $0.lines.filter { $0.hasPrefix("claimed ") }.count }
+        print("Q4 claims per process: \(perProcess)")
+        XCTAssertTrue(perProcess.allSatisfy { $0 > 0 }, "both processes claimed")
         XCTAssertEqual(try count("SELECT count(*) FROM jobs WHERE status = 'succeeded' AND attempt = 1"), 1000)
         XCTAssertEqual(try count("SELECT count(*) FROM events WHERE type = 'claimed'"), 1000)
     }
