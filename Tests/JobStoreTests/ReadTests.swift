@@ -34,6 +34,14 @@ final class ReadTests: StoreTestCase {
         }
     }
 
+    func testJobCountsOverAllJobs() throws {
+        try createSweep(seeds: 3)
+        _ = try store.write { try $0.enqueueJob(newJob(), now: now) }
+        _ = try claimOne()
+        XCTAssertEqual(try store.read { try $0.jobCounts() },
+                       [.queued: 3, .running: 1, .cancelling: 0, .succeeded: 0, .failed: 0, .cancelled: 0])
+    }
+
     func testUnknownCursorIsATypedError() throws {
         try createSweep(seeds: 1)
         assertThrows(.invalidCursor(.job, cursor: "job_gone"), try store.read { try $0.jobs(after: "job_gone", limit: 5) })
