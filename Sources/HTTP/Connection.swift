@@ -59,10 +59,9 @@ final class Connection: @unchecked Sendable {
         while true {
             let received = recv(descriptor, scratch.baseAddress, Self.readSize, 0)
             if received > 0 {
-                if requestStartedAt == nil && readIndex == buffer.count { requestStartedAt = monotonicNow() }
                 buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<received]))
                 guard processBuffer() else { return }
-                // A short read means the socket is drained; epoll will say when more arrives.
+                // A short read means the socket is drained; the loop's poll will say when more arrives.
                 if received < Self.readSize { return armForNextBytes() }
                 continue
             }
@@ -109,7 +108,7 @@ final class Connection: @unchecked Sendable {
                 readIndex += consumed
                 event = parsed
             } catch {
-                respondAndClose(to: error, head: pending?.head ?? parser.head)
+                respondAndClose(to: error, head: pending?.head)
                 return false
             }
             switch event {
@@ -119,8 +118,8 @@ final class Connection: @unchecked Sendable {
                     readIndex = 0
                 }
                 return true
-            case .head:
-                guard beginRequest() else { return false }
+            case .head(let head):
+                guard beginRequest(head) else { return false }
             case .body(let body):
                 guard finishRequest(body: body) else { return false }
             }
@@ -129,8 +128,7 @@ final class Connection: @unchecked Sendable {
 
     /// Decides from the head alone whatever can be decided before reading the body: route, body policy and
     /// limit (413 before a byte of body), `100 Continue`.
-    private func beginRequest() -> Bool {
-        guard let head = parser.head else { preconditionFailure("head event without a head") }
+    private func beginRequest(_ head: RequestHead) -> Bool {
         bodyStartedAt = monotonicNow()
         let requestID = RequestID.make()
         var match: Router.Match?
@@ -271,7 +269,7 @@ final class Connection: @unchecked Sendable {
                 bodyBytes = bytes.count
             case .file(let file) where serialized.sendsBody:
                 try Socket.writeAll(descriptor, serialized.bytes, timeout: limits.writeTimeout)
-                bodyBytes = try sendFile(file)
+                try sendFile(file, sent: &bodyBytes)
             default:
                 try Socket.writeAll(descriptor, serialized.bytes, timeout: limits.writeTimeout)
             }
@@ -305,9 +303,9 @@ final class Connection: @unchecked Sendable {
         return true
     }
 
-    private func sendFile(_ file: FileBody) throws(WriteFailure) -> Int {
+    /// Streams the file in 64 KiB chunks; `sent` counts the bytes written, also when a write fails.
+    private func sendFile(_ file: FileBody, sent offset: inout Int) throws(WriteFailure) {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var offset = 0
         while offset < file.length {
             let count = chunk.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, min($0.count, file.length - offset), off_t(offset)) }
             // The file shrank under us: the promised length can no longer be met, so the connection must end.
@@ -319,7 +317,6 @@ final class Connection: @unchecked Sendable {
             }.get()
             offset += count
         }
-        return offset
     }
 
     /// Streams run on a thread of their own so a long-lived stream never holds a pool worker.
