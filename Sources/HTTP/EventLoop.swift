@@ -228,8 +228,9 @@ final class EventLoop: @unchecked Sendable {
     /// Empties the pipe, then allows the next wake-up. In that order: a wake-up skipped because one was
     /// pending is covered by the poll-set update at the top of the next iteration.
     private func drainWakePipe() {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while read(wakePipe.read, &buffer, buffer.count) > 0 {}
+        // `wakePending` lets at most one byte into the pipe, so one read empties it.
+        var byte: UInt8 = 0
+        _ = read(wakePipe.read, &byte, 1)
         lock.lock()
         wakePending = false
         lock.unlock()
