@@ -113,7 +113,11 @@ final class Connection: @unchecked Sendable {
             }
             switch event {
             case .needMore:
-                if readIndex > 0 && (readIndex == buffer.count || readIndex > 32 * 1024) {
+                if readIndex == buffer.count {
+                    // An idle connection should not keep the capacity a large body once needed.
+                    buffer.removeAll(keepingCapacity: buffer.capacity <= 2 * Self.readSize)
+                    readIndex = 0
+                } else if readIndex > 32 * 1024 {
                     buffer.removeSubrange(0..<readIndex)
                     readIndex = 0
                 }

@@ -14,7 +14,6 @@ final class WorkerPool: @unchecked Sendable {
         for index in 0..<threads {
             let thread = Thread { [self] in work() }
             thread.name = "\(name)-\(index)"
-            thread.stackSize = 1 << 20
             thread.start()
         }
     }
