@@ -14,7 +14,8 @@ func monotonicNow() -> Double {
 /// here again, so there is one owner at a time and an idle connection costs a table entry, never a thread.
 /// The same thread enforces the idle, header and body deadlines of the connections it waits for, and backs
 /// off accept on EMFILE so a full descriptor table does not spin the CPU. (`poll` rather than epoll: Swift's
-/// Glibc module does not export sys/epoll.h, and a few thousand descriptors per wake-up cost microseconds.)
+/// Glibc module does not export sys/epoll.h. A wake-up costs time in proportion to the watched descriptors,
+/// small for thousands; the set is kept incrementally so nothing else grows with them.)
 final class EventLoop: @unchecked Sendable {
     /// Who may touch a connection's socket right now.
     enum Ownership {
@@ -274,6 +275,7 @@ final class EventLoop: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Queues a connection for the poll set. Call with `lock` held.
     private func watch(_ connection: Connection, _ ownership: Ownership) {
         connection.ownership = ownership
         watched[connection.id] = connection
