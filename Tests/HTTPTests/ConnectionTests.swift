@@ -199,6 +199,17 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(server.probe.waitForStreamEnd(), .finished)
     }
 
+    func testStreamFedAndFinishedFromAnotherThread() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/events/fed"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.bodyText.replacingOccurrences(of: ": keep-alive\n\n", with: ""),
+                       "id: 1\ndata: {\"step\":1}\n\nid: 2\ndata: {\"step\":2}\n\nid: 3\ndata: {\"step\":3}\n\n")
+        XCTAssertEqual(server.probe.waitForStreamEnd(), .finished)
+        client.send(get("/healthz"))
+        XCTAssertEqual(client.readResponse()?.status, 200)
+    }
+
     func testNDJSONStreamAndHTTP10Stream() throws {
         let client = try RawClient(port: server.port)
         client.send(get("/ndjson"))

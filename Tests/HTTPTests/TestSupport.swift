@@ -158,6 +158,18 @@ final class TestServer {
                 probe.streamEnded(stream.closeReason ?? .finished)
             }
         }
+        router.get("/events/fed") { _ in
+            // Another thread produces the events and finishes; the closure only waits.
+            .stream(.eventStream) { stream in
+                let feeder = Thread {
+                    for step in 1...3 { try? stream.send(id: String(step), data: "{\"step\":\(step)}") }
+                    stream.finish()
+                }
+                feeder.start()
+                _ = stream.waitUntilClosed()
+                probe.streamEnded(stream.closeReason ?? .finished)
+            }
+        }
         router.get("/ndjson") { _ in
             .stream(.ndjson) { stream in
                 try? stream.sendLine(Array(#"{"step":1}"#.utf8))
