@@ -139,15 +139,9 @@ final class Connection: @unchecked Sendable {
         var earlyError: Error?
         do throws(HTTPError) {
             let path = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            let found = try router.match(method: head.method, segments: try PercentDecoding.pathSegments(String(path)))
-            if found.route.options.bodyRequired && head.framing == .none {
-                throw HTTPError(status: .lengthRequired, code: "length_required", message: "this route requires a body with Content-Length")
-            }
-            if let required = found.route.options.requiredContentType, head.hasBody,
-               !(head.headers["content-type"].map { Self.mediaType($0).caseInsensitiveEquals(required) } ?? false) {
-                throw HTTPError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "Content-Type must be \(required)")
-            }
-            match = found
+            match = try router.route(method: head.method, segments: try PercentDecoding.pathSegments(String(path)),
+                                     hasFraming: head.framing != .none, hasBody: head.hasBody,
+                                     contentType: head.headers["content-type"])
         } catch {
             earlyError = error
         }
@@ -173,10 +167,6 @@ final class Connection: @unchecked Sendable {
         return true
     }
 
-    private static func mediaType(_ contentType: String) -> String {
-        String(contentType.split(separator: ";", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces)
-    }
-
     /// Runs the handler for a complete request and writes its response.
     private func finishRequest(body: [UInt8]) -> Bool {
         guard let pending else { preconditionFailure("body event without a pending request") }
@@ -196,15 +186,11 @@ final class Connection: @unchecked Sendable {
     private func run(_ pending: PendingRequest, body: [UInt8]) -> Response {
         guard let match = pending.match else { preconditionFailure("request without a route") }
         let head = pending.head
-        do {
-            var request = try Request(method: head.method, target: head.target, version: head.version,
+        do throws(HTTPError) {
+            let request = try Request(method: head.method, target: head.target, version: head.version,
                                       headers: head.headers, body: body, requestID: pending.requestID)
-            request.pathParameters = match.parameters
-            return try match.route.handler(request)
+            return Router.run(match, request, log: log)
         } catch {
-            if !(error is HTTPErrorConvertible) {
-                log.failure("\(head.method) \(Self.loggablePath(head.target)): \(error)", requestID: pending.requestID)
-            }
             return ErrorRendering.response(for: error, requestID: pending.requestID)
         }
     }
