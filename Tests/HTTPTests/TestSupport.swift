@@ -199,8 +199,12 @@ final class RawClient {
     private var buffer: [UInt8] = []
     private(set) var sawEndOfStream = false
 
-    init(port: Int, timeout: TimeInterval = 3) throws {
+    /// `receiveBuffer` is set before connecting, so it also bounds the TCP window the server sees.
+    init(port: Int, timeout: TimeInterval = 3, receiveBuffer: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
