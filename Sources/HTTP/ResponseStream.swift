@@ -137,12 +137,14 @@ public final class ResponseStream: @unchecked Sendable {
         return true
     }
 
+    /// Checks for a departed client and, if the producer has been quiet for an interval, writes a keep-alive
+    /// (idle proxies drop silent connections, and a write to a reset peer fails where a peek may not).
     private func keepAliveTick(interval: Int) {
-        guard closedReason(checkingPeer: true) == nil, writeLock.try() else { return }
+        guard closedReason(checkingPeer: true) == nil, let keepAlive = format.keepAliveBytes, writeLock.try() else { return }
         defer { writeLock.unlock() }
         let idle = DispatchTime.now().uptimeNanoseconds - lastWrite.uptimeNanoseconds
         if idle >= UInt64(interval) * 9 / 10 {
-            try? writeLocked(format.keepAliveBytes)
+            try? writeLocked(keepAlive)
         }
     }
 

@@ -208,6 +208,15 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(client.readResponse()?.status, 200)
     }
 
+    func testChunkedResponseOfAnyContentType() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/table"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.header("Content-Type"), "text/tab-separated-values")
+        XCTAssertEqual(response.header("Transfer-Encoding"), "chunked")
+        XCTAssertEqual(response.bodyText, "job\tscore\njob_1\t0.9\n")
+    }
+
     func testNDJSONStreamAndHTTP10Stream() throws {
         let client = try RawClient(port: server.port)
         client.send(get("/ndjson"))

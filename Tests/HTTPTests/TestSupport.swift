@@ -170,6 +170,12 @@ final class TestServer {
                 probe.streamEnded(stream.closeReason ?? .finished)
             }
         }
+        router.get("/table") { _ in
+            .stream(.chunked(contentType: "text/tab-separated-values")) { stream in
+                try? stream.write(Array("job\tscore\n".utf8))
+                try? stream.write(Array("job_1\t0.9\n".utf8))
+            }
+        }
         router.get("/ndjson") { _ in
             .stream(.ndjson) { stream in
                 try? stream.sendLine(Array(#"{"step":1}"#.utf8))
