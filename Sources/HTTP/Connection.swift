@@ -11,7 +11,9 @@ final class Connection: @unchecked Sendable {
     let descriptor: Int32
     var ownership = EventLoop.Ownership.busy
 
-    private unowned let loop: EventLoop
+    /// Strong: a stream thread may outlive `Server.shutdown` and still needs the loop to close its socket.
+    /// The cycle through the loop's table ends when the connection closes.
+    private let loop: EventLoop
     private let router: Router
     private let log: ServerLog
     private let limits: Limits

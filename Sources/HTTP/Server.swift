@@ -70,7 +70,7 @@ public final class Server: @unchecked Sendable {
                                  log: configuration.log)
         } catch {
             close(listener)
-            pool.stop()
+            pool.stop(deadline: Date(timeIntervalSinceNow: 1))
             throw error
         }
         let thread = Thread { loop.run() }
@@ -83,8 +83,9 @@ public final class Server: @unchecked Sendable {
     }
 
     /// Stops accepting, closes idle connections, tells streams to stop, and lets in-flight requests finish for
-    /// up to `gracePeriod` seconds; then aborts what is left. Returns when the server's threads have ended
-    /// (a stream producer that ignores `isOpen` may outlive it, holding only its own connection).
+    /// up to `gracePeriod` seconds; then aborts what is left. Returns when the server's threads have ended,
+    /// or about a second later if a handler or stream producer ignores all that (it then holds only its own
+    /// connection, closed when it returns).
     public func shutdown(gracePeriod: TimeInterval) {
         lock.lock()
         let current = running
@@ -97,6 +98,8 @@ public final class Server: @unchecked Sendable {
             _ = loop.waitUntilNoConnections(deadline: Date(timeIntervalSinceNow: min(1, gracePeriod)))
         }
         loop.stop()
-        pool.stop()
+        if !pool.stop(deadline: Date(timeIntervalSinceNow: 1)) {
+            configuration.log.failure("shutdown: a handler is still running past the grace period", requestID: nil)
+        }
     }
 }
