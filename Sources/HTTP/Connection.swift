@@ -89,13 +89,18 @@ final class Connection: @unchecked Sendable {
     }
 
     private func armForNextBytes() {
-        if parser.isReadingBody {
-            loop.arm(self, deadline: bodyStartedAt + limits.bodyTimeout, expiry: .requestTimeout)
-        } else if let started = requestStartedAt {
-            loop.arm(self, deadline: started + limits.headerTimeout, expiry: .requestTimeout)
-        } else {
-            loop.arm(self, deadline: monotonicNow() + limits.idleTimeout, expiry: .close)
-        }
+        let (deadline, expiry) = Self.deadline(readingBody: parser.isReadingBody, requestStartedAt: requestStartedAt,
+                                               bodyStartedAt: bodyStartedAt, now: monotonicNow(), limits: limits)
+        loop.arm(self, deadline: deadline, expiry: expiry)
+    }
+
+    /// When a connection waiting for bytes gives up, and how: the body timeout runs from the end of the head,
+    /// the header timeout from the first byte of the request, the idle timeout from now. Pure, for tests.
+    static func deadline(readingBody: Bool, requestStartedAt: Double?, bodyStartedAt: Double, now: Double,
+                         limits: Limits) -> (deadline: Double, expiry: EventLoop.Expiry) {
+        if readingBody { return (bodyStartedAt + limits.bodyTimeout, .requestTimeout) }
+        if let started = requestStartedAt { return (started + limits.headerTimeout, .requestTimeout) }
+        return (now + limits.idleTimeout, .close)
     }
 
     /// Parses and answers what is buffered. Returns false when the connection was closed or handed off.

@@ -347,6 +347,23 @@ final class ConnectionTests: XCTestCase {
         XCTAssertThrowsError(try RawClient(port: port))
     }
 
+    func testDeadlinesRunFromTheRightMoment() {
+        var limits = Limits()
+        limits.headerTimeout = 10
+        limits.bodyTimeout = 30
+        limits.idleTimeout = 60
+        let idle = Connection.deadline(readingBody: false, requestStartedAt: nil, bodyStartedAt: 0, now: 100, limits: limits)
+        XCTAssertEqual(idle.deadline, 160)
+        XCTAssertEqual(idle.expiry, .close)
+        // A slowloris sending a byte now and then does not push the header deadline back.
+        let head = Connection.deadline(readingBody: false, requestStartedAt: 95, bodyStartedAt: 0, now: 104, limits: limits)
+        XCTAssertEqual(head.deadline, 105)
+        XCTAssertEqual(head.expiry, .requestTimeout)
+        let body = Connection.deadline(readingBody: true, requestStartedAt: 95, bodyStartedAt: 97, now: 120, limits: limits)
+        XCTAssertEqual(body.deadline, 127)
+        XCTAssertEqual(body.expiry, .requestTimeout)
+    }
+
     func testAcceptBackoffDoublesToOneSecond() {
         var backoff = AcceptBackoff()
         XCTAssertEqual(backoff.next(), 0.005)
