@@ -120,11 +120,18 @@ public enum SGEMMProbe {
     public static func measureGFLOPS(threads: Int) -> Double { measure(threads: threads).gflops }
 }
 
-/// Monotonic seconds for benchmarks.
+/// Seconds for benchmarks.
 enum Clock {
-    static func now() -> Double {
+    /// Monotonic wall-clock time.
+    static func now() -> Double { read(CLOCK_MONOTONIC) }
+
+    /// CPU time of the calling thread: on a machine shared with other processes it counts only the time this
+    /// thread ran, so single-threaded kernel timings do not absorb the neighbours' load.
+    static func threadCPU() -> Double { read(CLOCK_THREAD_CPUTIME_ID) }
+
+    private static func read(_ clock: clockid_t) -> Double {
         var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
+        clock_gettime(clock, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
