@@ -13,7 +13,8 @@
 //   `Buffer`        zero/fill/copy on raw pointers.
 // Matrix products (BLAS.swift, Linear.swift) — row-major, cblas_sgemm only
 //   `BLAS.gemm(.none, .transposed, m:n:k:alpha:a:b:beta:c:)` C = α·op(A)·op(B) + β·C (β=1 accumulates).
-//   `BLAS.gemmBatched(...)` strided batches (attention: batch×heads), `BLAS.setThreads(_:)`, `BLAS.threads`.
+//   `BLAS.gemmBatched(...)` strided batches; the `batches:heads:` form takes (batch, head) strides so attention
+//   runs on (B, T, H) activations without transposes. `BLAS.setThreads(_:)`, `BLAS.threads`.
 //   `SGEMMProbe.measureGFLOPS(threads:)` the machine's current GEMM rate, for benchmark ratios.
 //   `Linear.forward/backward` y = x·Wᵀ + b with PyTorch (out, in) weights; backward skips dW/db when nil.
 // Kernels — raw pointers + explicit sizes; outputs are caller-provided; nothing allocates.
