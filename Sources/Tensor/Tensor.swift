@@ -38,7 +38,7 @@ import Foundation
 /// Up to four dimensions stored inline, so making a view never touches the heap.
 public struct Shape: Equatable, Hashable, CustomStringConvertible, Sendable {
     public let rank: Int
-    private let d0, d1, d2, d3: Int
+    private var d0, d1, d2, d3: Int
 
     public init(_ dims: Int...) { self.init(dims) }
 
@@ -70,6 +70,14 @@ public struct Shape: Equatable, Hashable, CustomStringConvertible, Sendable {
     /// The last axis (1 for rank 0).
     public var last: Int { rank == 0 ? 1 : self[rank - 1] }
     public var description: String { "(" + dims.map(String.init).joined(separator: ", ") + ")" }
+
+    /// The same shape with the first axis set to `count` (no array is built: views are made in the step).
+    public func withFirst(_ count: Int) -> Shape {
+        precondition(rank >= 1 && count >= 0, "withFirst(\(count)) on shape \(self)")
+        var copy = self
+        copy.d0 = count
+        return copy
+    }
 }
 
 /// A non-owning window on Float32 memory. The owner (a `Tensor` or an arena) must outlive it.
@@ -89,9 +97,7 @@ public struct TensorView {
     public func rows(_ range: Range<Int>) -> TensorView {
         precondition(shape.rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
                      "rows \(range) out of range for shape \(shape)")
-        var dims = shape.dims
-        dims[0] = range.count
-        return TensorView(data + range.lowerBound * shape.rowSize, Shape(dims))
+        return TensorView(data + range.lowerBound * shape.rowSize, shape.withFirst(range.count))
     }
 
     /// The same memory read with another shape of equal element count.
