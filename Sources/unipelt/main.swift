@@ -18,6 +18,8 @@ let commands: [Command] = [
             usage: BenchHTTPCommand.usage, run: BenchHTTPCommand.run),
     Command(name: "migrate", summary: "apply pending database migrations",
             usage: migrateUsage, run: { exitOnFailure(runMigrate($0)) }),
+    Command(name: "bench step", summary: "time training steps per method against the SGEMM floor",
+            usage: BenchStepCommand.usage, run: BenchStepCommand.run),
     Command(name: "bench store", summary: "time the job store: sweep enqueue, claims, metric inserts",
             usage: storeBenchUsage, run: { exitOnFailure(runStoreBench($0)) }),
 ]
