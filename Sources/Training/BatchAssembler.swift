@@ -20,14 +20,20 @@ struct BatchAssembler {
         self.maxSeqLength = maxSeqLength
         self.padId = Int32(padId)
         self.isRegression = isRegression
-        for buffer in [\BatchAssembler.ids, \.types, \.mask] { self[keyPath: buffer].reserveCapacity(maxBatch * maxSeqLength) }
+        ids.reserveCapacity(maxBatch * maxSeqLength)
+        types.reserveCapacity(maxBatch * maxSeqLength)
+        mask.reserveCapacity(maxBatch * maxSeqLength)
         classes.reserveCapacity(maxBatch)
         targets.reserveCapacity(maxBatch)
     }
 
     /// The examples `indices` of `split`, padded to their longest (dynamic) or to `maxSeqLength`.
     mutating func assemble<Indices: Collection<Int>>(_ split: EncodedSplit, _ indices: Indices) throws -> Batch {
-        let length = padding == .maxLength ? maxSeqLength : indices.map { split.encodings[$0].count }.max() ?? 0
+        var length = maxSeqLength
+        if padding == .dynamic {
+            length = 0
+            for index in indices { length = max(length, split.encodings[index].count) }
+        }
         ids.removeAll(keepingCapacity: true)
         types.removeAll(keepingCapacity: true)
         mask.removeAll(keepingCapacity: true)

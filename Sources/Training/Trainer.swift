@@ -15,9 +15,12 @@ public enum TrainingOutcome: Sendable {
 /// dev and test every epoch (or every N steps), early stopping on the dev metric, `best`/`last` checkpoints, and
 /// typed events to an observer. One trainer per thread; the backbone is shared read-only.
 ///
-///     let trainer = try Trainer(spec: spec, backbone: backbone, data: data, checkpointDirectory: dir)
-///     trainer.observer = myObserver            // optional
-///     let outcome = try trainer.run(resumingFrom: dir + "/last.safetensors")   // or nil for a fresh start
+///     let spec = try TrainingSpec(task: "rte", k: 100, seed: 1, method: "unipelt-apl", model: "minilm-l6",
+///                                 overrides: ["epochs": .integer(20)])       // checked against HyperparameterTable
+///     let trainer = try Trainer(spec: spec, backbone: backbone, tokenizer: tokenizer, glueDirectory: glue,
+///                               checkpointDirectory: dir, control: control)  // control.requestStop(.cancel/.suspend)
+///     trainer.observer = myObserver            // step, evaluation, checkpoint, finished / stopped / failed
+///     let outcome = try trainer.run(resumingFrom: resuming ? trainer.checkpointPath("last") : nil)
 public final class Trainer {
     public let spec: TrainingSpec
     public let task: GLUETask
@@ -38,6 +41,7 @@ public final class Trainer {
     /// Dev and test examples in the order they are evaluated: by length, so dynamic batches pad little.
     private let devOrder: [Int]
     private let testOrder: [Int]
+    private let trainLengths: [Int]
     private var hp: Hyperparameters { spec.hyperparameters }
 
     public init(spec: TrainingSpec, backbone: Backbone, data: TrainingData, checkpointDirectory: String? = nil,
@@ -77,8 +81,20 @@ public final class Trainer {
         state = TrainingState(seed: UInt64(spec.seed), patience: hp.earlyStoppingPatience)
         bestValues = .allocate(capacity: max(model.parameters.count, 1))
         bestValues.initialize(from: model.parameters.values, count: model.parameters.count)
+        trainLengths = data.train.lengths
         devOrder = Trainer.lengthOrder(data.dev)
         testOrder = Trainer.lengthOrder(data.test)
+    }
+
+    /// Reads the job's K-shot data from `glueDirectory` (errors name the missing path or the largest K), then
+    /// builds the trainer: what a service worker calls with its shared backbone and tokenizer.
+    public convenience init(spec: TrainingSpec, backbone: Backbone, tokenizer: BertTokenizer, glueDirectory: String,
+                            checkpointDirectory: String? = nil, control: TrainingControl = TrainingControl()) throws {
+        let data = try TrainingData.load(task: try spec.glueTask(), size: spec.trainingSize, seed: UInt64(spec.seed),
+                                         glueDirectory: glueDirectory, tokenizer: tokenizer,
+                                         maxSeqLength: spec.hyperparameters.maxSeqLength)
+        try self.init(spec: spec, backbone: backbone, data: data, checkpointDirectory: checkpointDirectory,
+                      control: control)
     }
 
     deinit { bestValues.deallocate() }
@@ -110,7 +126,7 @@ public final class Trainer {
         var stopped = state.earlyStopping.shouldStop
         while !stopped && state.epoch < hp.epochs {
             var orderRNG = RNG(state: state.epochOrderRNG)
-            let plan = BatchPlan(lengths: data.train.lengths, batchSize: hp.batchSize, padding: hp.padding,
+            let plan = BatchPlan(lengths: trainLengths, batchSize: hp.batchSize, padding: hp.padding,
                                  bucketWindow: hp.bucketWindow, rng: &orderRNG)
             while state.batchInEpoch < plan.count {
                 if let request = control.stopRequest {

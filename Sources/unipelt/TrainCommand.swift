@@ -167,11 +167,8 @@ extension TrainCommand {
         let backbone = try Backbone.load(directory: options.modelDirectory)
         let tokenizer = try BertTokenizer(vocabularyURL: URL(fileURLWithPath: options.modelDirectory)
             .appendingPathComponent("vocab.txt"))
-        let data = try TrainingData.load(task: options.task, size: options.size, seed: UInt64(options.seed),
-                                         glueDirectory: options.glueDirectory, tokenizer: tokenizer,
-                                         maxSeqLength: hyperparameters.maxSeqLength)
-        let trainer = try Trainer(spec: spec, backbone: backbone, data: data,
-                                  checkpointDirectory: options.outputDirectory)
+        let trainer = try Trainer(spec: spec, backbone: backbone, tokenizer: tokenizer,
+                                  glueDirectory: options.glueDirectory, checkpointDirectory: options.outputDirectory)
         let progress = ProgressLine(quiet: options.quiet, metric: options.task.primaryMetric.rawValue)
         trainer.observer = progress
 
