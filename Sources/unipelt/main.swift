@@ -12,6 +12,8 @@ struct Command {
 }
 
 let commands: [Command] = [
+    Command(name: "train", summary: "train one job in the foreground (no server)",
+            usage: TrainCommand.usage, run: { exitOnFailure(TrainCommand.run($0)) }),
     Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",
             usage: TokenizeCommand.usage, run: TokenizeCommand.run),
     Command(name: "bench http", summary: "serve a small JSON route for wrk",
