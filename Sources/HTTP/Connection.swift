@@ -328,12 +328,13 @@ final class Connection: @unchecked Sendable {
         let thread = Thread { [self] in
             stream.startKeepAlive(interval: limits.streamKeepAliveInterval)
             produce(stream)
-            let reusable = stream.end()
+            let complete = stream.end()
             loop.unregister(stream)
             finished(stream.bytesWritten)
-            if reusable && keepAlive && !loop.isShuttingDown {
+            // HTTP/1.0 streams end by closing (keepAlive is false for them), so only chunked ones are reused.
+            if complete && keepAlive && !loop.isShuttingDown {
                 loop.pool.submit { self.serve() }
-            } else if reusable {
+            } else if complete {
                 loop.linger(self)
             } else {
                 loop.close(self)

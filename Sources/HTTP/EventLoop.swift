@@ -249,7 +249,8 @@ final class EventLoop: @unchecked Sendable {
     /// idle connection is closed instead.
     func arm(_ connection: Connection, deadline: Double, expiry: Expiry) {
         lock.lock()
-        if shuttingDown && expiry == .close {
+        // After stop() nothing polls any more, so a connection handed back then is closed instead.
+        if (shuttingDown && expiry == .close) || stopped {
             lock.unlock()
             close(connection)
             return
@@ -263,6 +264,11 @@ final class EventLoop: @unchecked Sendable {
     func linger(_ connection: Connection) {
         shutdown(connection.descriptor, Int32(SHUT_WR))
         lock.lock()
+        if stopped {
+            lock.unlock()
+            close(connection)
+            return
+        }
         watch(connection, .lingering(deadline: monotonicNow() + limits.lingerTimeout))
         lock.unlock()
     }

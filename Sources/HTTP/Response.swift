@@ -42,7 +42,11 @@ public struct Response: Sendable {
         var headers = HTTPHeaders([("Content-Type", contentType)])
         if let etag { headers.add("ETag", etag) }
         if let checksumSHA256 { headers.add("X-Checksum-SHA256", checksumSHA256) }
-        if let downloadName { headers.add("Content-Disposition", "attachment; filename=\"\(downloadName)\"") }
+        if let downloadName {
+            // Quotes and backslashes would end or escape the quoted filename.
+            let safe = String(downloadName.map { $0 == "\"" || $0 == "\\" ? "_" : $0 })
+            headers.add("Content-Disposition", "attachment; filename=\"\(safe)\"")
+        }
         return Response(status: .ok, headers: headers, body: .file(file))
     }
 

@@ -107,7 +107,7 @@ public final class ResponseStream: @unchecked Sendable {
     func stop() { close(.shuttingDown) }
 
     /// Ends the response after the producer returned: the last chunk if the stream is still healthy.
-    /// Returns whether the connection is still usable.
+    /// Returns whether the client got a complete response; after this no write reaches the socket.
     func end() -> Bool {
         keepAliveTimer?.cancel()
         writeLock.lock()
@@ -122,7 +122,7 @@ public final class ResponseStream: @unchecked Sendable {
             }
         }
         close(.finished)
-        return chunked && reason == nil
+        return true
     }
 
     private func keepAliveTick(interval: Int) {

@@ -40,6 +40,10 @@ public final class Server: @unchecked Sendable {
 
     /// Binds and starts serving; returns at once.
     public func start() throws(SocketError) {
+        lock.lock()
+        let alreadyRunning = running != nil
+        lock.unlock()
+        precondition(!alreadyRunning, "Server.start() called twice")
         // A peer that vanishes must not kill the process; writes also pass MSG_NOSIGNAL.
         signal(SIGPIPE, SIG_IGN)
         let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)

@@ -331,3 +331,104 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(backoff.next(), 0.005)
     }
 }
+
+/// Cases that need a server configured differently from the default test server.
+final class ServerLimitTests: XCTestCase {
+    func testStreamsBeyondTheLimitGet503() throws {
+        var limits = shortLimits()
+        limits.maxConcurrentStreams = 1
+        let server = try TestServer(limits: limits)
+        defer { server.stop() }
+        let first = try RawClient(port: server.port)
+        first.send("GET /events/quiet HTTP/1.1\r\nHost: a\r\n\r\n")
+        var head = [UInt8](repeating: 0, count: 256)
+        XCTAssertGreaterThan(recv(first.descriptor, &head, head.count, 0), 0)
+        let second = try RawClient(port: server.port)
+        second.send("GET /events HTTP/1.1\r\nHost: a\r\n\r\n")
+        let refused = try XCTUnwrap(second.readResponse())
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertEqual(refused.header("Retry-After"), "5")
+        XCTAssertTrue(refused.bodyText.contains("too_many_streams"))
+    }
+
+    func testShutdownClosesIdleConnectionsAtOnce() throws {
+        var limits = shortLimits()
+        limits.idleTimeout = 30
+        let server = try TestServer(limits: limits)
+        let idle = try RawClient(port: server.port)
+        idle.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(idle.readResponse()?.status, 200)
+        server.stop(gracePeriod: 5)
+        XCTAssertTrue(idle.closedByServer())
+    }
+
+    /// H40, EMFILE: with no descriptor left, accept fails; the loop backs off (a handful of attempts, not a
+    /// spin) and serves the waiting client once descriptors are available again.
+    func testAcceptBacksOffWhenDescriptorsRunOut() throws {
+        var limits = shortLimits()
+        limits.idleTimeout = 30
+        let server = try TestServer(limits: limits)
+        defer { server.stop() }
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        var original = rlimit()
+        XCTAssertEqual(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &original), 0)
+        // A low limit, then every remaining descriptor taken, so the server's next accept gets EMFILE.
+        var lowered = original
+        lowered.rlim_cur = rlim_t(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count + 16)
+        XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &lowered), 0)
+        var fillers: [Int32] = []
+        while fillers.count < 64 {
+            let filler = open("/dev/null", O_RDONLY)
+            if filler < 0 { break }
+            fillers.append(filler)
+        }
+        defer { fillers.forEach { close($0) } }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        Thread.sleep(forTimeInterval: 0.6)
+        fillers.forEach { close($0) }
+        fillers.removeAll()
+        XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &original), 0)
+        XCTAssertEqual(connected, 0)
+        let attempts = server.log.failures.filter { $0.hasPrefix("accept:") }.count
+        XCTAssertGreaterThan(attempts, 0, "accept never hit the descriptor limit")
+        XCTAssertLessThan(attempts, 20, "accept retried \(attempts) times in 0.6 s: spinning")
+
+        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        XCTAssertEqual(send(client, request, request.count, Int32(MSG_NOSIGNAL)), request.count)
+        var response = [UInt8](repeating: 0, count: 512)
+        let count = recv(client, &response, response.count, 0)
+        XCTAssertTrue(String(decoding: response[0..<max(0, count)], as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
+    }
+}
+
+final class ResponseSerializerTests: XCTestCase {
+    func testServerOwnsFramingAndHeadersCannotSplitTheResponse() {
+        var response = Response.bytes(Array("hi".utf8), contentType: "text/plain")
+        response.headers.add("Content-Length", "999")
+        response.headers.add("X-Evil", "a\r\nSet-Cookie: x=1")
+        response.headers.add("Bad Name", "1")
+        let head = ResponseSerializer.head(response, version: .http11, isHeadRequest: false, keepAlive: true, requestID: "req_1")
+        let text = String(decoding: head.bytes, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        XCTAssertTrue(text.contains("Content-Length: 2\r\n"))
+        XCTAssertFalse(text.contains("999"))
+        XCTAssertTrue(text.contains("X-Evil: aSet-Cookie: x=1\r\n"))
+        XCTAssertFalse(text.contains("Bad Name"))
+        XCTAssertTrue(text.contains("X-Request-Id: req_1\r\n"))
+        XCTAssertTrue(text.hasSuffix("\r\n\r\n"))
+        XCTAssertTrue(head.sendsBody)
+    }
+
+    func testDateFormat() {
+        XCTAssertEqual(httpDate(784111777), "Sun, 06 Nov 1994 08:49:37 GMT")
+    }
+}
