@@ -29,13 +29,13 @@ let package = Package(
         .target(name: "HTTP"),
         .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP"]),
 
-        .executableTarget(name: "unipelt", dependencies: ["Service"]),
+        .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP"]),
         // A worker process that the job-store crash tests start and SIGKILL.
         .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore"],
                           path: "Sources/StoreCrashWorker"),
 
         // Golden files (made by the scripts in Tests/Scripts) sit beside the tests and are read by path.
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"]),
 
         .testTarget(name: "ModelTests", dependencies: ["Model"], exclude: ["Golden"]),
 

@@ -36,7 +36,8 @@ public struct BertTokenizer: Sendable {
         sepId = try requiredId("[SEP]")
         padId = try requiredId("[PAD]")
         unknownId = try requiredId("[UNK]")
-        // `[MASK]` is special in HF only when the vocabulary has it; GLUE never needs it.
+        // `[MASK]` is optional (GLUE never uses it). Without it in the vocabulary it is plain text here, where HF
+        // would append it to the vocabulary as a new token.
         specialTokens = Self.specialTokenNames.compactMap { name in
             vocabulary.id(of: name).map { (Array(name.unicodeScalars), $0) }
         }

@@ -37,6 +37,7 @@ public struct Vocabulary: Sendable {
 
     /// Reads a `vocab.txt`: lines split on `\n` only (a `\r` stays part of its token, as in HF's `rstrip("\n")`).
     public init(contentsOf url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw TextError.missingFile(path: url.path) }
         let data: Data
         do {
             data = try Data(contentsOf: url)

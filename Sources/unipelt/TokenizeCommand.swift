@@ -28,9 +28,6 @@ enum TokenizeCommand {
         var remaining = arguments[...]
         while let option = remaining.popFirst() {
             switch option {
-            case "-h", "--help":
-                print(usage)
-                return
             case "--vocab":
                 guard let value = remaining.popFirst() else { throw InputError(description: "--vocab needs a path") }
                 vocabularyPath = value
@@ -48,7 +45,7 @@ enum TokenizeCommand {
         var output = ""
         for (index, line) in input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
         where !line.isEmpty {
-            let texts = try JSONSerialization.jsonObject(with: Data(line), options: []) as? [String]
+            let texts = (try? JSONSerialization.jsonObject(with: Data(line), options: [])) as? [String]
             guard let texts, texts.count == 1 || texts.count == 2 else {
                 throw InputError(description: "stdin line \(index + 1): expected a JSON array of 1 or 2 strings")
             }

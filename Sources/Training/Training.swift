@@ -1,1 +1,0 @@
-// The Training module: see docs in README.md (developer section).

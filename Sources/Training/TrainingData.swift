@@ -1,0 +1,59 @@
+import Foundation
+import Text
+
+/// One split, tokenised once: every example's unpadded encoding (truncated to `max_seq_length`) and its label.
+public struct EncodedSplit: Sendable {
+    public let encodings: [Encoding]
+    public let labels: [Label]
+
+    public init(_ examples: [GLUEExample], tokenizer: BertTokenizer, maxSeqLength: Int) {
+        encodings = examples.map { tokenizer.encode($0.text, $0.pair, maxLength: maxSeqLength) }
+        labels = examples.map(\.label)
+    }
+
+    public var count: Int { encodings.count }
+    public var lengths: [Int] { encodings.map(\.count) }
+    public var longest: Int { encodings.map(\.count).max() ?? 0 }
+}
+
+/// The three splits of one job (method.md §10.1): K train examples, 1000 dev examples for selection and early
+/// stopping, and the GLUE validation file as test set.
+public struct TrainingData: Sendable {
+    public let task: GLUETask
+    public let train: EncodedSplit
+    public let dev: EncodedSplit
+    public let test: EncodedSplit
+
+    public init(task: GLUETask, split: KShotSplit, tokenizer: BertTokenizer, maxSeqLength: Int) {
+        self.task = task
+        train = EncodedSplit(split.train, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+        dev = EncodedSplit(split.dev, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+        test = EncodedSplit(split.test, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+    }
+
+    /// Reads `<glueDirectory>/<TASK>/` and applies the K-shot protocol with the job's seed. Errors name the path
+    /// (`missing_data`) or the largest K the task allows (`invalid_k`).
+    public static func load(task: GLUETask, size: TrainingSize, seed: UInt64, glueDirectory: String,
+                            tokenizer: BertTokenizer, maxSeqLength: Int) throws -> TrainingData {
+        let taskDirectory = (glueDirectory as NSString).appendingPathComponent(task.directoryName)
+        for path in [glueDirectory, taskDirectory] where !FileManager.default.fileExists(atPath: path) {
+            throw TrainingError.missingData(path: path)
+        }
+        let dataset: GLUEDataset
+        do {
+            dataset = try GLUEDataset.load(task: task, glueDirectory: URL(fileURLWithPath: glueDirectory))
+        } catch let TextError.unreadableFile(path, _) {
+            throw TrainingError.missingData(path: path)
+        }
+        let split: KShotSplit
+        do {
+            split = try KShotSplit.make(dataset: dataset, size: size, seed: seed)
+        } catch let TextError.invalidTrainingSize(k) {
+            throw TrainingError.invalidK(k: k, maximum: nil, reason: "k must be a positive integer or \"all\"")
+        } catch let TextError.trainingSizeTooLarge(_, k, maximum, trainRows, devSize) {
+            throw TrainingError.invalidK(k: k, maximum: maximum, reason: "\(task.rawValue) has \(trainRows) train rows "
+                                         + "and \(devSize) are held out as the dev set")
+        }
+        return TrainingData(task: task, split: split, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+    }
+}

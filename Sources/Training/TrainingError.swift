@@ -1,0 +1,73 @@
+import Foundation
+
+/// Every failure of a training job. Each case carries the context a user needs (step, path, key, limits);
+/// `code` is stable for machines (the service maps it to the job's error and to HTTP answers).
+public enum TrainingError: Error, Equatable, Sendable {
+    /// The loss (or a gradient norm) stopped being finite: the run cannot produce a meaningful result.
+    case nanLoss(step: Int, epoch: Int, loss: Float)
+    /// A hyperparameter name that is not in `HyperparameterTable`.
+    case unknownHyperparameter(name: String, allowed: [String])
+    /// A hyperparameter value of the wrong kind or outside its range.
+    case invalidHyperparameter(name: String, value: String, expected: String)
+    /// A method name the trainer does not know.
+    case unknownMethod(name: String, allowed: [String])
+    /// K is not a positive integer, or too large for the task's train split (`maximum` is the largest allowed).
+    case invalidK(k: Int, maximum: Int?, reason: String)
+    /// A data or model file or folder that does not exist.
+    case missingData(path: String)
+    /// A checkpoint that cannot be used to resume this job (wrong spec, missing tensor or state entry).
+    case invalidCheckpoint(path: String, reason: String)
+    /// Writing a checkpoint or a result file failed.
+    case writeFailed(path: String, reason: String)
+    /// The service asked the job to stop.
+    case cancelled(step: Int)
+
+    public var code: String {
+        switch self {
+        case .nanLoss: return "nan_loss"
+        case .unknownHyperparameter: return "unknown_hyperparameter"
+        case .invalidHyperparameter: return "invalid_hyperparameter"
+        case .unknownMethod: return "unknown_method"
+        case .invalidK: return "invalid_k"
+        case .missingData: return "missing_data"
+        case .invalidCheckpoint: return "invalid_checkpoint"
+        case .writeFailed: return "write_failed"
+        case .cancelled: return "cancelled"
+        }
+    }
+
+    /// The step at which the failure happened, when it happened during training.
+    public var step: Int? {
+        switch self {
+        case let .nanLoss(step, _, _), let .cancelled(step): return step
+        default: return nil
+        }
+    }
+}
+
+extension TrainingError: CustomStringConvertible, LocalizedError {
+    public var description: String {
+        switch self {
+        case let .nanLoss(step, epoch, loss):
+            return "loss became \(loss) at step \(step) (epoch \(epoch)); lower the learning rate"
+        case let .unknownHyperparameter(name, allowed):
+            return "unknown hyperparameter '\(name)'; allowed: \(allowed.joined(separator: ", "))"
+        case let .invalidHyperparameter(name, value, expected):
+            return "hyperparameter \(name) = \(value) is invalid: expected \(expected)"
+        case let .unknownMethod(name, allowed):
+            return "unknown method '\(name)'; expected one of \(allowed.joined(separator: ", "))"
+        case let .invalidK(k, maximum, reason):
+            return "k = \(k) is invalid: \(reason)" + (maximum.map { " (maximum \($0))" } ?? "")
+        case let .missingData(path):
+            return "missing file or folder: \(path)"
+        case let .invalidCheckpoint(path, reason):
+            return "cannot resume from \(path): \(reason)"
+        case let .writeFailed(path, reason):
+            return "cannot write \(path): \(reason)"
+        case let .cancelled(step):
+            return "cancelled at step \(step)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

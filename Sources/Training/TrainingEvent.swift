@@ -1,0 +1,118 @@
+import Foundation
+
+/// Progress of one job, in order: steps and evaluations as they happen, checkpoints as they are written, then
+/// exactly one of `finished`, `stopped` or `failed`.
+public enum TrainingEvent: Sendable {
+    case step(StepRecord)
+    case evaluation(EvaluationRecord)
+    case checkpoint(CheckpointRecord)
+    case finished(TrainingResult)
+    /// The job stopped on request (`TrainingControl`); after a suspension the `last` checkpoint holds the position.
+    case stopped(StopRequest, step: Int)
+    case failed(TrainingError)
+}
+
+/// Receives a job's events on the training thread; it should return quickly (store them, print a line).
+public protocol TrainingObserver: AnyObject {
+    func trainingDidEmit(_ event: TrainingEvent)
+}
+
+/// One optimisation step.
+public struct StepRecord: Codable, Equatable, Sendable {
+    /// 1-based count of optimiser steps taken.
+    public let step: Int
+    public let totalSteps: Int
+    /// 0-based epoch of this step.
+    public let epoch: Int
+    public let loss: Float
+    /// The rate this step used.
+    public let learningRate: Double
+    /// Examples per second over this step (wall clock).
+    public let examplesPerSecond: Double
+}
+
+/// The mean gate value of one gated submodule of one layer over the dev set.
+public struct GateMean: Codable, Equatable, Sendable {
+    public let layer: Int
+    /// `adapter`, `prefix`, `lora_query`, `lora_value` (the model's names).
+    public let submodule: String
+    public let mean: Double
+}
+
+/// One evaluation on dev and test.
+public struct EvaluationRecord: Codable, Equatable, Sendable {
+    public let step: Int
+    public let epoch: Int
+    /// Mean training loss over the steps since the previous evaluation.
+    public let trainLoss: Double
+    public let devLoss: Double
+    /// Every metric of the task (e.g. accuracy and f1 for MRPC), by name.
+    public let devMetrics: [String: Double]
+    public let testMetrics: [String: Double]
+    /// The task's selection metric (method.md §10.2) on dev and test.
+    public let devMetric: Double
+    public let testMetric: Double
+    /// Whether this evaluation improved the best dev metric (and so wrote the `best` checkpoint).
+    public let isBest: Bool
+    public let gates: [GateMean]
+}
+
+/// A checkpoint file that was written completely (renamed into place and fsynced).
+public struct CheckpointRecord: Codable, Equatable, Sendable {
+    /// `best` or `last`.
+    public let name: String
+    public let path: String
+    public let bytes: Int
+    public let sha256: String
+    public let step: Int
+    /// The dev metric of the state it holds.
+    public let metric: Double?
+}
+
+/// What a finished job reports.
+public struct TrainingResult: Codable, Equatable, Sendable {
+    public let task: String
+    public let k: Int?
+    public let seed: Int
+    public let method: String
+    /// The selection metric's name (`accuracy`, `f1`, `matthews`, `spearman`).
+    public let metric: String
+    /// The test metric of the best-dev state: the number that goes into Table 1.
+    public let testMetric: Double
+    public let testMetrics: [String: Double]
+    public let bestDevMetric: Double
+    public let bestStep: Int
+    public let stepsRun: Int
+    public let epochsRun: Int
+    public let stoppedEarly: Bool
+    public let trainableParameters: Int
+}
+
+/// How the service asks a job to stop.
+public enum StopRequest: String, Codable, Sendable {
+    /// Stop at once; the job is abandoned.
+    case cancel
+    /// Write the `last` checkpoint at the current position, then stop; the job resumes later from it.
+    case suspend
+}
+
+/// A flag the service flips from any thread; the trainer checks it before every step, so it stops within one step.
+public final class TrainingControl: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested: StopRequest?
+
+    public init() {}
+
+    /// A cancel overrides a pending suspension (the job is abandoned anyway); a suspension never undoes a cancel.
+    public func requestStop(_ request: StopRequest) {
+        lock.lock()
+        defer { lock.unlock() }
+        if request == .cancel || requested == nil { requested = request }
+    }
+
+    public var stopRequest: StopRequest? {
+        lock.lock()
+        defer { lock.unlock() }
+        return requested
+    }
+}
