@@ -1,7 +1,9 @@
+import HTTP
+
 /// An error the API reports to the client: HTTP status plus the JSON body
 /// `{"error": {"type", "code", "message", "param"}}` of service.md §4.5.
 public struct APIError: Error, Equatable, CustomStringConvertible {
-    public let status: Int
+    public let status: HTTPStatus
     public let type: String
     public let code: String
     public let message: String
@@ -9,14 +11,14 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
     public let param: String?
 
     public init(status: Int, type: String, code: String, message: String, param: String? = nil) {
-        self.status = status
+        self.status = HTTPStatus(apiCode: status)
         self.type = type
         self.code = code
         self.message = message
         self.param = param
     }
 
-    public var description: String { "\(status) \(code): \(message)" + (param.map { " (param \($0))" } ?? "") }
+    public var description: String { "\(status.code) \(code): \(message)" + (param.map { " (param \($0))" } ?? "") }
 
     // The cases the API uses, one constructor each so codes and types stay consistent.
     public static func invalidValue(_ param: String, _ message: String) -> APIError {

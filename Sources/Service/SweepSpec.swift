@@ -133,34 +133,15 @@ public struct SweepSpec: Sendable {
             throw APIError.unknownParameter(key, allowed: fields)
         }
         let name = try body["name"].map { try string($0, at: "name", maxLength: 200) }
-        let tasks = try list(body["tasks"], at: "tasks", required: true) { value, param in
-            try string(ValueRule.choice(vocabulary.tasks).validate(value, at: param), at: param)
-        }
-        let ks = try list(body["k"], at: "k", required: true) { value, param -> TrainingSize in
-            if case .string("all") = value { return .all }
-            guard case .number = value else {
-                throw APIError.invalidValue(param, "expected a positive integer or \"all\", got \(ValueRule.render(value))")
-            }
-            return .examples(try integer(value, at: param, in: 1...10_000_000))
-        }
-        let seeds = try list(body["seeds"], at: "seeds", required: true) { value, param in
-            try integer(value, at: param, in: 0...Int(Int32.max))
-        }
-        let methods = try list(body["methods"], at: "methods", required: true) { value, param in
-            try string(ValueRule.choice(vocabulary.methods).validate(value, at: param), at: param)
-        }
-        let model = try body["model"].map { value in
-            try string(ValueRule.choice(vocabulary.models).validate(value, at: "model"), at: "model")
-        } ?? "default"
+        let tasks = try list(body["tasks"], at: "tasks", required: true) { try task($0, at: $1, vocabulary: vocabulary) }
+        let ks = try list(body["k"], at: "k", required: true, trainingSize)
+        let seeds = try list(body["seeds"], at: "seeds", required: true, seed)
+        let methods = try list(body["methods"], at: "methods", required: true) { try method($0, at: $1, vocabulary: vocabulary) }
+        let model = try Self.model(body["model"], vocabulary: vocabulary)
         let axes = try hyperparameterAxes(body["hyperparameters"], vocabulary: vocabulary)
         let maxConcurrency = try body["max_concurrency"].map { try integer($0, at: "max_concurrency", in: 1...10_000) }
-        let maxAttempts = try body["max_attempts"].map { try integer($0, at: "max_attempts", in: 1...100) }
-            ?? vocabulary.defaultMaxAttempts
-        let metadata = try body["metadata"].map { value in
-            try objectMembers(value, at: "metadata").map { member in
-                (member.key, try string(member.value, at: "metadata.\(member.key)", maxLength: 1_000))
-            }
-        } ?? []
+        let maxAttempts = try Self.maxAttempts(body["max_attempts"], vocabulary: vocabulary)
+        let metadata = try Self.metadata(body["metadata"])
         let dryRun = try body["dry_run"].map { value -> Bool in
             guard case let .bool(flag) = value else { throw APIError.invalidValue("dry_run", "expected true or false") }
             return flag
@@ -194,16 +175,63 @@ public struct SweepSpec: Sendable {
                          maxAttempts: maxAttempts, metadata: metadata, dryRun: dryRun)
     }
 
+    // MARK: Field rules, shared with the single-job request (API/JobRequest.swift)
+
+    static func task(_ value: JSONValue, at param: String, vocabulary: SweepVocabulary) throws -> String {
+        try string(ValueRule.choice(vocabulary.tasks).validate(value, at: param), at: param)
+    }
+
+    static func trainingSize(_ value: JSONValue, at param: String) throws -> TrainingSize {
+        if case .string("all") = value { return .all }
+        guard case .number = value else {
+            throw APIError.invalidValue(param, "expected a positive integer or \"all\", got \(ValueRule.render(value))")
+        }
+        return .examples(try integer(value, at: param, in: 1...10_000_000))
+    }
+
+    static func seed(_ value: JSONValue, at param: String) throws -> Int {
+        try integer(value, at: param, in: 0...Int(Int32.max))
+    }
+
+    static func method(_ value: JSONValue, at param: String, vocabulary: SweepVocabulary) throws -> String {
+        try string(ValueRule.choice(vocabulary.methods).validate(value, at: param), at: param)
+    }
+
+    static func model(_ value: JSONValue?, vocabulary: SweepVocabulary) throws -> String {
+        try value.map { try string(ValueRule.choice(vocabulary.models).validate($0, at: "model"), at: "model") } ?? "default"
+    }
+
+    static func maxAttempts(_ value: JSONValue?, vocabulary: SweepVocabulary) throws -> Int {
+        try value.map { try integer($0, at: "max_attempts", in: 1...100) } ?? vocabulary.defaultMaxAttempts
+    }
+
+    static func metadata(_ value: JSONValue?) throws -> [(key: String, value: String)] {
+        try value.map { value in
+            try objectMembers(value, at: "metadata").map { member in
+                (member.key, try string(member.value, at: "metadata.\(member.key)", maxLength: 1_000))
+            }
+        } ?? []
+    }
+
+    /// The rule of the hyperparameter `name`; an unknown name is an `unknown_parameter` error.
+    static func hyperparameterRule(_ name: String, vocabulary: SweepVocabulary) throws -> ValueRule {
+        guard let rule = vocabulary.hyperparameters.first(where: { $0.name == name })?.rule else {
+            throw APIError.unknownParameter("hyperparameters.\(name)",
+                                            allowed: vocabulary.hyperparameters.map { "hyperparameters.\($0.name)" })
+        }
+        return rule
+    }
+
     // MARK: Field helpers
 
-    private static func objectMembers(_ value: JSONValue, at param: String) throws -> [(key: String, value: JSONValue)] {
+    static func objectMembers(_ value: JSONValue, at param: String) throws -> [(key: String, value: JSONValue)] {
         guard case let .object(members) = value else {
             throw APIError.invalidValue(param, "expected an object, got \(value.typeName)")
         }
         return members
     }
 
-    private static func string(_ value: JSONValue, at param: String, maxLength: Int = 200) throws -> String {
+    static func string(_ value: JSONValue, at param: String, maxLength: Int = 200) throws -> String {
         guard case let .string(string) = value else {
             throw APIError.invalidValue(param, "expected a string, got \(value.typeName)")
         }
@@ -211,7 +239,7 @@ public struct SweepSpec: Sendable {
         return string
     }
 
-    private static func integer(_ value: JSONValue, at param: String, in range: ClosedRange<Int>) throws -> Int {
+    static func integer(_ value: JSONValue, at param: String, in range: ClosedRange<Int>) throws -> Int {
         _ = try ValueRule.integer(range).validate(value, at: param)
         guard case let .number(number) = value else { preconditionFailure("validated as a number") }
         return Int(number)
@@ -234,9 +262,7 @@ public struct SweepSpec: Sendable {
         guard let value else { return [] }
         return try objectMembers(value, at: "hyperparameters").map { member in
             let param = "hyperparameters.\(member.key)"
-            guard let rule = vocabulary.hyperparameters.first(where: { $0.name == member.key })?.rule else {
-                throw APIError.unknownParameter(param, allowed: vocabulary.hyperparameters.map { "hyperparameters.\($0.name)" })
-            }
+            let rule = try hyperparameterRule(member.key, vocabulary: vocabulary)
             return (member.key, try list(member.value, at: param, required: true) { try rule.validate($0, at: $1) })
         }
     }

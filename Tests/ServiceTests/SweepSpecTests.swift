@@ -18,7 +18,7 @@ final class SweepSpecTests: XCTestCase {
                                 file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try validate(json), file: file, line: line) { error in
             guard let error = error as? APIError else { return XCTFail("\(error)", file: file, line: line) }
-            XCTAssertEqual(error.status, 400, file: file, line: line)
+            XCTAssertEqual(error.status.code, 400, file: file, line: line)
             XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
             XCTAssertEqual(error.param, param, "\(error)", file: file, line: line)
             if let mentions { XCTAssertTrue(error.message.contains(mentions), "\(error)", file: file, line: line) }

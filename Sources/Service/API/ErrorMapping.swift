@@ -1,0 +1,84 @@
+import HTTP
+import JobStore
+
+// The one place where errors become API errors (service.md §4.5). Handlers throw `APIError`,
+// `JobStoreError` or `JSONParseError`; `APIError.mapping(_:)` turns the last two into API errors,
+// and anything it does not know stays as it is, so the HTTP layer logs it and answers a plain 500.
+
+extension APIError: HTTPErrorConvertible {
+    public var errorType: String { type }
+    public var headers: HTTPHeaders {
+        switch status.code {
+        case 401: return HTTPHeaders([("WWW-Authenticate", "Bearer")])
+        case 503: return HTTPHeaders([("Retry-After", "1")])
+        default: return HTTPHeaders()
+        }
+    }
+}
+
+extension HTTPStatus {
+    /// The statuses the API answers with (errors and replayed idempotent responses), with their reason phrases.
+    init(apiCode code: Int) {
+        let reasons = [200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict",
+                       422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable"]
+        self.init(code: code, reason: reasons[code] ?? "Error")
+    }
+}
+
+extension APIError {
+    /// The API error for `error`, or `error` itself when it has no API meaning (a 500 that gets logged).
+    static func mapping(_ error: Error) -> Error {
+        switch error {
+        case let error as APIError: return error
+        case let error as JSONParseError: return APIError.invalidJSON(error)
+        case let error as JobStoreError: return mapping(error) ?? error
+        default: return error
+        }
+    }
+
+    private static func mapping(_ error: JobStoreError) -> APIError? {
+        switch error {
+        case .notFound(let object, let id) where [.job, .sweep, .checkpoint].contains(object):
+            return APIError(status: 404, type: "not_found_error", code: error.code,
+                            message: "no \(object.rawValue) with id \(id)")
+        case .illegalTransition(let object, let id, let status, let action):
+            let code: String
+            switch action {
+            case "cancel": code = "\(object.rawValue)_not_cancellable"
+            case "retry": code = "\(object.rawValue)_not_retryable"
+            case "pause": code = "\(object.rawValue)_not_pausable"
+            case "resume": code = "\(object.rawValue)_not_resumable"
+            default: code = error.code
+            }
+            return APIError(status: 409, type: "conflict_error", code: code,
+                            message: "cannot \(action) \(object.rawValue) \(id): it is \(status)")
+        case .invalidCursor(_, let cursor):
+            return APIError(status: 400, type: "invalid_request_error", code: "invalid_cursor",
+                            message: "after: \(cursor) names nothing in this list", param: "after")
+        case .idempotencyKeyInUse:
+            return APIError(status: 409, type: "conflict_error", code: error.code,
+                            message: "a request with this Idempotency-Key is still being processed; retry later",
+                            param: "Idempotency-Key")
+        case .idempotencyKeyReused:
+            return APIError(status: 422, type: "invalid_request_error", code: error.code,
+                            message: "this Idempotency-Key was used with a different method, path or body",
+                            param: "Idempotency-Key")
+        case .sqlite(let failure) where failure.isBusy:
+            return APIError(status: 503, type: "server_error", code: "database_unavailable",
+                            message: "the database is busy; retry shortly")
+        default:
+            return nil
+        }
+    }
+
+    static func unauthorized() -> APIError {
+        APIError(status: 401, type: "authentication_error", code: "invalid_api_key",
+                 message: "missing or wrong API key: send Authorization: Bearer <token>")
+    }
+
+    static func notReady(_ failing: [String]) -> APIError {
+        APIError(status: 503, type: "server_error", code: "not_ready",
+                 message: "not ready: " + failing.joined(separator: ", "))
+    }
+}
+

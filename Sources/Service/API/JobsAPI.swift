@@ -1,0 +1,80 @@
+import Foundation
+import HTTP
+import JobStore
+
+/// `/v1/jobs`: create one job, list with filters, get, cancel, retry.
+struct JobsAPI {
+    let context: APIContext
+
+    func register(on router: inout Router, _ routes: APIRoutes) {
+        router.post("/v1/jobs", options: APIRoutes.requiredJSONBody, routes.v1Post { try create($0) })
+        router.get("/v1/jobs", routes.v1 { try list($0) })
+        router.get("/v1/jobs/{job_id}", routes.v1 { try get($0) })
+        router.post("/v1/jobs/{job_id}/cancel", options: APIRoutes.jsonBody, routes.v1Control("job_id", .job) {
+            try PostOutcome(JobObject(try $0.cancelJob(id: $1, now: $2)))
+        })
+        router.post("/v1/jobs/{job_id}/retry", options: APIRoutes.jsonBody, routes.v1Control("job_id", .job) {
+            try PostOutcome(JobObject(try $0.retryJob(id: $1, now: $2)))
+        })
+    }
+
+    /// One grid cell with scalars: `task`, `k`, `seed`, `method`, `model`, `hyperparameters`, `max_attempts`,
+    /// `metadata`, checked by the same field rules as sweeps. The job belongs to no sweep; its metadata
+    /// is kept in its `created` event (jobs have no metadata column).
+    private func create(_ request: Request) throws -> PostEffect {
+        let body = try JSONParser.parse(request.body)
+        guard case .object(let members) = body else {
+            throw APIError.invalidValue("body", "expected an object, got \(body.typeName)")
+        }
+        let fields = ["task", "k", "seed", "method", "model", "hyperparameters", "max_attempts", "metadata"]
+        if let unknown = members.first(where: { !fields.contains($0.key) }) {
+            throw APIError.unknownParameter(unknown.key, allowed: fields)
+        }
+        func required(_ name: String) throws -> JSONValue {
+            guard let value = body[name] else { throw APIError.missingParameter(name) }
+            return value
+        }
+        let vocabulary = context.vocabulary
+        let hyperparameters = try SweepSpec.objectMembers(body["hyperparameters"] ?? .object([]), at: "hyperparameters")
+            .map { member -> (name: String, value: JSONValue) in
+                let rule = try SweepSpec.hyperparameterRule(member.key, vocabulary: vocabulary)
+                return (member.key, try rule.validate(member.value, at: "hyperparameters.\(member.key)"))
+            }
+        let cell = JobCell(task: try SweepSpec.task(try required("task"), at: "task", vocabulary: vocabulary),
+                           k: try SweepSpec.trainingSize(try required("k"), at: "k"),
+                           seed: try SweepSpec.seed(try required("seed"), at: "seed"),
+                           method: try SweepSpec.method(try required("method"), at: "method", vocabulary: vocabulary),
+                           model: try SweepSpec.model(body["model"], vocabulary: vocabulary),
+                           hyperparameters: hyperparameters)
+        let job = try NewJob(cell, key: cell.keyParts(varying: []),
+                             maxAttempts: try SweepSpec.maxAttempts(body["max_attempts"], vocabulary: vocabulary))
+        let metadata = try SweepSpec.metadata(body["metadata"])
+        let eventData = String(decoding: try APIJSON.encode(JSONValue.object([
+            ("metadata", .object(metadata.map { ($0.key, .string($0.value)) })),
+        ])), as: UTF8.self)
+        let now = context.now()
+        return { writer in
+            let created = try writer.enqueueJob(job, now: now)
+            try writer.appendEvent(NewEvent(jobID: created.id, type: "created", message: "job created", data: eventData),
+                                   now: now)
+            return try PostOutcome(JobObject(created), status: .created)
+        }
+    }
+
+    /// Newest first; filters `sweep_id`, `status`, `task`, `method`, `created_after`; `after`, `limit`.
+    private func list(_ request: Request) throws -> Response {
+        let query = request.query
+        let window = try query.listWindow(of: .job)
+        let filter = JobFilter(sweepID: query["sweep_id"],
+                               status: try query.choice("status", JobStatus.allCases.map(\.rawValue)).flatMap(JobStatus.init),
+                               task: query["task"], method: query["method"],
+                               createdAfter: try query.integer("created_after", in: 0...Int(Int32.max) * 2))
+        let page = try context.store.read { try $0.jobs(filter, after: window.after, limit: window.limit) }
+        return try .api(ListEnvelope(try page.items.map(JobObject.init), hasMore: page.hasMore))
+    }
+
+    private func get(_ request: Request) throws -> Response {
+        let id = try APIID.require(request.pathParameters["job_id"], .job)
+        return try .api(try JobObject(try context.store.read { try $0.job(id: id) }))
+    }
+}

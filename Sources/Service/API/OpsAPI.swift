@@ -1,0 +1,80 @@
+import Foundation
+import HTTP
+import JobStore
+
+/// Unversioned ops routes, open without a token: `/healthz` (the process answers), `/readyz` (database
+/// readable plus the app's own checks), `/metrics` (Prometheus text).
+struct OpsAPI {
+    let context: APIContext
+
+    func register(on router: inout Router, _ routes: APIRoutes) {
+        router.get("/healthz", APIRoutes.mappingErrors { _ in try .api(HealthObject(status: "ok")) })
+        router.get("/readyz", APIRoutes.mappingErrors { try readyz($0) })
+        router.get("/metrics", APIRoutes.mappingErrors { [context] _ in
+            .bytes(Array(context.metrics.render().utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        })
+        registerGauges()
+    }
+
+    private func readyz(_ request: Request) throws -> Response {
+        let databaseReadable = (try? context.store.read { try $0.sweeps(limit: 1) }) != nil
+        let checks = context.readiness().merging(["database": databaseReadable]) { _, database in database }
+        let failing = checks.filter { !$0.value }.map(\.key).sorted()
+        guard failing.isEmpty else { throw APIError.notReady(failing) }
+        return try .api(ReadinessObject(status: "ready", checks: checks, version: context.codeVersion))
+    }
+
+    /// Gauges read from the store at scrape time. The store offers counts per sweep (its overview), so
+    /// these cover jobs that belong to sweeps; single jobs from `POST /v1/jobs` are not in them.
+    private func registerGauges() {
+        let store = context.store
+        context.metrics.registerGauge("unipelt_sweep_jobs", help: "Jobs of sweeps by status.") {
+            let counts = (try? Self.sweepJobCounts(store)) ?? [:]
+            return JobStatus.allCases.map { (["status": $0.rawValue], Double(counts[$0] ?? 0)) }
+        }
+        context.metrics.registerGauge("unipelt_queue_depth",
+                                      help: "Queued jobs of active sweeps (claimable as soon as a worker is free).") {
+            let queued = (try? Self.sweepJobCounts(store, status: .active))?[.queued] ?? 0
+            return [([:], Double(queued))]
+        }
+    }
+
+    /// Job counts by status summed over every sweep (or those with `status`), one page of sweeps at a time.
+    static func sweepJobCounts(_ store: JobStore, status: SweepStatus? = nil) throws -> [JobStatus: Int] {
+        var totals: [JobStatus: Int] = [:]
+        var after: String?
+        repeat {
+            let page = try store.read { try $0.sweeps(status: status, after: after, limit: 100) }
+            for sweep in page.items { totals.merge(sweep.counts, uniquingKeysWith: +) }
+            after = page.hasMore ? page.items.last?.id : nil
+        } while after != nil
+        return totals
+    }
+}
+
+/// A `ServerLog` that counts requests by method and status code, and their durations, into the registry,
+/// then passes each line on. The app installs it as `Server.Configuration.log`.
+public struct RequestMetricsLog: ServerLog {
+    private let base: ServerLog
+    private let metrics: PrometheusRegistry
+
+    public init(wrapping base: ServerLog, metrics: PrometheusRegistry) {
+        self.base = base
+        self.metrics = metrics
+    }
+
+    public func access(_ entry: AccessLogEntry) {
+        // Methods are client text: unknown ones share one label value, so a client cannot grow the registry.
+        let method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(entry.method) ? entry.method : "other"
+        let labels = ["method": method, "code": String(entry.status)]
+        metrics.increment("unipelt_http_requests_total", help: "HTTP requests answered, by method and status code.",
+                          labels: labels)
+        metrics.observe("unipelt_http_request_duration_seconds", help: "Time from the first byte of a request to the end of its response.",
+                        buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], value: entry.duration, labels: ["method": method])
+        base.access(entry)
+    }
+
+    public func failure(_ message: String, requestID: String?) {
+        base.failure(message, requestID: requestID)
+    }
+}

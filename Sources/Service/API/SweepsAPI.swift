@@ -1,0 +1,119 @@
+import Foundation
+import HTTP
+import JobStore
+
+/// `/v1/sweeps`: create (grid expansion), list, get, pause/resume/cancel/retry, results table.
+struct SweepsAPI {
+    let context: APIContext
+
+    func register(on router: inout Router, _ routes: APIRoutes) {
+        router.post("/v1/sweeps", options: APIRoutes.requiredJSONBody, routes.v1Post { try create($0) })
+        router.get("/v1/sweeps", routes.v1 { try list($0) })
+        router.get("/v1/sweeps/{sweep_id}", routes.v1 { try get($0) })
+        router.post("/v1/sweeps/{sweep_id}/pause", options: APIRoutes.jsonBody, routes.v1Control("sweep_id", .sweep) {
+            try PostOutcome(SweepObject(try $0.pauseSweep(id: $1, now: $2)))
+        })
+        router.post("/v1/sweeps/{sweep_id}/resume", options: APIRoutes.jsonBody, routes.v1Control("sweep_id", .sweep) {
+            try PostOutcome(SweepObject(try $0.resumeSweep(id: $1, now: $2)))
+        })
+        router.post("/v1/sweeps/{sweep_id}/cancel", options: APIRoutes.jsonBody, routes.v1Control("sweep_id", .sweep) {
+            try PostOutcome(SweepObject(try $0.cancelSweep(id: $1, now: $2)))
+        })
+        router.post("/v1/sweeps/{sweep_id}/retry", options: APIRoutes.jsonBody, routes.v1Post { try retry($0) })
+        router.get("/v1/sweeps/{sweep_id}/results", routes.v1 { try results($0) })
+    }
+
+    // MARK: Create
+
+    private func create(_ request: Request) throws -> PostEffect {
+        let spec = try SweepSpec.validate(try JSONParser.parse(request.body), vocabulary: context.vocabulary)
+        if spec.dryRun {
+            let outcome = try PostOutcome(SweepDryRunObject(job_count: spec.cells.count, keys: spec.keys))
+            return { _ in outcome }
+        }
+        let sweep = NewSweep(name: spec.name ?? "", spec: String(decoding: request.body, as: UTF8.self),
+                             metadata: try Self.metadataText(spec.metadata), maxConcurrency: spec.maxConcurrency)
+        let jobs = try zip(spec.cells, spec.keys).map { cell, key in
+            try NewJob(cell, key: key, maxAttempts: spec.maxAttempts)
+        }
+        let now = context.now()
+        return { writer in
+            let created = try writer.createSweep(sweep, jobs: jobs, now: now)
+            let firstPage = try writer.jobs(JobFilter(sweepID: created.sweep.id), limit: 20)
+            let jobList = ListEnvelope(try firstPage.items.map(JobObject.init), hasMore: firstPage.hasMore)
+            return try PostOutcome(SweepObject(created.sweep, jobs: jobList), status: .created)
+        }
+    }
+
+    static func metadataText(_ metadata: [(key: String, value: String)]) throws -> String {
+        String(decoding: try APIJSON.encode(JSONValue.object(metadata.map { ($0.key, .string($0.value)) })), as: UTF8.self)
+    }
+
+    // MARK: Read
+
+    private func list(_ request: Request) throws -> Response {
+        let window = try request.query.listWindow(of: .sweep)
+        let status = try request.query.choice("status", SweepStatus.allCases.map(\.rawValue)).flatMap(SweepStatus.init)
+        let page = try context.store.read { try $0.sweeps(status: status, after: window.after, limit: window.limit) }
+        return try .api(ListEnvelope(try page.items.map { try SweepObject($0) }, hasMore: page.hasMore))
+    }
+
+    private func get(_ request: Request) throws -> Response {
+        let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
+        return try .api(try SweepObject(try context.store.read { try $0.sweep(id: id) }))
+    }
+
+    // MARK: Controls (service.md §3 items 5–6) return the sweep object; pause, resume and cancel are in `register`
+
+    /// Body (optional): `{"statuses": ["failed", "cancelled"], "resume": "checkpoint"}`. A retried job
+    /// keeps its checkpoints and the worker resumes from the last one; the store has no way to drop
+    /// them, so `"scratch"` is refused rather than silently ignored.
+    private func retry(_ request: Request) throws -> PostEffect {
+        let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
+        let body = try OptionalBody.object(request, allowed: ["statuses", "resume"])
+        var statuses: Set<JobStatus> = [.failed, .cancelled]
+        if let value = body["statuses"] {
+            guard case .array(let elements) = value, !elements.isEmpty else {
+                throw APIError.invalidValue("statuses", "expected a non-empty list of \"failed\", \"cancelled\"")
+            }
+            statuses = try Set(elements.enumerated().map { index, element in
+                guard case .string(let text) = try ValueRule.choice(["failed", "cancelled"])
+                    .validate(element, at: "statuses[\(index)]") else { preconditionFailure("validated as a string") }
+                return JobStatus(rawValue: text)!
+            })
+        }
+        if let resume = body["resume"] {
+            _ = try ValueRule.choice(["checkpoint"]).validate(resume, at: "resume")
+        }
+        let now = context.now()
+        return { writer in try PostOutcome(SweepObject(try writer.retrySweep(id: id, statuses: statuses, now: now).sweep)) }
+    }
+
+    // MARK: Results
+
+    private func results(_ request: Request) throws -> Response {
+        let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
+        let format = try request.query.choice("format", ["json", "csv"]) ?? "json"
+        let rows = try context.store.read { try $0.sweepResults(sweepID: id) }
+        let table = ResultsTable(results: rows, taskOrder: context.vocabulary.tasks, methodOrder: context.vocabulary.methods)
+        if format == "csv" { return .csv(table.csv()) }
+        return try .api(SweepResultsObject(sweep_id: id, data: table.rows()))
+    }
+}
+
+extension NewJob {
+    /// A grid cell as a job row: the spec document the worker parses, and the hyperparameter part of the
+    /// key as the variant results are grouped by.
+    init(_ cell: JobCell, key: String, maxAttempts: Int) throws {
+        let base = cell.keyParts(varying: [])
+        let variant = key.count > base.count ? String(key.dropFirst(base.count + 1)) : ""
+        let k: KShot
+        switch cell.k {
+        case .examples(let count): k = .examples(count)
+        case .all: k = .all
+        }
+        self.init(cellKey: key, task: cell.task, k: k, seed: cell.seed, method: cell.method, variant: variant,
+                  spec: String(decoding: try APIJSON.encode(JobSpecDocument(cell)), as: UTF8.self),
+                  maxAttempts: maxAttempts)
+    }
+}
