@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import JobStore
 import Model
 import Service
 import Tensor
@@ -257,23 +258,23 @@ enum Table1Summary {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: runsDirectory) else {
             throw TrainingError.missingData(path: runsDirectory)
         }
-        var values: [String: [(seed: Int, value: Double)]] = [:]
-        var keys: [(task: String, k: String, method: String)] = []
+        var seeds: [String: [SeedResult]] = [:]
+        var keys: [(task: String, k: Int?, method: String, metric: String)] = []
         for name in names.sorted() {
             let path = (runsDirectory as NSString).appendingPathComponent(name + "/result.json")
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let summary = try RunFiles.readSummary(path: path)
             guard let result = summary.result else { continue }
-            let k = result.k.map(String.init) ?? "all"
-            let key = "\(result.task)/\(k)/\(result.method)"
-            if values[key] == nil { keys.append((result.task, k, result.method)) }
-            values[key, default: []].append((result.seed, result.testMetric))
+            let key = "\(result.task)/\(result.k.map(String.init) ?? "all")/\(result.method)"
+            if seeds[key] == nil { keys.append((result.task, result.k, result.method, result.metric)) }
+            seeds[key, default: []].append(SeedResult(seed: result.seed, jobID: name, value: result.testMetric))
         }
-        let cells = keys.map { key in
-            ResultsTable.Cell(task: key.task, k: key.k, method: key.method,
-                              seedValues: values["\(key.task)/\(key.k)/\(key.method)"]!)
+        let rows = keys.map { key in
+            let runs = seeds["\(key.task)/\(key.k.map(String.init) ?? "all")/\(key.method)"]!
+            return SweepResultRow(task: key.task, k: key.k.map(KShot.examples) ?? .all, method: key.method, variant: "",
+                                  metricName: key.metric, seeds: runs, jobCount: runs.count)
         }
-        return ResultsTable(cells: cells, taskOrder: GLUETask.allNames,
+        return ResultsTable(results: rows, taskOrder: GLUETask.allNames,
                             methodOrder: Method.allCases.map(\.rawValue)).csv()
     }
 }

@@ -62,7 +62,7 @@ enum HistoryStream {
     private static func send(_ json: [UInt8], event: String, id: String?, to stream: ResponseStream) throws {
         switch stream.format {
         case .eventStream: try stream.send(event: event, id: id, data: String(decoding: json, as: UTF8.self))
-        case .ndjson: try stream.sendLine(json)
+        case .ndjson, .chunked: try stream.sendLine(json)
         }
     }
 
