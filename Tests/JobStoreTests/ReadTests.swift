@@ -34,11 +34,11 @@ final class ReadTests: StoreTestCase {
         }
     }
 
-    func testJobCountsOverAllJobs() throws {
+    func testJobCountsByStatusOverAllJobs() throws {
         try createSweep(seeds: 3)
         _ = try store.write { try $0.enqueueJob(newJob(), now: now) }
         _ = try claimOne()
-        XCTAssertEqual(try store.read { try $0.jobCounts() },
+        XCTAssertEqual(try store.read { try $0.jobCountsByStatus() },
                        [.queued: 3, .running: 1, .cancelling: 0, .succeeded: 0, .failed: 0, .cancelled: 0])
     }
 
