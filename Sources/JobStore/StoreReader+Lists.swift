@@ -86,7 +86,7 @@ extension StoreReader {
 
     /// Jobs by status over the whole store (every status present, zero included), for queue-depth
     /// limits and the /metrics gauges.
-    public func jobCounts() throws -> [JobStatus: Int] {
+    public func jobCountsByStatus() throws -> [JobStatus: Int] {
         var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
         for (status, count) in try connection.query("SELECT status, count(*) FROM jobs GROUP BY status", [], {
             (JobStatus(rawValue: $0.text(0))!, $0.int(1))  // CHECK constraint

@@ -239,15 +239,11 @@ final class JobExecution: TrainingObserver {
         if let replaced, replaced != snapshot { try? fileManager.removeItem(atPath: replaced) }
     }
 
-    /// The trainer's result in snake_case, with `test_metric` as `{"name", "value"}`: the shape the
-    /// store's results table reads (`StoreReader.testMetricPath`).
+    /// The trainer's result in snake_case: the store's results table reads `test_metric` and `metric`.
     static func resultJSON(_ result: TrainingResult) throws -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        guard var fields = try JSONSerialization.jsonObject(with: encoder.encode(result)) as? [String: Any] else {
-            preconditionFailure("a Codable struct encodes to a JSON object")
-        }
-        fields["test_metric"] = ["name": result.metric, "value": result.testMetric]
-        return String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(result), as: UTF8.self)
     }
 }

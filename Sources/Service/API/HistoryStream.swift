@@ -62,7 +62,8 @@ enum HistoryStream {
     private static func send(_ json: [UInt8], event: String, id: String?, to stream: ResponseStream) throws {
         switch stream.format {
         case .eventStream: try stream.send(event: event, id: id, data: String(decoding: json, as: UTF8.self))
-        case .ndjson, .chunked: try stream.sendLine(json)
+        case .ndjson: try stream.sendLine(json)
+        case .chunked: try stream.write(json + [UInt8(ascii: "\n")])
         }
     }
 
