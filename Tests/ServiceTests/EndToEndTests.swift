@@ -1,0 +1,150 @@
+import Foundation
+import Glibc
+import Training
+import XCTest
+
+/// The real `unipelt serve` binary on a loopback port with a temporary data dir and a tiny model,
+/// driven with curl (issue 7, item 8).
+final class EndToEndTests: XCTestCase {
+    private var world: TinyWorld!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
+            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
+        world = try TinyWorld()
+    }
+
+    override func tearDown() {
+        world?.remove()
+    }
+
+    private let sweepBody = #"{"name": "e2e", "tasks": ["rte"], "k": [16], "seeds": [1, 2], "methods": ["lora", "unipelt-apl"], "hyperparameters": {"epochs": 3, "batch_size": 8, "max_seq_length": 32}}"#
+
+    /// Polls the sweep until every job is terminal.
+    private func waitForCompletion(_ service: ServiceProcess, sweep id: String, timeout: TimeInterval) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let sweep = try service.json("/v1/sweeps/\(id)").object
+            if sweep["status"] as? String == "completed" { return sweep }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        XCTFail("sweep \(id) did not complete in \(timeout) s; log:\n\(service.log_())")
+        return [:]
+    }
+
+    private func jobs(_ service: ServiceProcess, sweep id: String) throws -> [[String: Any]] {
+        try service.json("/v1/jobs?sweep_id=\(id)&limit=100").object["data"] as? [[String: Any]] ?? []
+    }
+
+    func testSweepRunsToSucceededWithResultsCurvesGatesAndCheckpoints() throws {
+        let notify = try DatagramSocket(path: world.root.appendingPathComponent("notify.sock").path)
+        let service = try ServiceProcess(world: world, extraEnvironment: ["NOTIFY_SOCKET": notify.path])
+        XCTAssertEqual(notify.receive(timeout: 10)?.hasPrefix("READY=1"), true, "READY=1 once the port listens")
+
+        let bad = try service.json("/v1/sweeps", method: "POST",
+                                   body: #"{"tasks": ["rte"], "k": [16], "seeds": [1], "methods": ["lora2"]}"#)
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual((bad.object["error"] as? [String: Any])?["param"] as? String, "methods[0]")
+
+        let created = try service.json("/v1/sweeps", method: "POST", body: sweepBody)
+        XCTAssertEqual(created.status, 201, "\(created.object)")
+        let sweepID = try XCTUnwrap(created.object["id"] as? String)
+        let sweep = try waitForCompletion(service, sweep: sweepID, timeout: 300)
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 4, "\(sweep)\n\(service.log_())")
+
+        // Results: Table 1 layout with both methods over two seeds.
+        let results = try service.json("/v1/sweeps/\(sweepID)/results").object
+        let rows = try XCTUnwrap(results["data"] as? [[String: Any]], "\(results)")
+        XCTAssertEqual(Set(rows.compactMap { $0["method"] as? String }), ["lora", "unipelt-apl"])
+        let csv = String(decoding: try service.curl([], path: "/v1/sweeps/\(sweepID)/results?format=csv").body, as: UTF8.self)
+        XCTAssertTrue(csv.hasPrefix("k,method"), csv)
+        XCTAssertTrue(csv.contains("rte"), csv)
+
+        // Curves and gates of a UniPELT job: 2 steps per epoch × 3 epochs, 3 evaluations.
+        let apl = try XCTUnwrap(try jobs(service, sweep: sweepID).first { $0["method"] as? String == "unipelt-apl" })
+        let jobID = try XCTUnwrap(apl["id"] as? String)
+        let losses = try service.json("/v1/jobs/\(jobID)/metrics?keys=train_loss&limit=100").object["data"] as? [[String: Any]] ?? []
+        XCTAssertEqual(losses.compactMap { $0["step"] as? Int }, [1, 2, 3, 4, 5, 6], "\(losses)")
+        let gates = try service.json("/v1/jobs/\(jobID)/gates?limit=100").object["data"] as? [[String: Any]] ?? []
+        XCTAssertEqual(gates.count, 3 * 2 * 4, "3 evaluations × 2 layers × A, P, Lq, Lv: \(gates)")
+        XCTAssertTrue(gates.allSatisfy { (($0["value"] as? Double) ?? -1) > 0 && (($0["value"] as? Double) ?? 2) < 1 })
+
+        // Checkpoints: the best one downloads with a matching SHA-256.
+        let checkpoints = try service.json("/v1/jobs/\(jobID)/checkpoints").object["data"] as? [[String: Any]] ?? []
+        XCTAssertEqual(Set(checkpoints.compactMap { $0["name"] as? String }), ["best", "last"], "\(checkpoints)")
+        let best = try XCTUnwrap(checkpoints.first { $0["name"] as? String == "best" })
+        let download = try service.curl([], path: "/v1/jobs/\(jobID)/checkpoints/\(best["id"] as! String)/content")
+        XCTAssertEqual(download.status, 200)
+        XCTAssertEqual(download.body.count, best["bytes"] as? Int)
+        XCTAssertTrue(download.headers.lowercased().contains("x-checksum-sha256: \(SHA256.hex(download.body))"), download.headers)
+        let traversal = try service.curl([], path: "/v1/jobs/\(jobID)/checkpoints/..%2f..%2funipelt.sqlite3/content")
+        XCTAssertTrue([400, 404].contains(traversal.status), "\(traversal.status)")
+
+        // SIGTERM: STOPPING=1, then a clean exit.
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.log_())
+        var messages: [String] = []
+        while let message = notify.receive(timeout: 1) { messages.append(message) }
+        XCTAssertTrue(messages.contains("STOPPING=1"), "\(messages)")
+    }
+
+    /// `kill -9` mid-sweep, then a restart: every job ends succeeded, each curve has one row per step.
+    func testKillNineMidSweepThenRestartLosesNothing() throws {
+        var service = try ServiceProcess(world: world)
+        let created = try service.json("/v1/sweeps", method: "POST", body: sweepBody)
+        let sweepID = try XCTUnwrap(created.object["id"] as? String, "\(created.object)")
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let statuses = try jobs(service, sweep: sweepID).compactMap { $0["status"] as? String }
+            if statuses.contains("running") && statuses.filter({ $0 == "succeeded" }).count < 4 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        service.signal(SIGKILL)
+        _ = service.waitForExit(timeout: 10)
+
+        service = try ServiceProcess(world: world)
+        let sweep = try waitForCompletion(service, sweep: sweepID, timeout: 300)
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 4, "\(sweep)\n\(service.log_())")
+        for job in try jobs(service, sweep: sweepID) {
+            let id = job["id"] as! String
+            let steps = (try service.json("/v1/jobs/\(id)/metrics?keys=train_loss&limit=100").object["data"] as? [[String: Any]] ?? [])
+                .compactMap { $0["step"] as? Int }
+            XCTAssertEqual(steps, [1, 2, 3, 4, 5, 6], "job \(id)")
+        }
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.log_())
+    }
+}
+
+/// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
+final class DatagramSocket {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    func receive(timeout: TimeInterval) -> String? {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
+    }
+}
