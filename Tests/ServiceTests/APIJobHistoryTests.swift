@@ -165,6 +165,10 @@ final class APIJobHistoryTests: APITestCase {
         let gates = try get("/v1/jobs/\(claimed.job.id)/gates?stream=true")
         XCTAssertTrue(gates.text.hasPrefix("id: 5\nevent: gate\n" + #"data: {"object":"gate","step":5,"values":[{"layer":0,"module":"P","value":0.5}]}"#), gates.text)
         XCTAssertEqual(try get("/v1/jobs/job_000000000000000000000000/gates?stream=true").status, 404)
+        let unknownCursor = try get("/v1/jobs/\(claimed.job.id)/events?stream=true",
+                                    headers: [("Last-Event-ID", "evt_000000000000000000000000")])
+        XCTAssertEqual(unknownCursor.status, 400, "checked before the stream starts")
+        XCTAssertEqual(unknownCursor.error["code"] as? String, "invalid_cursor")
     }
 
     /// The test server allows one stream at a time, so a second stream gets through only once the first

@@ -70,16 +70,16 @@ struct SweepsAPI {
     /// them, so `"scratch"` is refused rather than silently ignored.
     private func retry(_ request: Request) throws -> PostEffect {
         let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
-        let body = try OptionalBody.object(request, allowed: ["statuses", "resume"])
+        let body = try RequestBody.object(request, allowed: ["statuses", "resume"])
         var statuses: Set<JobStatus> = [.failed, .cancelled]
         if let value = body["statuses"] {
             guard case .array(let elements) = value, !elements.isEmpty else {
                 throw APIError.invalidValue("statuses", "expected a non-empty list of \"failed\", \"cancelled\"")
             }
             statuses = try Set(elements.enumerated().map { index, element in
-                guard case .string(let text) = try ValueRule.choice(["failed", "cancelled"])
-                    .validate(element, at: "statuses[\(index)]") else { preconditionFailure("validated as a string") }
-                return JobStatus(rawValue: text)!
+                let param = "statuses[\(index)]"
+                return JobStatus(rawValue: try SweepSpec.string(ValueRule.choice(["failed", "cancelled"]).validate(element, at: param),
+                                                                at: param))!
             })
         }
         if let resume = body["resume"] {
