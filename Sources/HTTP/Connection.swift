@@ -11,7 +11,9 @@ final class Connection: @unchecked Sendable {
     let descriptor: Int32
     var ownership = EventLoop.Ownership.busy
 
-    private unowned let loop: EventLoop
+    /// Strong: a stream thread may outlive `Server.shutdown` and still needs the loop to close its socket.
+    /// The cycle through the loop's table ends when the connection closes.
+    private let loop: EventLoop
     private let router: Router
     private let log: ServerLog
     private let limits: Limits
@@ -59,10 +61,9 @@ final class Connection: @unchecked Sendable {
         while true {
             let received = recv(descriptor, scratch.baseAddress, Self.readSize, 0)
             if received > 0 {
-                if requestStartedAt == nil && readIndex == buffer.count { requestStartedAt = monotonicNow() }
                 buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<received]))
                 guard processBuffer() else { return }
-                // A short read means the socket is drained; epoll will say when more arrives.
+                // A short read means the socket is drained; the loop's poll will say when more arrives.
                 if received < Self.readSize { return armForNextBytes() }
                 continue
             }
@@ -88,13 +89,18 @@ final class Connection: @unchecked Sendable {
     }
 
     private func armForNextBytes() {
-        if parser.isReadingBody {
-            loop.arm(self, deadline: bodyStartedAt + limits.bodyTimeout, expiry: .requestTimeout)
-        } else if let started = requestStartedAt {
-            loop.arm(self, deadline: started + limits.headerTimeout, expiry: .requestTimeout)
-        } else {
-            loop.arm(self, deadline: monotonicNow() + limits.idleTimeout, expiry: .close)
-        }
+        let (deadline, expiry) = Self.deadline(readingBody: parser.isReadingBody, requestStartedAt: requestStartedAt,
+                                               bodyStartedAt: bodyStartedAt, now: monotonicNow(), limits: limits)
+        loop.arm(self, deadline: deadline, expiry: expiry)
+    }
+
+    /// When a connection waiting for bytes gives up, and how: the body timeout runs from the end of the head,
+    /// the header timeout from the first byte of the request, the idle timeout from now. Pure, for tests.
+    static func deadline(readingBody: Bool, requestStartedAt: Double?, bodyStartedAt: Double, now: Double,
+                         limits: Limits) -> (deadline: Double, expiry: EventLoop.Expiry) {
+        if readingBody { return (bodyStartedAt + limits.bodyTimeout, .requestTimeout) }
+        if let started = requestStartedAt { return (started + limits.headerTimeout, .requestTimeout) }
+        return (now + limits.idleTimeout, .close)
     }
 
     /// Parses and answers what is buffered. Returns false when the connection was closed or handed off.
@@ -109,18 +115,22 @@ final class Connection: @unchecked Sendable {
                 readIndex += consumed
                 event = parsed
             } catch {
-                respondAndClose(to: error, head: pending?.head ?? parser.head)
+                respondAndClose(to: error, head: pending?.head)
                 return false
             }
             switch event {
             case .needMore:
-                if readIndex > 0 && (readIndex == buffer.count || readIndex > 32 * 1024) {
+                if readIndex == buffer.count {
+                    // An idle connection should not keep the capacity a large body once needed.
+                    buffer.removeAll(keepingCapacity: buffer.capacity <= 2 * Self.readSize)
+                    readIndex = 0
+                } else if readIndex > 32 * 1024 {
                     buffer.removeSubrange(0..<readIndex)
                     readIndex = 0
                 }
                 return true
-            case .head:
-                guard beginRequest() else { return false }
+            case .head(let head):
+                guard beginRequest(head) else { return false }
             case .body(let body):
                 guard finishRequest(body: body) else { return false }
             }
@@ -129,23 +139,16 @@ final class Connection: @unchecked Sendable {
 
     /// Decides from the head alone whatever can be decided before reading the body: route, body policy and
     /// limit (413 before a byte of body), `100 Continue`.
-    private func beginRequest() -> Bool {
-        guard let head = parser.head else { preconditionFailure("head event without a head") }
+    private func beginRequest(_ head: RequestHead) -> Bool {
         bodyStartedAt = monotonicNow()
         let requestID = RequestID.make()
         var match: Router.Match?
         var earlyError: Error?
         do throws(HTTPError) {
             let path = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            let found = try router.match(method: head.method, segments: try PercentDecoding.pathSegments(String(path)))
-            if found.route.options.bodyRequired && head.framing == .none {
-                throw HTTPError(status: .lengthRequired, code: "length_required", message: "this route requires a body with Content-Length")
-            }
-            if let required = found.route.options.requiredContentType, head.hasBody,
-               !(head.headers["content-type"].map { Self.mediaType($0).caseInsensitiveEquals(required) } ?? false) {
-                throw HTTPError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "Content-Type must be \(required)")
-            }
-            match = found
+            match = try router.route(method: head.method, segments: try PercentDecoding.pathSegments(String(path)),
+                                     hasFraming: head.framing != .none, hasBody: head.hasBody,
+                                     contentType: head.headers["content-type"])
         } catch {
             earlyError = error
         }
@@ -171,10 +174,6 @@ final class Connection: @unchecked Sendable {
         return true
     }
 
-    private static func mediaType(_ contentType: String) -> String {
-        String(contentType.split(separator: ";", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces)
-    }
-
     /// Runs the handler for a complete request and writes its response.
     private func finishRequest(body: [UInt8]) -> Bool {
         guard let pending else { preconditionFailure("body event without a pending request") }
@@ -194,15 +193,11 @@ final class Connection: @unchecked Sendable {
     private func run(_ pending: PendingRequest, body: [UInt8]) -> Response {
         guard let match = pending.match else { preconditionFailure("request without a route") }
         let head = pending.head
-        do {
-            var request = try Request(method: head.method, target: head.target, version: head.version,
+        do throws(HTTPError) {
+            let request = try Request(method: head.method, target: head.target, version: head.version,
                                       headers: head.headers, body: body, requestID: pending.requestID)
-            request.pathParameters = match.parameters
-            return try match.route.handler(request)
+            return Router.run(match, request, log: log)
         } catch {
-            if !(error is HTTPErrorConvertible) {
-                log.failure("\(head.method) \(Self.loggablePath(head.target)): \(error)", requestID: pending.requestID)
-            }
             return ErrorRendering.response(for: error, requestID: pending.requestID)
         }
     }
@@ -271,7 +266,7 @@ final class Connection: @unchecked Sendable {
                 bodyBytes = bytes.count
             case .file(let file) where serialized.sendsBody:
                 try Socket.writeAll(descriptor, serialized.bytes, timeout: limits.writeTimeout)
-                bodyBytes = try sendFile(file)
+                try sendFile(file, sent: &bodyBytes)
             default:
                 try Socket.writeAll(descriptor, serialized.bytes, timeout: limits.writeTimeout)
             }
@@ -305,9 +300,9 @@ final class Connection: @unchecked Sendable {
         return true
     }
 
-    private func sendFile(_ file: FileBody) throws(WriteFailure) -> Int {
+    /// Streams the file in 64 KiB chunks; `sent` counts the bytes written, also when a write fails.
+    private func sendFile(_ file: FileBody, sent offset: inout Int) throws(WriteFailure) {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var offset = 0
         while offset < file.length {
             let count = chunk.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, min($0.count, file.length - offset), off_t(offset)) }
             // The file shrank under us: the promised length can no longer be met, so the connection must end.
@@ -319,7 +314,6 @@ final class Connection: @unchecked Sendable {
             }.get()
             offset += count
         }
-        return offset
     }
 
     /// Streams run on a thread of their own so a long-lived stream never holds a pool worker.

@@ -14,7 +14,8 @@ func monotonicNow() -> Double {
 /// here again, so there is one owner at a time and an idle connection costs a table entry, never a thread.
 /// The same thread enforces the idle, header and body deadlines of the connections it waits for, and backs
 /// off accept on EMFILE so a full descriptor table does not spin the CPU. (`poll` rather than epoll: Swift's
-/// Glibc module does not export sys/epoll.h, and a few thousand descriptors per wake-up cost microseconds.)
+/// Glibc module does not export sys/epoll.h. A wake-up costs time in proportion to the watched descriptors,
+/// so idle keep-alive connections move to cold slots polled less often; see `PollSet`.)
 final class EventLoop: @unchecked Sendable {
     /// Who may touch a connection's socket right now.
     enum Ownership {
@@ -85,8 +86,15 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: The loop thread
 
+    /// How often cold (idle keep-alive) connections are polled while others are busy: the most a request on
+    /// a long-idle connection waits before it is seen, under load.
+    static let coldPollInterval = 0.01
+    /// How long a keep-alive connection waits for its next request before it turns cold.
+    static let coolingDelay = 0.1
+
     func run() {
         var nextDeadlineCheck = 0.0
+        var nextColdPoll = 0.0
         var ready: [UInt64] = []
         while true {
             lock.lock()
@@ -105,12 +113,22 @@ final class EventLoop: @unchecked Sendable {
                 Glibc.close(listener)
             }
 
-            let timeout = Int32((deadlineCheckInterval * 1000).rounded(.up))
-            let count = pollSet.entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+            // Cold slots join when due, or whenever nothing is hot (then waiting on them costs nothing extra).
+            let started = monotonicNow()
+            var timeout = deadlineCheckInterval
+            let includeCold = !pollSet.hasHotConnections || started >= nextColdPoll
+            if includeCold {
+                nextColdPoll = started + Self.coldPollInterval
+            } else {
+                timeout = min(timeout, nextColdPoll - started)
+            }
+            let polled = includeCold ? pollSet.entries.count : pollSet.hotCount
+            let milliseconds = Int32((timeout * 1000).rounded(.up))
+            let count = pollSet.entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t(polled), milliseconds) }
             if count < 0 && errno != EINTR { break }
             if count > 0 {
                 ready.removeAll(keepingCapacity: true)
-                for index in PollSet.firstConnectionSlot..<pollSet.entries.count where pollSet.entries[index].revents != 0 {
+                for index in PollSet.firstConnectionSlot..<polled where pollSet.entries[index].revents != 0 {
                     ready.append(pollSet.ids[index])
                 }
                 if pollSet.entries[PollSet.wakeSlot].revents != 0 { drainWakePipe() }
@@ -200,11 +218,16 @@ final class EventLoop: @unchecked Sendable {
             if listenerOpen { pollSet.setListener(listener) }
         }
         var expired: [(Connection, Expiry?)] = []
+        var cooled: [UInt64] = []
         lock.lock()
         for (id, connection) in watched {
             switch connection.ownership {
             case .armed(_, .close) where stopping:
                 expired.append((connection, .close))
+            case .armed(let deadline, .close) where deadline > now:
+                // Armed at deadline - idleTimeout, waiting for a next request.
+                if deadline - limits.idleTimeout + Self.coolingDelay <= now { cooled.append(id) }
+                continue
             case .armed(let deadline, let expiry) where deadline <= now:
                 expired.append((connection, expiry))
             case .lingering(let deadline) where deadline <= now:
@@ -216,6 +239,7 @@ final class EventLoop: @unchecked Sendable {
             watched[id] = nil
         }
         lock.unlock()
+        cooled.forEach { pollSet.cool($0) }
         for (connection, expiry) in expired {
             pollSet.remove(connection.id)
             switch expiry {
@@ -228,8 +252,9 @@ final class EventLoop: @unchecked Sendable {
     /// Empties the pipe, then allows the next wake-up. In that order: a wake-up skipped because one was
     /// pending is covered by the poll-set update at the top of the next iteration.
     private func drainWakePipe() {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while read(wakePipe.read, &buffer, buffer.count) > 0 {}
+        // `wakePending` lets at most one byte into the pipe, so one read empties it.
+        var byte: UInt8 = 0
+        _ = read(wakePipe.read, &byte, 1)
         lock.lock()
         wakePending = false
         lock.unlock()
@@ -273,6 +298,7 @@ final class EventLoop: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Queues a connection for the poll set. Call with `lock` held.
     private func watch(_ connection: Connection, _ ownership: Ownership) {
         connection.ownership = ownership
         watched[connection.id] = connection
@@ -363,13 +389,17 @@ final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// The descriptors the loop polls: the wake pipe, the listener (-1 while paused or closed, which `poll`
-/// skips), then one slot per watched connection. Removal swaps in the last slot, so both are O(1).
+/// The descriptors the loop polls. Slots `0..<hotCount` are hot: the wake pipe, the listener (-1 while
+/// paused or closed, which `poll` skips) and recently armed connections. The rest are cold: keep-alive
+/// connections idle for a while, which the loop polls only every `EventLoop.coldPollInterval` while hot
+/// traffic flows, so a thousand idle clients do not tax every request. Add, remove and cool are O(1) swaps.
 struct PollSet {
     static let wakeSlot = 0, listenerSlot = 1, firstConnectionSlot = 2
 
+    /// Settable so `poll` can write `revents`; slots are rearranged only through the methods below.
     var entries: [pollfd]
     private(set) var ids: [UInt64]
+    private(set) var hotCount = firstConnectionSlot
     private var slots: [UInt64: Int] = [:]
 
     init(wake: Int32, listener: Int32) {
@@ -377,27 +407,51 @@ struct PollSet {
         ids = [0, 0]
     }
 
+    var hasHotConnections: Bool { hotCount > Self.firstConnectionSlot }
+
+    func isHot(_ id: UInt64) -> Bool { slots[id].map { $0 < hotCount } ?? false }
+
     mutating func setListener(_ descriptor: Int32) {
         entries[Self.listenerSlot].fd = descriptor
     }
 
+    /// Adds a connection as hot.
     mutating func add(_ id: UInt64, descriptor: Int32) {
         guard slots[id] == nil else { return }
-        slots[id] = entries.count
         entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
         ids.append(id)
+        slots[id] = entries.count - 1
+        swapSlots(entries.count - 1, hotCount)
+        hotCount += 1
     }
 
     mutating func remove(_ id: UInt64) {
-        guard let slot = slots.removeValue(forKey: id) else { return }
-        let last = entries.count - 1
-        if slot != last {
-            entries[slot] = entries[last]
-            ids[slot] = ids[last]
-            slots[ids[slot]] = slot
+        guard let slot = slots[id] else { return }
+        var hole = slot
+        if slot < hotCount {
+            swapSlots(slot, hotCount - 1)
+            hotCount -= 1
+            hole = hotCount
         }
+        swapSlots(hole, entries.count - 1)
+        slots[id] = nil
         entries.removeLast()
         ids.removeLast()
+    }
+
+    /// Moves a hot connection to the cold slots.
+    mutating func cool(_ id: UInt64) {
+        guard let slot = slots[id], slot < hotCount else { return }
+        swapSlots(slot, hotCount - 1)
+        hotCount -= 1
+    }
+
+    private mutating func swapSlots(_ a: Int, _ b: Int) {
+        guard a != b else { return }
+        entries.swapAt(a, b)
+        ids.swapAt(a, b)
+        slots[ids[a]] = a
+        slots[ids[b]] = b
     }
 }
 

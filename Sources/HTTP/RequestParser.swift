@@ -12,7 +12,7 @@ public enum BodyFraming: Equatable, Sendable {
 }
 
 /// A parsed request line and header section, validated and with its framing decided.
-public struct RequestHead: Sendable {
+public struct RequestHead: Sendable, Equatable {
     public let method: String
     public let target: String
     public let version: HTTPVersion
@@ -31,11 +31,12 @@ public struct RequestHead: Sendable {
 ///
 /// Use: call `parse` with the unread bytes; it returns how many it consumed and an event. After `.head` the
 /// caller picks the body limit (it may depend on the route) with `beginBody(maxBytes:)`, then keeps calling
-/// `parse` until `.body`. The parser then expects the next request on the same connection.
+/// `parse` (also with no new bytes: an empty body completes at once) until `.body`. The parser then expects
+/// the next request on the same connection.
 public struct RequestParser {
     public enum Event: Equatable {
         case needMore
-        case head
+        case head(RequestHead)
         case body([UInt8])
     }
 
@@ -50,8 +51,8 @@ public struct RequestParser {
     public let limits: Limits
     private var state = State.head(scanned: 0, requestLineEnd: nil)
     private var body: [UInt8] = []
-    /// The head returned by the last `.head` event.
-    public private(set) var head: RequestHead?
+    /// The head of the request being read, from its `.head` event until its `.body` event.
+    private var head: RequestHead?
 
     public init(limits: Limits) {
         self.limits = limits
@@ -78,9 +79,10 @@ public struct RequestParser {
                 state = .head(scanned: input.count, requestLineEnd: requestLineEnd)
                 return (.needMore, 0)
             }
-            head = try HeadParser.parse(UnsafeBufferPointer(rebasing: input[0..<end]), limits: limits)
+            let parsed = try HeadParser.parse(UnsafeBufferPointer(rebasing: input[0..<end]), limits: limits)
+            head = parsed
             state = .awaitingBodyLimit
-            return (.head, end)
+            return (.head(parsed), end)
         case .awaitingBodyLimit:
             preconditionFailure("beginBody(maxBytes:) must follow a .head event")
         case .contentLength(let remaining):
@@ -116,6 +118,7 @@ public struct RequestParser {
     private mutating func finishBody() -> Event {
         let complete = body
         body = []
+        head = nil
         state = .head(scanned: 0, requestLineEnd: nil)
         return .body(complete)
     }

@@ -70,23 +70,28 @@ public enum ResponseBody: Sendable {
 }
 
 /// The wire formats of streamed responses (service.md §4.6).
-public enum StreamFormat: Sendable {
+public enum StreamFormat: Sendable, Equatable {
     /// `text/event-stream`: `id:`/`event:`/`data:` records, `: keep-alive` comments.
     case eventStream
     /// `application/x-ndjson`: one JSON value per line, a blank line as keep-alive.
     case ndjson
+    /// Any other content written in chunks as produced (a results table, a log). Nothing can be injected
+    /// into arbitrary content, so no keep-alive is sent; a vanished client is still noticed.
+    case chunked(contentType: String)
 
     var contentType: String {
         switch self {
         case .eventStream: return "text/event-stream"
         case .ndjson: return "application/x-ndjson"
+        case .chunked(let contentType): return contentType
         }
     }
 
-    var keepAliveBytes: [UInt8] {
+    var keepAliveBytes: [UInt8]? {
         switch self {
         case .eventStream: return Array(": keep-alive\n\n".utf8)
         case .ndjson: return Array("\n".utf8)
+        case .chunked: return nil
         }
     }
 }

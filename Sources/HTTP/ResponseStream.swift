@@ -13,7 +13,9 @@ public enum StreamClosed: Error, Equatable, Sendable {
 
 /// The writing end of a streamed response, safe to use from any thread. A producer writes events, checks
 /// `isOpen` (or sleeps in `waitUntilClosed`) and returns when done; the server sends keep-alives meanwhile,
-/// which is also how it notices a client that went away without a word.
+/// which is also how it notices a client that went away without a word. The closure given to
+/// `Response.stream` may also hand the stream to another thread (a job's event feed) and wait: that thread
+/// calls `finish()` after the last event, which wakes the waiting closure.
 public final class ResponseStream: @unchecked Sendable {
     public let format: StreamFormat
     private let descriptor: Int32
@@ -79,14 +81,23 @@ public final class ResponseStream: @unchecked Sendable {
         try writeLocked(bytes)
     }
 
+    /// Says the last event was sent: later writes throw `.finished`, waiters wake, and the response ends
+    /// cleanly once the `Response.stream` closure returns.
+    public func finish() { close(.finished) }
+
     /// Sleeps until the stream closes or `timeout` passes; returns whether it closed. Producers that poll
-    /// for new data sleep here, so shutdown and disconnects wake them at once.
-    public func waitUntilClosed(timeout: TimeInterval) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
+    /// for new data sleep here, so shutdown, disconnects and `finish()` wake them at once.
+    public func waitUntilClosed(timeout: TimeInterval = .infinity) -> Bool {
+        // An infinite wait has no deadline at all: a Date far in the future overflows NSCondition on Linux.
+        let deadline = timeout.isFinite ? Date(timeIntervalSinceNow: timeout) : nil
         state.lock()
         defer { state.unlock() }
         while closedReason == nil {
-            if !state.wait(until: deadline) { break }
+            if let deadline {
+                if !state.wait(until: deadline) { break }
+            } else {
+                state.wait()
+            }
         }
         return closedReason != nil
     }
@@ -112,9 +123,10 @@ public final class ResponseStream: @unchecked Sendable {
         keepAliveTimer?.cancel()
         writeLock.lock()
         defer { writeLock.unlock() }
-        // A stream stopped for shutdown still ends cleanly, so the client sees a complete response.
+        // A stream finished by its producer or stopped for shutdown ends cleanly, so the client sees a
+        // complete response; a vanished client or a stalled write does not.
         let reason = closedReason(checkingPeer: false)
-        guard reason == nil || reason == .shuttingDown else { return false }
+        guard reason == nil || reason == .shuttingDown || reason == .finished else { return false }
         if chunked {
             do { try Socket.writeAll(descriptor, Array("0\r\n\r\n".utf8), timeout: writeTimeout) } catch {
                 close(.clientDisconnected)
@@ -125,12 +137,14 @@ public final class ResponseStream: @unchecked Sendable {
         return true
     }
 
+    /// Checks for a departed client and, if the producer has been quiet for an interval, writes a keep-alive
+    /// (idle proxies drop silent connections, and a write to a reset peer fails where a peek may not).
     private func keepAliveTick(interval: Int) {
-        guard closedReason(checkingPeer: true) == nil, writeLock.try() else { return }
+        guard closedReason(checkingPeer: true) == nil, let keepAlive = format.keepAliveBytes, writeLock.try() else { return }
         defer { writeLock.unlock() }
         let idle = DispatchTime.now().uptimeNanoseconds - lastWrite.uptimeNanoseconds
         if idle >= UInt64(interval) * 9 / 10 {
-            try? writeLocked(format.keepAliveBytes)
+            try? writeLocked(keepAlive)
         }
     }
 

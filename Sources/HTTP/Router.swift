@@ -1,3 +1,5 @@
+import Foundation
+
 /// A request handler. It runs on a worker thread of the server's pool and may block briefly; long work
 /// belongs elsewhere, and long-lived output belongs in a `Response.stream`.
 public typealias Handler = @Sendable (Request) throws -> Response
@@ -112,5 +114,59 @@ public struct Router: Sendable {
             if case .parameter(let name) = segment { parameters[name] = value }
         }
         return Match(route: route, parameters: parameters)
+    }
+}
+
+extension Router {
+    /// Finds the route for a request head and applies the route's body policy (411, 415), all before any
+    /// body byte is read. `hasFraming`: Content-Length or chunked was sent; `hasBody`: body bytes follow.
+    func route(method: String, segments: [String], hasFraming: Bool, hasBody: Bool,
+               contentType: String?) throws(HTTPError) -> Match {
+        let found = try match(method: method, segments: segments)
+        let options = found.route.options
+        if options.bodyRequired && !hasFraming {
+            throw HTTPError(status: .lengthRequired, code: "length_required",
+                            message: "this route requires a body with Content-Length")
+        }
+        if let required = options.requiredContentType, hasBody,
+           !(contentType.map { Self.mediaType($0).caseInsensitiveEquals(required) } ?? false) {
+            throw HTTPError(status: .unsupportedMediaType, code: "unsupported_media_type",
+                            message: "Content-Type must be \(required)")
+        }
+        return found
+    }
+
+    /// Runs a matched handler. A thrown error becomes its rendered response; one that is not
+    /// `HTTPErrorConvertible` is also reported to `log`, since the client sees only a generic 500.
+    static func run(_ match: Match, _ request: Request, log: ServerLog) -> Response {
+        var request = request
+        request.pathParameters = match.parameters
+        do {
+            return try match.route.handler(request)
+        } catch {
+            if !(error is HTTPErrorConvertible) {
+                log.failure("\(request.method) \(request.path): \(error)", requestID: request.requestID)
+            }
+            return ErrorRendering.response(for: error, requestID: request.requestID)
+        }
+    }
+
+    /// Routes and answers `request` in-process, as the server would once the request was read; for testing
+    /// handlers without sockets. Framing, limits and streaming belong to the server and are not exercised.
+    public func respond(to request: Request, log: ServerLog = StandardErrorLog()) -> Response {
+        let headers = request.headers
+        do throws(HTTPError) {
+            let found = try route(method: request.method, segments: request.pathSegments,
+                                  hasFraming: !request.body.isEmpty || headers.contains("content-length")
+                                      || headers.contains("transfer-encoding"),
+                                  hasBody: !request.body.isEmpty, contentType: headers["content-type"])
+            return Self.run(found, request, log: log)
+        } catch {
+            return ErrorRendering.response(for: error, requestID: request.requestID)
+        }
+    }
+
+    private static func mediaType(_ contentType: String) -> String {
+        String(contentType.split(separator: ";", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces)
     }
 }

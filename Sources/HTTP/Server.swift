@@ -3,9 +3,25 @@ import Foundation
 import Glibc
 #endif
 
-/// The HTTP/1.1 server: a listener, an epoll loop thread, a bounded pool of worker threads and a thread per
+/// The HTTP/1.1 server: a listener, a poll loop thread, a bounded pool of worker threads and a thread per
 /// running stream (see `EventLoop`). Create it with a configuration and a router, `start()` it, and
-/// `shutdown(gracePeriod:)` it.
+/// `shutdown(gracePeriod:)` it:
+///
+///     var router = Router()
+///     router.get("/v1/jobs/{job_id}") { request in
+///         guard let job = store.job(request.pathParameters["job_id"]!) else { throw APIError.jobNotFound }
+///         return try .json(job)
+///     }
+///     router.post("/v1/jobs", options: RouteOptions(bodyRequired: true, requiredContentType: "application/json")) {
+///         request in try .json(create(from: request.body), status: .created)
+///     }
+///     let server = Server(configuration: configuration, router: router)
+///     try server.start()
+///     ...
+///     server.shutdown(gracePeriod: 10)
+///
+/// Errors thrown by handlers that conform to `HTTPErrorConvertible` become the JSON error body; any other
+/// error becomes a 500 and a `ServerLog.failure` line.
 public final class Server: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Numeric or named address; `::` or `::1` for IPv6. Default `127.0.0.1`.
@@ -54,7 +70,7 @@ public final class Server: @unchecked Sendable {
                                  log: configuration.log)
         } catch {
             close(listener)
-            pool.stop()
+            pool.stop(deadline: Date(timeIntervalSinceNow: 1))
             throw error
         }
         let thread = Thread { loop.run() }
@@ -67,8 +83,9 @@ public final class Server: @unchecked Sendable {
     }
 
     /// Stops accepting, closes idle connections, tells streams to stop, and lets in-flight requests finish for
-    /// up to `gracePeriod` seconds; then aborts what is left. Returns when the server's threads have ended
-    /// (a stream producer that ignores `isOpen` may outlive it, holding only its own connection).
+    /// up to `gracePeriod` seconds; then aborts what is left. Returns when the server's threads have ended,
+    /// or about a second later if a handler or stream producer ignores all that (it then holds only its own
+    /// connection, closed when it returns).
     public func shutdown(gracePeriod: TimeInterval) {
         lock.lock()
         let current = running
@@ -81,6 +98,8 @@ public final class Server: @unchecked Sendable {
             _ = loop.waitUntilNoConnections(deadline: Date(timeIntervalSinceNow: min(1, gracePeriod)))
         }
         loop.stop()
-        pool.stop()
+        if !pool.stop(deadline: Date(timeIntervalSinceNow: 1)) {
+            configuration.log.failure("shutdown: a handler is still running past the grace period", requestID: nil)
+        }
     }
 }

@@ -14,7 +14,6 @@ final class WorkerPool: @unchecked Sendable {
         for index in 0..<threads {
             let thread = Thread { [self] in work() }
             thread.name = "\(name)-\(index)"
-            thread.stackSize = 1 << 20
             thread.start()
         }
     }
@@ -26,13 +25,18 @@ final class WorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Lets queued work finish, then ends the threads and waits for them.
-    func stop() {
+    /// Lets queued work finish, then ends the threads, waiting for them until `deadline`. Returns whether
+    /// all ended; a thread stuck in a handler past the deadline ends on its own once the handler returns.
+    @discardableResult
+    func stop(deadline: Date) -> Bool {
         condition.lock()
+        defer { condition.unlock() }
         stopping = true
         condition.broadcast()
-        while running > 0 { condition.wait() }
-        condition.unlock()
+        while running > 0 {
+            if !condition.wait(until: deadline) { break }
+        }
+        return running == 0
     }
 
     private func work() {

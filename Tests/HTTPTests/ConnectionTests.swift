@@ -92,9 +92,7 @@ final class ConnectionTests: XCTestCase {
 
     /// H38: a client that stops reading a download is dropped by the write timeout, freeing its worker.
     func testSlowReaderOfADownloadHitsTheWriteTimeout() throws {
-        let client = try RawClient(port: server.port)
-        var small: Int32 = 4096
-        setsockopt(client.descriptor, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        let client = try RawClient(port: server.port, receiveBuffer: 4096)
         client.send(get("/download"))
         // Never read: the server's socket buffer fills and its writes stall.
         eventually { server.log.entries.contains { $0.path == "/download" } }
@@ -199,6 +197,26 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(server.probe.waitForStreamEnd(), .finished)
     }
 
+    func testStreamFedAndFinishedFromAnotherThread() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/events/fed"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.bodyText.replacingOccurrences(of: ": keep-alive\n\n", with: ""),
+                       "id: 1\ndata: {\"step\":1}\n\nid: 2\ndata: {\"step\":2}\n\nid: 3\ndata: {\"step\":3}\n\n")
+        XCTAssertEqual(server.probe.waitForStreamEnd(), .finished)
+        client.send(get("/healthz"))
+        XCTAssertEqual(client.readResponse()?.status, 200)
+    }
+
+    func testChunkedResponseOfAnyContentType() throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/table"))
+        let response = try XCTUnwrap(client.readResponse())
+        XCTAssertEqual(response.header("Content-Type"), "text/tab-separated-values")
+        XCTAssertEqual(response.header("Transfer-Encoding"), "chunked")
+        XCTAssertEqual(response.bodyText, "job\tscore\njob_1\t0.9\n")
+    }
+
     func testNDJSONStreamAndHTTP10Stream() throws {
         let client = try RawClient(port: server.port)
         client.send(get("/ndjson"))
@@ -266,6 +284,14 @@ final class ConnectionTests: XCTestCase {
 
     /// H40: a thousand idle keep-alive connections hold no threads; the server keeps answering.
     func testThousandIdleConnectionsDoNotBlockService() throws {
+        // Both ends live in this process: about 2,000 descriptors plus what the test runner holds.
+        var descriptors = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &descriptors)
+        if descriptors.rlim_cur < 2300 {
+            descriptors.rlim_cur = min(descriptors.rlim_max, 4096)
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &descriptors)
+            guard descriptors.rlim_cur >= 2300 else { throw XCTSkip("RLIMIT_NOFILE hard limit \(descriptors.rlim_max) is too low") }
+        }
         var limits = shortLimits()
         limits.idleTimeout = 30
         let roomy = try TestServer(limits: limits)
@@ -319,6 +345,23 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(String(decoding: tail, as: UTF8.self).hasSuffix("0\r\n\r\n"))
         XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
         XCTAssertThrowsError(try RawClient(port: port))
+    }
+
+    func testDeadlinesRunFromTheRightMoment() {
+        var limits = Limits()
+        limits.headerTimeout = 10
+        limits.bodyTimeout = 30
+        limits.idleTimeout = 60
+        let idle = Connection.deadline(readingBody: false, requestStartedAt: nil, bodyStartedAt: 0, now: 100, limits: limits)
+        XCTAssertEqual(idle.deadline, 160)
+        XCTAssertEqual(idle.expiry, .close)
+        // A slowloris sending a byte now and then does not push the header deadline back.
+        let head = Connection.deadline(readingBody: false, requestStartedAt: 95, bodyStartedAt: 0, now: 104, limits: limits)
+        XCTAssertEqual(head.deadline, 105)
+        XCTAssertEqual(head.expiry, .requestTimeout)
+        let body = Connection.deadline(readingBody: true, requestStartedAt: 95, bodyStartedAt: 97, now: 120, limits: limits)
+        XCTAssertEqual(body.deadline, 127)
+        XCTAssertEqual(body.expiry, .requestTimeout)
     }
 
     func testAcceptBackoffDoublesToOneSecond() {

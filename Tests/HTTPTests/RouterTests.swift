@@ -67,6 +67,20 @@ final class RouterTests: XCTestCase {
         }
     }
 
+    func testRespondInProcess() throws {
+        let log = CapturingLog()
+        let router = TestServer.routes(probe: RouteProbe(), downloadPath: "/nonexistent")
+        let found = router.respond(to: try Request(method: "GET", target: "/v1/jobs/a%20b/checkpoints/best/content"), log: log)
+        guard case .bytes(let body) = found.body else { return XCTFail("body") }
+        XCTAssertEqual(try JSONDecoder().decode([String: String].self, from: Data(body)), ["job_id": "a b", "checkpoint_id": "best"])
+        XCTAssertEqual(router.respond(to: try Request(method: "GET", target: "/nope"), log: log).status, .notFound)
+        XCTAssertEqual(router.respond(to: try Request(method: "POST", target: "/json"), log: log).status, .lengthRequired)
+        let wrongType = try Request(method: "POST", target: "/json", headers: HTTPHeaders([("Content-Type", "text/plain")]), body: Array("{}".utf8))
+        XCTAssertEqual(router.respond(to: wrongType, log: log).status, .unsupportedMediaType)
+        XCTAssertEqual(router.respond(to: try Request(method: "GET", target: "/fail"), log: log).status, .internalServerError)
+        XCTAssertEqual(log.failures.count, 1)
+    }
+
     func testErrorRenderingUsesTheConvertibleProtocol() throws {
         struct Conflict: HTTPErrorConvertible {
             var status: HTTPStatus { .conflict }

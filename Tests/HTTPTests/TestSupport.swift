@@ -158,6 +158,24 @@ final class TestServer {
                 probe.streamEnded(stream.closeReason ?? .finished)
             }
         }
+        router.get("/events/fed") { _ in
+            // Another thread produces the events and finishes; the closure only waits.
+            .stream(.eventStream) { stream in
+                let feeder = Thread {
+                    for step in 1...3 { try? stream.send(id: String(step), data: "{\"step\":\(step)}") }
+                    stream.finish()
+                }
+                feeder.start()
+                _ = stream.waitUntilClosed()
+                probe.streamEnded(stream.closeReason ?? .finished)
+            }
+        }
+        router.get("/table") { _ in
+            .stream(.chunked(contentType: "text/tab-separated-values")) { stream in
+                try? stream.write(Array("job\tscore\n".utf8))
+                try? stream.write(Array("job_1\t0.9\n".utf8))
+            }
+        }
         router.get("/ndjson") { _ in
             .stream(.ndjson) { stream in
                 try? stream.sendLine(Array(#"{"step":1}"#.utf8))
@@ -187,8 +205,12 @@ final class RawClient {
     private var buffer: [UInt8] = []
     private(set) var sawEndOfStream = false
 
-    init(port: Int, timeout: TimeInterval = 3) throws {
+    /// `receiveBuffer` is set before connecting, so it also bounds the TCP window the server sees.
+    init(port: Int, timeout: TimeInterval = 3, receiveBuffer: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
