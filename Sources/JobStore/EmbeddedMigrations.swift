@@ -75,9 +75,9 @@ CREATE TABLE jobs (
     CHECK (result IS NULL OR status = 'succeeded'),
     CHECK ((best_metric_name IS NULL) = (best_metric_value IS NULL))
 );
--- Claim order (FIFO across sweeps) and the per-sweep counts.
+-- Claim order (FIFO across sweeps), and per sweep: counts and the claim order of a limited sweep.
 CREATE INDEX jobs_queue ON jobs (status, created_at, seq);
-CREATE INDEX jobs_by_sweep ON jobs (sweep_id, status);
+CREATE INDEX jobs_by_sweep ON jobs (sweep_id, status, created_at, seq);
 CREATE INDEX jobs_newest ON jobs (created_at, seq);
 CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE lease_token IS NOT NULL;
 

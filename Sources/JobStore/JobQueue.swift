@@ -54,13 +54,13 @@ extension StoreWriter {
         // rank their queued jobs and offer only as many as they have room for, so a claim of
         // several jobs cannot overshoot the limit.
         let claimed = try connection.query("""
-            WITH live AS (
-                SELECT sweep_id, count(*) AS n FROM jobs
-                WHERE status IN ('running', 'cancelling') AND sweep_id IS NOT NULL GROUP BY sweep_id
-            ), open_sweeps AS (
-                SELECT s.id, s.max_concurrency - coalesce(l.n, 0) AS room
-                FROM sweeps s LEFT JOIN live l ON l.sweep_id = s.id
-                WHERE s.state = 'active' AND (s.max_concurrency IS NULL OR s.max_concurrency > coalesce(l.n, 0))
+            WITH open_sweeps AS (
+                SELECT id, room FROM (
+                    SELECT s.id, iif(s.max_concurrency IS NULL, NULL, s.max_concurrency - (
+                               SELECT count(*) FROM jobs r
+                               WHERE r.sweep_id = s.id AND r.status IN ('running', 'cancelling'))) AS room
+                    FROM sweeps s WHERE s.state = 'active')
+                WHERE room IS NULL OR room > 0
             ), unlimited AS (
                 SELECT seq, created_at FROM jobs
                 WHERE status = 'queued'
@@ -70,8 +70,8 @@ extension StoreWriter {
                 SELECT seq, created_at FROM (
                     SELECT j.seq, j.created_at, o.room,
                            row_number() OVER (PARTITION BY j.sweep_id ORDER BY j.created_at, j.seq) AS rank
-                    FROM jobs j JOIN open_sweeps o ON o.id = j.sweep_id
-                    WHERE o.room IS NOT NULL AND j.status = 'queued')
+                    FROM open_sweeps o CROSS JOIN jobs j  -- from the few open limited sweeps into their jobs
+                    WHERE o.room IS NOT NULL AND j.sweep_id = o.id AND j.status = 'queued')
                 WHERE rank <= room
             )
             UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?1,

@@ -59,8 +59,8 @@ public final class JobStore: @unchecked Sendable {  // all mutable state is behi
         self.path = path
         self.instanceID = instanceID
         self.writer = StoreWriter(connection: connection, instanceID: instanceID)
-        self.readers = try ReaderPool(
-            connections: (0..<configuration.readerCount).map { _ in
+        self.readers = ReaderPool(
+            connections: try (0..<configuration.readerCount).map { _ in
                 try Connection(path: path, settings: configuration.connection, queryOnly: true)
             })
     }
@@ -94,7 +94,7 @@ private final class ReaderPool {
     private var idle: [StoreReader]
     private let condition = NSCondition()
 
-    init(connections: [Connection]) throws {
+    init(connections: [Connection]) {
         idle = connections.map(StoreReader.init(connection:))
     }
 

@@ -10,11 +10,6 @@ enum SQLiteValue: Equatable {
     case blob(Data)
 }
 
-extension SQLiteValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
-    init(integerLiteral value: Int) { self = .integer(value) }
-    init(stringLiteral value: String) { self = .text(value) }
-}
-
 /// Shorthands for building argument lists from Swift values.
 extension Optional where Wrapped == SQLiteValue {
     static func int(_ value: Int?) -> SQLiteValue? { value.map { .integer($0) } }

@@ -6,7 +6,7 @@ public struct JobFilter: Equatable, Sendable {
     public var status: JobStatus?
     public var task: String?
     public var method: String?
-    /// Only jobs created at or after this Unix time.
+    /// Only jobs created after this Unix time.
     public var createdAfter: Int?
 
     public init(sweepID: String? = nil, status: JobStatus? = nil, task: String? = nil, method: String? = nil,
@@ -59,7 +59,7 @@ extension StoreReader {
         add("status = ?", .string(filter.status?.rawValue))
         add("task = ?", .string(filter.task))
         add("method = ?", .string(filter.method))
-        add("created_at >= ?", .int(filter.createdAfter))
+        add("created_at > ?", .int(filter.createdAfter))
         if let after {
             conditions.append("(created_at, seq) < (SELECT created_at, seq FROM jobs WHERE id = ?)")
             arguments.append(.text(after))
@@ -82,6 +82,18 @@ extension StoreReader {
             ORDER BY created_at DESC, seq DESC LIMIT ?3
             """, [.string(status?.rawValue), .string(after), .integer(limit + 1)], Sweep.init(row:))
         return Page(rows, limit: limit)
+    }
+
+    /// Jobs by status over the whole store (every status present, zero included), for queue-depth
+    /// limits and the /metrics gauges.
+    public func jobCountsByStatus() throws -> [JobStatus: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0, 0) })
+        for (status, count) in try connection.query("SELECT status, count(*) FROM jobs GROUP BY status", [], {
+            (JobStatus(rawValue: $0.text(0))!, $0.int(1))  // CHECK constraint
+        }) {
+            counts[status] = count
+        }
+        return counts
     }
 
     /// An `after` cursor must name an existing object of the listed kind.

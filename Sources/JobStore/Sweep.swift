@@ -58,7 +58,7 @@ public struct Sweep: Equatable, Sendable {
         createdAt = row.int(7)
         updatedAt = row.int(8)
         var counts: [JobStatus: Int] = [:]
-        for (offset, status) in [JobStatus.queued, .running, .cancelling, .succeeded, .failed, .cancelled].enumerated() {
+        for (offset, status) in JobStatus.allCases.enumerated() {  // the view's count columns, in this order
             counts[status] = row.int(Int32(9 + offset))
         }
         self.counts = counts

@@ -1,6 +1,8 @@
 // The results table of a sweep (service.md §3 item 14): per (task, K, method, variant), the mean
-// and sample standard deviation over seeds of each succeeded job's best test metric, which the
-// worker stores in the job's result JSON at `metricPath` as {"name": …, "value": …}.
+// and sample standard deviation over seeds of each succeeded job's best test metric. The store
+// does not know the result's schema: the metric is read from the result JSON at two JSON paths,
+// by default those of the trainer's result as the service stores it, {"metric": "accuracy",
+// "test_metric": 0.71, …}.
 import Foundation
 
 public struct SeedResult: Equatable, Sendable {
@@ -14,7 +16,7 @@ public struct SweepResultRow: Equatable, Sendable {
     public let k: KShot
     public let method: String
     public let variant: String
-    /// The metric's name as the results report it (nil if no job of the row has a result yet).
+    /// The metric's name, from the first seed with a value (nil if no seed has one yet).
     public let metricName: String?
     /// One value per succeeded job that reported the metric, by seed.
     public let seeds: [SeedResult]
@@ -26,20 +28,25 @@ public struct SweepResultRow: Equatable, Sendable {
 }
 
 extension StoreReader {
-    /// The default place of the best test metric in a job's result JSON.
-    public static var testMetricPath: String { "$.test_metric" }
+    /// Where the default result JSON holds the best-dev state's test metric (a number)…
+    public static var testMetricValuePath: String { "$.test_metric" }
+    /// …and the metric's name.
+    public static var testMetricNamePath: String { "$.metric" }
 
     /// One row per (task, K, method, variant) of the sweep, ordered by task, K (numbers first, then
-    /// "all"), method and variant.
-    public func sweepResults(sweepID: String, metricPath: String = testMetricPath) throws -> [SweepResultRow] {
+    /// "all"), method and variant. A succeeded job whose result has no number at `valuePath` counts
+    /// in `jobCount` but gives no seed value.
+    public func sweepResults(sweepID: String, valuePath: String = testMetricValuePath,
+                             namePath: String = testMetricNamePath) throws -> [SweepResultRow] {
         _ = try sweep(id: sweepID)
         struct Cell { let task, k, method, variant: String; let seed: Int; let jobID: String; let name: String?; let value: Double? }
         let cells = try connection.query("""
             SELECT task, k, method, variant, seed, id,
-                   iif(status = 'succeeded', json_extract(result, ?2 || '.name'), NULL),
-                   iif(status = 'succeeded', json_extract(result, ?2 || '.value'), NULL)
+                   iif(status = 'succeeded', json_extract(result, ?2), NULL),
+                   iif(status = 'succeeded' AND json_type(result, ?3) IN ('integer', 'real'),
+                       json_extract(result, ?3), NULL)
             FROM jobs WHERE sweep_id = ?1 ORDER BY seed, seq
-            """, [.text(sweepID), .text(metricPath)]) { row in
+            """, [.text(sweepID), .text(namePath), .text(valuePath)]) { row in
             Cell(task: row.text(0), k: row.text(1), method: row.text(2), variant: row.text(3), seed: row.int(4),
                  jobID: row.text(5), name: row.optionalText(6), value: row.optionalDouble(7))
         }
@@ -54,7 +61,7 @@ extension StoreReader {
                     : (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
             }
             return SweepResultRow(task: key.task, k: KShot(stored: key.k), method: key.method, variant: key.variant,
-                                  metricName: cells.lazy.compactMap(\.name).first, seeds: seeds, mean: mean,
+                                  metricName: cells.first { $0.value != nil }?.name, seeds: seeds, mean: mean,
                                   standardDeviation: standardDeviation, jobCount: cells.count)
         }
         return rows.sorted { a, b in

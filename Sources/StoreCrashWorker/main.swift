@@ -6,7 +6,11 @@
 //   enqueue --db PATH --sweeps N --jobs M            sweeps of M jobs; spec {"job_count": M}
 //   work    --db PATH --owner NAME --steps N --dir D [--threads T] [--lease S]
 //                                                    run jobs until none is left; exit 0
-//   claim   --db PATH --owner NAME --threads T       claim and finish at once; prints "claimed ID ATTEMPT"
+//   claim   --db PATH --owner NAME --threads T --start-file F [--work-ms MS]
+//                                                    print "ready", wait for F to exist (so that several
+//                                                    processes start together), then claim, "work" MS
+//                                                    milliseconds outside any transaction, and finish;
+//                                                    prints "claimed ID ATTEMPT"
 //   stale   --db PATH --owner NAME --lease S --heartbeat-ms MS
 //                                                    claim one job, heartbeat until the lease is lost, then try
 //                                                    to write anyway; exit 3 if every write was refused
@@ -160,11 +164,18 @@ func work(_ options: Options) throws {
 func claimAndFinish(_ options: Options) {
     let store = openStore(options)
     let owner = options.string("owner")
+    let startFile = options.string("start-file")
+    let workMicroseconds = UInt32(options.int("work-ms", default: 0) * 1000)
+    say("ready")
+    while !FileManager.default.fileExists(atPath: startFile) { usleep(1_000) }
     onThreads(options.int("threads")) { thread in
         do {
             while let claimed = try store.write({ try $0.claim(limit: 1, owner: "\(owner)-\(thread)", leaseSeconds: 600,
                                                                now: unixNow()) }).first {
                 say("claimed \(claimed.job.id) \(claimed.job.attempt)")
+                // Real work leaves the lock free between transactions; without it one process's
+                // threads can hold SQLite's lock back to back and starve the other's busy handler.
+                usleep(workMicroseconds)
                 _ = try store.write { try $0.finish(claimed.lease, result: "{}", now: unixNow()) }
             }
         } catch {

@@ -37,7 +37,7 @@ final class CrashTests: StoreTestCase {
                 }
             }
             let worker = phase == "in-sweep-insert"
-                ? try WorkerProcess(["enqueue", "--db", databasePath, "--sweeps", "2", "--jobs", "8"])
+                ? try WorkerProcess(["enqueue", "--db", databasePath, "--sweeps", "20", "--jobs", "8"])
                 : try WorkerProcess(["work", "--db", databasePath, "--owner", "crash\(round)", "--steps", "\(steps)",
                                      "--dir", checkpoints, "--threads", "2"])
             // Kill a random moment after the first or second occurrence of the marker.
@@ -65,7 +65,12 @@ final class CrashTests: StoreTestCase {
         XCTAssertGreaterThan(killedInsideSweepInsert, 0)
         XCTAssertGreaterThan(rescuedLeases, 0)
 
-        // Drain what is left with a worker that is not killed: every job ends.
+        // Drain what is left with a worker that is not killed: every job ends. A fresh sweep makes
+        // sure it has work even if the kills used up every earlier job's attempts.
+        try store.write {
+            _ = try $0.createSweep(NewSweep(name: "after", spec: #"{"job_count":3}"#),
+                                   jobs: (1...3).map { newJob(seed: $0) }, now: unixNow)
+        }
         let drain = try WorkerProcess(["work", "--db", databasePath, "--owner", "drain", "--steps", "\(steps)",
                                        "--dir", checkpoints, "--threads", "2"])
         XCTAssertEqual(drain.waitForExit(timeout: 60), 0, "drain")
@@ -153,17 +158,22 @@ final class CrashTests: StoreTestCase {
         let created = try store.write {
             try $0.createSweep(NewSweep(name: "q4", spec: "{}"), jobs: (0..<1000).map { newJob(seed: $0) }, now: unixNow)
         }
+        let startFile = directory.appendingPathComponent("start").path
         let workers = try ["a", "b"].map {
-            try WorkerProcess(["claim", "--db", databasePath, "--owner", $0, "--threads", "4"])
+            try WorkerProcess(["claim", "--db", databasePath, "--owner", $0, "--threads", "4", "--start-file", startFile,
+                               "--work-ms", "2"])
         }
+        for worker in workers { XCTAssertNotNil(worker.waitForLine(startingWith: "ready")) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: startFile, contents: nil))
         for worker in workers { XCTAssertEqual(worker.waitForExit(timeout: 60), 0) }
         let claims = workers.flatMap(\.lines).filter { $0.hasPrefix("claimed ") }
         let claimedIDs = claims.map { String($0.split(separator: " ")[1]) }
         XCTAssertEqual(claimedIDs.count, 1000)
         XCTAssertEqual(Set(claimedIDs), Set(created.jobIDs))
         XCTAssertTrue(claims.allSatisfy { $0.hasSuffix(" 1") }, "every claim was a first attempt")
-        XCTAssertGreaterThan(workers[0].lines.count, 0)
-        XCTAssertGreaterThan(workers[1].lines.count, 0, "both processes claimed")
+        let perProcess = workers.map { $0.lines.filter { $0.hasPrefix("claimed ") }.count }
+        print("Q4 claims per process: \(perProcess)")
+        XCTAssertTrue(perProcess.allSatisfy { $0 > 0 }, "both processes claimed")
         XCTAssertEqual(try count("SELECT count(*) FROM jobs WHERE status = 'succeeded' AND attempt = 1"), 1000)
         XCTAssertEqual(try count("SELECT count(*) FROM events WHERE type = 'claimed'"), 1000)
     }

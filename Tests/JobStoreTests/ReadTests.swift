@@ -34,6 +34,14 @@ final class ReadTests: StoreTestCase {
         }
     }
 
+    func testJobCountsByStatusOverAllJobs() throws {
+        try createSweep(seeds: 3)
+        _ = try store.write { try $0.enqueueJob(newJob(), now: now) }
+        _ = try claimOne()
+        XCTAssertEqual(try store.read { try $0.jobCountsByStatus() },
+                       [.queued: 3, .running: 1, .cancelling: 0, .succeeded: 0, .failed: 0, .cancelled: 0])
+    }
+
     func testUnknownCursorIsATypedError() throws {
         try createSweep(seeds: 1)
         assertThrows(.invalidCursor(.job, cursor: "job_gone"), try store.read { try $0.jobs(after: "job_gone", limit: 5) })
@@ -214,10 +222,12 @@ final class ReadTests: StoreTestCase {
         for value in values {
             let claimed = try claimOne()
             _ = try store.write {
-                try $0.finish(claimed.lease, result: #"{"test_metric":{"name":"accuracy","value":\#(value)}}"#, now: now)
+                try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value),"best_step":9}"#, now: now)
             }
         }
-        _ = try claimOne()  // the 8th job is still running; the 9th is queued
+        // The 8th job succeeded without a numeric test metric; the 9th is still queued.
+        let odd = try claimOne()
+        _ = try store.write { try $0.finish(odd.lease, result: #"{"metric":"f1","test_metric":{"value":1}}"#, now: now) }
         let rows = try store.read { try $0.sweepResults(sweepID: created.sweep.id) }
         XCTAssertEqual(rows.map { "\($0.task)/\($0.k)/\($0.method)" }, ["rte/16/bitfit", "rte/100/lora", "rte/all/lora"])
         let lora100 = rows[1]
@@ -229,6 +239,12 @@ final class ReadTests: StoreTestCase {
         XCTAssertEqual(rows[0].seeds.map(\.value), [0.5])
         XCTAssertNil(rows[0].standardDeviation, "one seed has no sample std")
         XCTAssertEqual(rows[0].jobCount, 3)
+        // Other result layouts name their own paths.
+        let nested = try store.read {
+            try $0.sweepResults(sweepID: created.sweep.id, valuePath: "$.test_metric.value", namePath: "$.metric")
+        }
+        XCTAssertEqual(nested[0].seeds.map(\.value), [1])
+        XCTAssertEqual(nested[0].metricName, "f1")
     }
 
     // MARK: Idempotency

@@ -65,3 +65,23 @@ class StoreTestCase: XCTestCase {
         }
     }
 }
+
+/// A value shared by test threads, guarded by a lock.
+final class Locked<Value>: @unchecked Sendable {  // every access holds lock
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func mutate(_ body: (inout Value) -> Void) {
+        lock.lock()
+        body(&value)
+        lock.unlock()
+    }
+
+    var current: Value {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+}

@@ -59,7 +59,7 @@ final class APIControlTests: APITestCase {
     func testRetryRequeuesOnlyFailedAndCancelled() throws {  // Q11
         let sweepID = try XCTUnwrap(createSweep(seeds: [1, 2, 3, 4])["id"] as? String)
         let succeeded = try XCTUnwrap(claim())
-        _ = try store.write { try $0.finish(succeeded.lease, result: #"{"test_metric":{"name":"accuracy","value":0.7}}"#, now: clock.now) }
+        _ = try store.write { try $0.finish(succeeded.lease, result: #"{"metric":"accuracy","test_metric":0.7}"#, now: clock.now) }
         let failed = try XCTUnwrap(claim())
         _ = try store.write { try $0.fail(failed.lease, failure: JobFailure(code: "trainer_nan_loss", message: "NaN at step 3"), now: clock.now) }
         let cancelled = try XCTUnwrap(claim())

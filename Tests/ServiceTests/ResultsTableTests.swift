@@ -29,7 +29,7 @@ final class ResultsTableTests: XCTestCase {
         for value in cells.map(\.5) {
             let claimed = try XCTUnwrap(try store.write { try $0.claim(limit: 1, owner: "w", leaseSeconds: 60, now: 1) }.first)
             if let value {
-                _ = try store.write { try $0.finish(claimed.lease, result: #"{"test_metric":{"name":"accuracy","value":\#(value)}}"#, now: 2) }
+                _ = try store.write { try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value)}"#, now: 2) }
             } else {
                 _ = try store.write { try $0.fail(claimed.lease, failure: JobFailure(code: "x", message: "x"), now: 2) }
             }
