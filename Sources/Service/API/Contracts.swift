@@ -13,6 +13,16 @@ enum APIJSON {
         return Array(try encoder.encode(value))
     }
 
+    /// JSON text for a store column (job spec, sweep metadata, event data).
+    static func text<Value: Encodable>(_ value: Value) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self)
+    }
+
+    /// User metadata (string values) as a JSON object.
+    static func metadata(_ pairs: [(key: String, value: String)]) -> JSONValue {
+        .object(pairs.map { ($0.key, .string($0.value)) })
+    }
+
     /// A JSON text column of the store (written by this service), parsed for embedding in a response.
     static func parseStored(_ text: String) throws -> JSONValue {
         try JSONParser.parse(Array(text.utf8))

@@ -44,9 +44,7 @@ struct JobsAPI {
         let job = try NewJob(cell, key: cell.keyParts(varying: []),
                              maxAttempts: try SweepSpec.maxAttempts(body["max_attempts"], vocabulary: vocabulary))
         let metadata = try SweepSpec.metadata(body["metadata"])
-        let eventData = String(decoding: try APIJSON.encode(JSONValue.object([
-            ("metadata", .object(metadata.map { ($0.key, .string($0.value)) })),
-        ])), as: UTF8.self)
+        let eventData = try APIJSON.text(JSONValue.object([("metadata", APIJSON.metadata(metadata))]))
         let now = context.now()
         return { writer in
             let created = try writer.enqueueJob(job, now: now)
@@ -56,7 +54,8 @@ struct JobsAPI {
         }
     }
 
-    /// Newest first; filters `sweep_id`, `status`, `task`, `method`, `created_after`; `after`, `limit`.
+    /// Newest first; filters `sweep_id`, `status`, `task`, `method`, `created_after` (strictly after, Unix
+    /// seconds); `after`, `limit`.
     private func list(_ request: Request) throws -> Response {
         let query = request.query
         let window = try query.listWindow(of: .job)

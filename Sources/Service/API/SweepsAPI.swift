@@ -32,7 +32,7 @@ struct SweepsAPI {
             return { _ in outcome }
         }
         let sweep = NewSweep(name: spec.name ?? "", spec: String(decoding: request.body, as: UTF8.self),
-                             metadata: try Self.metadataText(spec.metadata), maxConcurrency: spec.maxConcurrency)
+                             metadata: try APIJSON.text(APIJSON.metadata(spec.metadata)), maxConcurrency: spec.maxConcurrency)
         let jobs = try zip(spec.cells, spec.keys).map { cell, key in
             try NewJob(cell, key: key, maxAttempts: spec.maxAttempts)
         }
@@ -43,10 +43,6 @@ struct SweepsAPI {
             let jobList = ListEnvelope(try firstPage.items.map(JobObject.init), hasMore: firstPage.hasMore)
             return try PostOutcome(SweepObject(created.sweep, jobs: jobList), status: .created)
         }
-    }
-
-    static func metadataText(_ metadata: [(key: String, value: String)]) throws -> String {
-        String(decoding: try APIJSON.encode(JSONValue.object(metadata.map { ($0.key, .string($0.value)) })), as: UTF8.self)
     }
 
     // MARK: Read
@@ -113,7 +109,7 @@ extension NewJob {
         case .all: k = .all
         }
         self.init(cellKey: key, task: cell.task, k: k, seed: cell.seed, method: cell.method, variant: variant,
-                  spec: String(decoding: try APIJSON.encode(JobSpecDocument(cell)), as: UTF8.self),
+                  spec: try APIJSON.text(JobSpecDocument(cell)),
                   maxAttempts: maxAttempts)
     }
 }
