@@ -140,4 +140,21 @@ final class APIControlTests: APITestCase {
         XCTAssertEqual(try post("/v1/jobs/\(jobID)/cancel", headers: [("Idempotency-Key", String(repeating: "k", count: 256))])
             .error["param"] as? String, "Idempotency-Key")
     }
+
+    func testConcurrentRequestsWithOneKeyCreateOneSweep() throws {  // Q12, concurrent
+        let body = #"{"tasks":["rte"],"k":[100],"seeds":[1,2,3],"methods":["lora","adapter"]}"#
+        let lock = NSLock()
+        var codes: [Int] = []
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            let status = (try? post("/v1/sweeps", body, headers: [("Idempotency-Key", "race")]).status) ?? -1
+            lock.lock()
+            codes.append(status)
+            lock.unlock()
+        }
+        XCTAssertEqual(codes.count, 6)
+        XCTAssertTrue(codes.allSatisfy { $0 == 201 || $0 == 409 }, "\(codes)")
+        XCTAssertTrue(codes.contains(201))
+        XCTAssertEqual(try store.read { try $0.sweeps(limit: 10) }.items.count, 1)
+        XCTAssertEqual(try store.read { try $0.jobs(limit: 100) }.items.count, 6)
+    }
 }
