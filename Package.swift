@@ -30,8 +30,8 @@ let package = Package(
         .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP"]),
 
         .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP"]),
-        // A worker process that the job-store crash tests start and SIGKILL.
-        .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore"],
+        // A worker process that the job-store crash tests start and SIGKILL (Training for its SHA-256).
+        .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore", "Training"],
                           path: "Sources/StoreCrashWorker"),
 
         // Golden files (made by the scripts in Tests/Scripts) sit beside the tests and are read by path.

@@ -9,6 +9,12 @@ public struct SeedResult: Equatable, Sendable {
     public let seed: Int
     public let jobID: String
     public let value: Double
+
+    public init(seed: Int, jobID: String, value: Double) {
+        self.seed = seed
+        self.jobID = jobID
+        self.value = value
+    }
 }
 
 public struct SweepResultRow: Equatable, Sendable {
@@ -25,6 +31,26 @@ public struct SweepResultRow: Equatable, Sendable {
     public let standardDeviation: Double?
     /// All jobs of the row, whatever their status.
     public let jobCount: Int
+
+    /// A row with the statistics of `seeds` (the one place they are computed, for the store's results
+    /// and for tables built from result files).
+    public init(task: String, k: KShot, method: String, variant: String, metricName: String?,
+                seeds: [SeedResult], jobCount: Int) {
+        let values = seeds.map(\.value)
+        let mean = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        self.task = task
+        self.k = k
+        self.method = method
+        self.variant = variant
+        self.metricName = metricName
+        self.seeds = seeds
+        self.mean = mean
+        standardDeviation = mean.flatMap { mean in
+            values.count < 2 ? nil
+                : (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+        }
+        self.jobCount = jobCount
+    }
 }
 
 extension StoreReader {
@@ -54,15 +80,8 @@ extension StoreReader {
         let groups = Dictionary(grouping: cells) { GroupKey(task: $0.task, k: $0.k, method: $0.method, variant: $0.variant) }
         let rows = groups.map { key, cells -> SweepResultRow in
             let seeds = cells.compactMap { cell in cell.value.map { SeedResult(seed: cell.seed, jobID: cell.jobID, value: $0) } }
-            let values = seeds.map(\.value)
-            let mean = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
-            let standardDeviation = mean.flatMap { mean in
-                values.count < 2 ? nil
-                    : (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
-            }
             return SweepResultRow(task: key.task, k: KShot(stored: key.k), method: key.method, variant: key.variant,
-                                  metricName: cells.first { $0.value != nil }?.name, seeds: seeds, mean: mean,
-                                  standardDeviation: standardDeviation, jobCount: cells.count)
+                                  metricName: cells.first { $0.value != nil }?.name, seeds: seeds, jobCount: cells.count)
         }
         return rows.sorted { a, b in
             func kOrder(_ k: KShot) -> Int { if case .examples(let count) = k { return count } else { return Int.max } }

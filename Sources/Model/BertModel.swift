@@ -26,10 +26,10 @@ public final class BertModel {
     public var dropoutMaskOverride: ((DropoutSite, UnsafeMutableBufferPointer<Float>) -> Void)?
 
     private let pool = BufferPool()
-    private let embeddings: Embeddings
-    private let layers: [EncoderLayer]
-    private let prefix: PrefixEncoder?
-    private let head: SequenceHead
+    let embeddings: Embeddings
+    let layers: [EncoderLayer]
+    let prefix: PrefixEncoder?
+    let head: SequenceHead
     private let embeddingAct: Embeddings.Activations
     private let layerActs: [EncoderLayer.Activations]
     private let prefixAct: PrefixEncoder.Activations?
@@ -276,12 +276,11 @@ public final class BertModel {
         var dout = gradA, dinput = gradB
         head.backward(headAct, dencoded: dout, scratch: headScratch, shape: shape)
         if let prefixAct { Buffer.zero(prefixAct.dkeyValues, (prefix?.length ?? 0) * (prefix?.rowStride ?? 0)) }
-        let belowAdapterTrains = pelt.lora != nil || pelt.prefix != nil || pelt.finetune || pelt.bitfit
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
-            let needsInput = l > 0 || embeddings.trains
+            let plan = backwardPlan(layer: l)
             let input = l > 0 ? UnsafePointer(layerActs[l - 1].out) : UnsafePointer(embeddingAct.out)
             layers[l].backward(dout: dout, input, layerActs[l], prefix: prefix, prefixAct: prefixAct,
-                               dinput: needsInput ? dinput : nil, needsLower: needsInput || belowAdapterTrains,
+                               dinput: plan.needsInput ? dinput : nil, needsLower: plan.needsLower,
                                scratch: scratch, shape: shape)
             swap(&dout, &dinput)
         }
@@ -290,6 +289,15 @@ public final class BertModel {
                                 embeddingAct, dsum: dinput, shape: shape)
         }
         if let prefix, let prefixAct { prefix.backward(prefixAct) }
+    }
+
+    /// What layer l's backward must compute: the gradient of its input (every layer but the first, and the
+    /// first when the embeddings train), and anything below the adapter (attention, FFN), which adapter-only
+    /// training skips in the first layer.
+    func backwardPlan(layer l: Int) -> (needsInput: Bool, needsLower: Bool) {
+        let needsInput = l > 0 || embeddings.trains
+        let belowAdapterTrains = pelt.lora != nil || pelt.prefix != nil || pelt.finetune || pelt.bitfit
+        return (needsInput, needsInput || belowAdapterTrains)
     }
 
     /// The last forward's logits, (batch, numLabels) row-major.

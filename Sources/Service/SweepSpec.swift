@@ -1,43 +1,30 @@
-/// What a value in a request may be. Service fills these tables from the modules that own the
-/// vocabulary (tasks from Text, methods from Model, hyperparameters from Training).
-public enum ValueRule: Sendable {
-    case integer(ClosedRange<Int>)
-    case number(ClosedRange<Double>)
-    case choice([String])
-    case boolean
+import Training
 
-    /// Checks `value` at `param` and returns it normalised (integers as `.number` holding an integer).
+/// What a value in a request may be: the trainer's hyperparameter kinds (integer range, number range,
+/// choice, boolean) serve for every field, so the service and the trainer share one set of rules.
+public typealias ValueRule = HyperparameterKind
+
+extension HyperparameterKind {
+    /// Checks `value` at `param` and returns it unchanged, or throws an error naming `param`.
     func validate(_ value: JSONValue, at param: String) throws -> JSONValue {
+        let valid: Bool
         switch (self, value) {
         case let (.integer(range), .number(number)):
-            guard number.rounded() == number, let integer = Int(exactly: number), range.contains(integer) else {
-                throw APIError.invalidValue(param, "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(Self.render(value))")
-            }
-            return value
+            valid = Int(exactly: number).map(range.contains) ?? false
         case let (.number(range), .number(number)):
-            guard range.contains(number) else {
-                throw APIError.invalidValue(param, "expected a number from \(range.lowerBound) to \(range.upperBound), got \(Self.render(value))")
-            }
-            return value
+            valid = range.contains(number)
         case let (.choice(allowed), .string(string)):
             guard allowed.contains(string) else {
-                throw APIError.invalidValue(param, "unknown value \"\(string)\"; expected one of \(allowed.joined(separator: ", "))")
+                throw APIError.invalidValue(param, "unknown value \"\(string)\"; expected \(self)")
             }
-            return value
+            valid = true
         case (.boolean, .bool):
-            return value
+            valid = true
         default:
-            throw APIError.invalidValue(param, "expected \(expectation), got \(value.typeName)")
+            throw APIError.invalidValue(param, "expected \(self), got \(value.typeName)")
         }
-    }
-
-    var expectation: String {
-        switch self {
-        case .integer: return "an integer"
-        case .number: return "a number"
-        case let .choice(allowed): return "one of \(allowed.joined(separator: ", "))"
-        case .boolean: return "true or false"
-        }
+        guard valid else { throw APIError.invalidValue(param, "expected \(self), got \(Self.render(value))") }
+        return value
     }
 
     static func render(_ value: JSONValue) -> String {
@@ -50,7 +37,7 @@ public enum ValueRule: Sendable {
     }
 }
 
-/// The allowed vocabulary of a sweep: injected so this file knows no module's types.
+/// The allowed vocabulary of a sweep, filled by the app from the Text, Model and Training tables.
 public struct SweepVocabulary: Sendable {
     public var tasks: [String]
     public var methods: [String]

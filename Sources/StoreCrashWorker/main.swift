@@ -16,6 +16,7 @@
 //                                                    to write anyway; exit 3 if every write was refused
 import Foundation
 import JobStore
+import Training
 
 let metricNames = ["train_loss", "valid_acc"]
 
@@ -117,7 +118,7 @@ func saveCheckpoint(_ store: JobStore, _ lease: Lease, step: Int, directory: URL
     close(directoryDescriptor)
     let replaced = try store.write {
         try $0.recordCheckpoint(lease, NewCheckpoint(name: "last", step: step, path: final.path, bytes: bytes.count,
-                                                     sha256: sha256Hex(bytes)), isBest: true, now: unixNow()).replacedPath
+                                                     sha256: SHA256.hex(Data(bytes))), isBest: true, now: unixNow()).replacedPath
     }
     if let replaced { unlink(replaced) }
 }

@@ -5,14 +5,16 @@ public enum GELU {
     static let invSqrt2: Float = 0.7071067811865476
     static let invSqrt2Pi: Float = 0.3989422804014327
 
-    @inline(__always)
+    @_transparent
     static func value(_ x: Lanes) -> Lanes { 0.5 * x * (1 + VectorMath.erf(x * invSqrt2)) }
 
-    /// d/dx = Φ(x) + x·φ(x).
-    @inline(__always)
+    /// d/dx = Φ(x) + x·φ(x), where φ(x)·√(2π) = e^{−x²/2} = e^{−u²} with u = x/√2 is also what erf(u) needs.
+    @_transparent
     static func derivative(_ x: Lanes) -> Lanes {
-        let cdf = 0.5 * (1 + VectorMath.erf(x * invSqrt2))
-        return cdf + x * invSqrt2Pi * VectorMath.exp(-0.5 * x * x)
+        let u = x * invSqrt2
+        let e = VectorMath.exp(-(u * u))
+        let cdf = 0.5 * (1 + VectorMath.erf(u, expNegativeSquare: e))
+        return cdf + x * invSqrt2Pi * e
     }
 
     /// y = gelu(x); y may alias x only if the caller does not need x for backward.

@@ -50,10 +50,39 @@ public enum BLAS {
                                    b: UnsafePointer<Float>, ldb: Int? = nil, strideB: Int,
                                    beta: Float = 0,
                                    c: UnsafeMutablePointer<Float>, ldc: Int? = nil, strideC: Int) {
-        for i in 0..<count {
-            gemm(transA, transB, m: m, n: n, k: k, alpha: alpha,
-                 a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                 beta: beta, c: c + i * strideC, ldc: ldc)
+        gemmBatched(transA, transB, batches: count, heads: 1, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, strideA: BatchStride(batch: strideA, head: 0),
+                    b: b, ldb: ldb, strideB: BatchStride(batch: strideB, head: 0),
+                    beta: beta, c: c, ldc: ldc, strideC: BatchStride(batch: strideC, head: 0))
+    }
+
+    /// Offsets between consecutive batch and head operands of a two-level batched product.
+    public struct BatchStride: Sendable {
+        public var batch: Int
+        public var head: Int
+        public init(batch: Int, head: Int) { self.batch = batch; self.head = head }
+    }
+
+    /// batches × heads products, operand X_{b,h} = X + b·strideX.batch + h·strideX.head. This is attention on
+    /// (B, T, H) activations without transposing: head h of Q is the column block at h·headDim with lda = H,
+    /// scores are (B, heads, T, T) blocks. Example, S = Q·Kᵀ/√d:
+    /// `gemmBatched(.none, .transposed, batches: B, heads: nh, m: T, n: T, k: d, alpha: 1/√d,
+    ///  a: q, lda: H, strideA: .init(batch: T·H, head: d), b: k, ldb: H, strideB: .init(batch: T·H, head: d),
+    ///  c: s, strideC: .init(batch: nh·T·T, head: T·T))`.
+    public static func gemmBatched(_ transA: Transpose, _ transB: Transpose,
+                                   batches: Int, heads: Int, m: Int, n: Int, k: Int,
+                                   alpha: Float = 1,
+                                   a: UnsafePointer<Float>, lda: Int? = nil, strideA: BatchStride,
+                                   b: UnsafePointer<Float>, ldb: Int? = nil, strideB: BatchStride,
+                                   beta: Float = 0,
+                                   c: UnsafeMutablePointer<Float>, ldc: Int? = nil, strideC: BatchStride) {
+        for batch in 0..<batches {
+            for head in 0..<heads {
+                gemm(transA, transB, m: m, n: n, k: k, alpha: alpha,
+                     a: a + batch * strideA.batch + head * strideA.head, lda: lda,
+                     b: b + batch * strideB.batch + head * strideB.head, ldb: ldb,
+                     beta: beta, c: c + batch * strideC.batch + head * strideC.head, ldc: ldc)
+            }
         }
     }
 
@@ -120,11 +149,18 @@ public enum SGEMMProbe {
     public static func measureGFLOPS(threads: Int) -> Double { measure(threads: threads).gflops }
 }
 
-/// Monotonic seconds for benchmarks.
+/// Seconds for benchmarks.
 enum Clock {
-    static func now() -> Double {
+    /// Monotonic wall-clock time.
+    static func now() -> Double { read(CLOCK_MONOTONIC) }
+
+    /// CPU time of the calling thread: on a machine shared with other processes it counts only the time this
+    /// thread ran, so single-threaded kernel timings do not absorb the neighbours' load.
+    static func threadCPU() -> Double { read(CLOCK_THREAD_CPUTIME_ID) }
+
+    private static func read(_ clock: clockid_t) -> Double {
         var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
+        clock_gettime(clock, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

@@ -18,7 +18,15 @@ public enum Dropout {
         for i in 0..<count { mask[i] = keep[i] != 0 ? kept : 0 }
     }
 
-    /// y = x ⊙ mask; y may alias x.
+    /// Training forward: draws a fresh mask into `mask` (kept for backward), then y = x ⊙ mask.
+    public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                               mask: UnsafeMutablePointer<Float>, count: Int, probability p: Float,
+                               rng: inout RNG) {
+        makeMask(mask, count: count, probability: p, rng: &rng)
+        forward(x: x, mask: mask, y: y, count: count)
+    }
+
+    /// y = x ⊙ mask with an existing mask (drawn, all ones, or PyTorch's); y may alias x.
     public static func forward(x: UnsafePointer<Float>, mask: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                                count: Int) {
         Elementwise.multiply(x, mask, y, count)

@@ -1,9 +1,9 @@
 /// The one elementwise driver. Every pointwise kernel is a closure over `Lanes` passed to `map`; the driver
 /// runs full 16-lane chunks, then one partial chunk with zero-padded lanes (closures must tolerate x = 0 in
-/// the unused lanes, which are never stored). Everything is `@inline(__always)` so with -wmo each kernel
+/// the unused lanes, which are never stored). Everything is `@_transparent` so with -wmo each kernel
 /// compiles to its own straight SIMD loop.
 public enum Elementwise {
-    @inline(__always)
+    @_transparent @usableFromInline
     static func load(_ p: UnsafePointer<Float>, _ i: Int, _ lanes: Int) -> Lanes {
         if lanes == Lanes.scalarCount {
             return UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self)
@@ -13,7 +13,7 @@ public enum Elementwise {
         return v
     }
 
-    @inline(__always)
+    @_transparent @usableFromInline
     static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ lanes: Int) {
         if lanes == Lanes.scalarCount {
             UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Lanes.self)
@@ -23,7 +23,7 @@ public enum Elementwise {
     }
 
     /// Calls `body(offset, lanes)` over [0, count) in chunks of 16 and one final partial chunk.
-    @inline(__always)
+    @_transparent @usableFromInline
     static func chunks(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
         var i = 0
         while i + Lanes.scalarCount <= count {
@@ -34,21 +34,21 @@ public enum Elementwise {
     }
 
     /// out = f(x). `out` may alias `x`.
-    @inline(__always)
+    @_transparent
     public static func map(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int,
                            _ f: (Lanes) -> Lanes) {
         chunks(count) { i, n in store(f(load(x, i, n)), out, i, n) }
     }
 
     /// out = f(a, b). `out` may alias either input.
-    @inline(__always)
+    @_transparent
     public static func map(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                            _ count: Int, _ f: (Lanes, Lanes) -> Lanes) {
         chunks(count) { i, n in store(f(load(a, i, n), load(b, i, n)), out, i, n) }
     }
 
     /// out += f(a, b): the shape of every activation backward (dx += f(x or y, dy)).
-    @inline(__always)
+    @_transparent
     public static func accumulate(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                   into out: UnsafeMutablePointer<Float>, _ count: Int,
                                   _ f: (Lanes, Lanes) -> Lanes) {

@@ -9,7 +9,7 @@ public enum SoftmaxMask {
 }
 
 /// Softmax over the last axis of (groups × rowsPerGroup) rows of `cols`, fused with the logit scale and mask:
-/// y = softmax(scale·x + mask).
+/// y = softmax(scale·x + mask). y may alias x (in place).
 public enum Softmax {
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                                groups: Int, rowsPerGroup: Int, cols: Int,

@@ -13,7 +13,8 @@
 //   `Buffer`        zero/fill/copy on raw pointers.
 // Matrix products (BLAS.swift, Linear.swift) — row-major, cblas_sgemm only
 //   `BLAS.gemm(.none, .transposed, m:n:k:alpha:a:b:beta:c:)` C = α·op(A)·op(B) + β·C (β=1 accumulates).
-//   `BLAS.gemmBatched(...)` strided batches (attention: batch×heads), `BLAS.setThreads(_:)`, `BLAS.threads`.
+//   `BLAS.gemmBatched(...)` strided batches; the `batches:heads:` form takes (batch, head) strides so attention
+//   runs on (B, T, H) activations without transposes. `BLAS.setThreads(_:)`, `BLAS.threads`.
 //   `SGEMMProbe.measureGFLOPS(threads:)` the machine's current GEMM rate, for benchmark ratios.
 //   `Linear.forward/backward` y = x·Wᵀ + b with PyTorch (out, in) weights; backward skips dW/db when nil.
 // Kernels — raw pointers + explicit sizes; outputs are caller-provided; nothing allocates.
@@ -37,7 +38,7 @@ import Foundation
 /// Up to four dimensions stored inline, so making a view never touches the heap.
 public struct Shape: Equatable, Hashable, CustomStringConvertible, Sendable {
     public let rank: Int
-    private let d0, d1, d2, d3: Int
+    private var d0, d1, d2, d3: Int
 
     public init(_ dims: Int...) { self.init(dims) }
 
@@ -69,6 +70,14 @@ public struct Shape: Equatable, Hashable, CustomStringConvertible, Sendable {
     /// The last axis (1 for rank 0).
     public var last: Int { rank == 0 ? 1 : self[rank - 1] }
     public var description: String { "(" + dims.map(String.init).joined(separator: ", ") + ")" }
+
+    /// The same shape with the first axis set to `count` (no array is built: views are made in the step).
+    public func withFirst(_ count: Int) -> Shape {
+        precondition(rank >= 1 && count >= 0, "withFirst(\(count)) on shape \(self)")
+        var copy = self
+        copy.d0 = count
+        return copy
+    }
 }
 
 /// A non-owning window on Float32 memory. The owner (a `Tensor` or an arena) must outlive it.
@@ -88,9 +97,7 @@ public struct TensorView {
     public func rows(_ range: Range<Int>) -> TensorView {
         precondition(shape.rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
                      "rows \(range) out of range for shape \(shape)")
-        var dims = shape.dims
-        dims[0] = range.count
-        return TensorView(data + range.lowerBound * shape.rowSize, Shape(dims))
+        return TensorView(data + range.lowerBound * shape.rowSize, shape.withFirst(range.count))
     }
 
     /// The same memory read with another shape of equal element count.

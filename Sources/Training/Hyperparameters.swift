@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// How batches are padded: to the longest example of each (length-bucketed) batch, or always to `max_seq_length`
 /// as the reference code does.
@@ -203,13 +204,19 @@ public struct HyperparameterSpec: Sendable {
 
 /// The public table of hyperparameters: the service validates sweep requests with it and the CLI lists it.
 public enum HyperparameterTable {
-    /// The methods, in the paper's order, with their default learning rates (method.md §0).
-    public static let methods = ["finetune", "bitfit", "adapter", "prefix", "lora",
-                                 "unipelt-ap", "unipelt-apl", "unipelt-apl-nogate"]
-    static let learningRates: [String: Double] = [
-        "finetune": 2e-5, "bitfit": 1e-4, "adapter": 1e-4, "prefix": 2e-4, "lora": 5e-4,
-        "unipelt-ap": 5e-4, "unipelt-apl": 5e-4, "unipelt-apl-nogate": 5e-4,
-    ]
+    /// The model's methods, in the paper's order.
+    public static let methods = Method.allCases.map(\.rawValue)
+    /// Default learning rates by method (method.md §0).
+    static let learningRates: [String: Double] = Dictionary(uniqueKeysWithValues: Method.allCases.map { method in
+        let rate: Double
+        switch method {
+        case .finetune: rate = 2e-5
+        case .bitfit, .adapter: rate = 1e-4
+        case .prefix: rate = 2e-4
+        case .lora, .unipeltAP, .unipeltAPL, .unipeltAPLNoGate: rate = 5e-4
+        }
+        return (method.rawValue, rate)
+    })
 
     public static let all: [HyperparameterSpec] = [
         HyperparameterSpec(name: "learning_rate", kind: .number(1e-7...1), defaultValue: nil,

@@ -23,9 +23,12 @@ public struct TrainingData: Sendable {
     public let train: EncodedSplit
     public let dev: EncodedSplit
     public let test: EncodedSplit
+    /// The tokenizer's `[PAD]` id.
+    public let padId: Int
 
     public init(task: GLUETask, split: KShotSplit, tokenizer: BertTokenizer, maxSeqLength: Int) {
         self.task = task
+        padId = tokenizer.padId
         train = EncodedSplit(split.train, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
         dev = EncodedSplit(split.dev, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
         test = EncodedSplit(split.test, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
@@ -34,7 +37,8 @@ public struct TrainingData: Sendable {
     /// Reads `<glueDirectory>/<TASK>/` and applies the K-shot protocol with the job's seed. Errors name the path
     /// (`missing_data`) or the largest K the task allows (`invalid_k`).
     public static func load(task: GLUETask, size: TrainingSize, seed: UInt64, glueDirectory: String,
-                            tokenizer: BertTokenizer, maxSeqLength: Int) throws -> TrainingData {
+                            tokenizer: BertTokenizer, maxSeqLength: Int,
+                            devSize: Int = KShotSplit.standardDevSize) throws -> TrainingData {
         let taskDirectory = (glueDirectory as NSString).appendingPathComponent(task.directoryName)
         for path in [glueDirectory, taskDirectory] where !FileManager.default.fileExists(atPath: path) {
             throw TrainingError.missingData(path: path)
@@ -47,7 +51,7 @@ public struct TrainingData: Sendable {
         }
         let split: KShotSplit
         do {
-            split = try KShotSplit.make(dataset: dataset, size: size, seed: seed)
+            split = try KShotSplit.make(dataset: dataset, size: size, seed: seed, devSize: devSize)
         } catch let TextError.invalidTrainingSize(k) {
             throw TrainingError.invalidK(k: k, maximum: nil, reason: "k must be a positive integer or \"all\"")
         } catch let TextError.trainingSizeTooLarge(_, k, maximum, trainRows, devSize) {

@@ -3,12 +3,14 @@ import Foundation
 /// Every failure of a training job. Each case carries the context a user needs (step, path, key, limits);
 /// `code` is stable for machines (the service maps it to the job's error and to HTTP answers).
 public enum TrainingError: Error, Equatable, Sendable {
-    /// The loss (or a gradient norm) stopped being finite: the run cannot produce a meaningful result.
-    case nanLoss(step: Int, epoch: Int, loss: Float)
+    /// The loss or the gradient norm (`quantity`) stopped being finite: the run cannot produce a meaningful result.
+    case nanLoss(step: Int, epoch: Int, quantity: String, value: Float)
     /// A hyperparameter name that is not in `HyperparameterTable`.
     case unknownHyperparameter(name: String, allowed: [String])
     /// A hyperparameter value of the wrong kind or outside its range.
     case invalidHyperparameter(name: String, value: String, expected: String)
+    /// A task name that is not a GLUE task.
+    case unknownTask(name: String, allowed: [String])
     /// A method name the trainer does not know.
     case unknownMethod(name: String, allowed: [String])
     /// K is not a positive integer, or too large for the task's train split (`maximum` is the largest allowed).
@@ -21,25 +23,29 @@ public enum TrainingError: Error, Equatable, Sendable {
     case writeFailed(path: String, reason: String)
     /// The service asked the job to stop.
     case cancelled(step: Int)
+    /// The model refused a batch or a configuration (its own error code and message), at `step` when training.
+    case model(code: String, message: String, step: Int?)
 
     public var code: String {
         switch self {
         case .nanLoss: return "nan_loss"
         case .unknownHyperparameter: return "unknown_hyperparameter"
         case .invalidHyperparameter: return "invalid_hyperparameter"
+        case .unknownTask: return "unknown_task"
         case .unknownMethod: return "unknown_method"
         case .invalidK: return "invalid_k"
         case .missingData: return "missing_data"
         case .invalidCheckpoint: return "invalid_checkpoint"
         case .writeFailed: return "write_failed"
         case .cancelled: return "cancelled"
+        case let .model(code, _, _): return code
         }
     }
 
     /// The step at which the failure happened, when it happened during training.
     public var step: Int? {
         switch self {
-        case let .nanLoss(step, _, _), let .cancelled(step): return step
+        case let .nanLoss(step, _, _, _), let .cancelled(step), let .model(_, _, step?): return step
         default: return nil
         }
     }
@@ -48,12 +54,14 @@ public enum TrainingError: Error, Equatable, Sendable {
 extension TrainingError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
-        case let .nanLoss(step, epoch, loss):
-            return "loss became \(loss) at step \(step) (epoch \(epoch)); lower the learning rate"
+        case let .nanLoss(step, epoch, quantity, value):
+            return "\(quantity) became \(value) at step \(step) (epoch \(epoch)); lower the learning rate"
         case let .unknownHyperparameter(name, allowed):
             return "unknown hyperparameter '\(name)'; allowed: \(allowed.joined(separator: ", "))"
         case let .invalidHyperparameter(name, value, expected):
             return "hyperparameter \(name) = \(value) is invalid: expected \(expected)"
+        case let .unknownTask(name, allowed):
+            return "unknown task '\(name)'; expected one of \(allowed.joined(separator: ", "))"
         case let .unknownMethod(name, allowed):
             return "unknown method '\(name)'; expected one of \(allowed.joined(separator: ", "))"
         case let .invalidK(k, maximum, reason):
@@ -66,6 +74,8 @@ extension TrainingError: CustomStringConvertible, LocalizedError {
             return "cannot write \(path): \(reason)"
         case let .cancelled(step):
             return "cancelled at step \(step)"
+        case let .model(_, message, step):
+            return message + (step.map { " (step \($0))" } ?? "")
         }
     }
 

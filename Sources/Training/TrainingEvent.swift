@@ -34,7 +34,7 @@ public struct StepRecord: Codable, Equatable, Sendable {
 /// The mean gate value of one gated submodule of one layer over the dev set.
 public struct GateMean: Codable, Equatable, Sendable {
     public let layer: Int
-    /// `adapter`, `prefix`, `lora_query`, `lora_value` (the model's names).
+    /// The model's gate site: `A` (adapter), `P` (prefix), `Lq` / `Lv` (LoRA on query / value).
     public let submodule: String
     public let mean: Double
 }

@@ -12,12 +12,18 @@ struct Command {
 }
 
 let commands: [Command] = [
+    Command(name: "serve", summary: "run the service: HTTP API, job queue, training workers",
+            usage: ServeCommand.usage, run: ServeCommand.run),
+    Command(name: "train", summary: "train one job in the foreground (no server)",
+            usage: TrainCommand.usage, run: { exitOnFailure(TrainCommand.run($0)) }),
     Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",
             usage: TokenizeCommand.usage, run: TokenizeCommand.run),
     Command(name: "bench http", summary: "serve a small JSON route for wrk",
             usage: BenchHTTPCommand.usage, run: BenchHTTPCommand.run),
     Command(name: "migrate", summary: "apply pending database migrations",
             usage: migrateUsage, run: { exitOnFailure(runMigrate($0)) }),
+    Command(name: "bench step", summary: "time training steps per method against the SGEMM floor",
+            usage: BenchStepCommand.usage, run: BenchStepCommand.run),
     Command(name: "bench store", summary: "time the job store: sweep enqueue, claims, metric inserts",
             usage: storeBenchUsage, run: { exitOnFailure(runStoreBench($0)) }),
 ]

@@ -149,7 +149,7 @@ def forward(P, c, method, batch, num_labels, pooling, drop=None):
     adapter, prefix, lora, gated, _, _ = METHODS.get(method, (False,) * 6)
     H, nh, NL, eps = c["hidden_size"], c["num_attention_heads"], c["num_hidden_layers"], c["layer_norm_eps"]
     dh = H // nh
-    ids, tt, mask = batch["input_ids"], batch["token_type_ids"], batch["attention_mask"].to(torch.float64)
+    ids, tt, mask = batch["input_ids"], batch["token_type_ids"], batch["attention_mask"].to(P["bert.embeddings.LayerNorm.weight"].dtype)
     B, T = ids.shape
     drop = drop or {}
     d = lambda key, x: x * drop[key] if key in drop else x
@@ -166,7 +166,7 @@ def forward(P, c, method, batch, num_labels, pooling, drop=None):
         mid = torch.tanh(linear(E, P, "bert.encoder.prefix_embed_MLP.0"))
         pflat = linear(mid, P, "bert.encoder.prefix_embed_MLP.2")  # (L, 2·NL·H)
         pkv = pflat.reshape(L, 2 * NL, nh, dh).permute(1, 2, 0, 3)  # (2NL, nh, L, dh)
-        add_mask = torch.cat([torch.zeros(B, 1, 1, L, dtype=torch.float64), add_mask], dim=3)
+        add_mask = torch.cat([torch.zeros(B, 1, 1, L, dtype=add_mask.dtype), add_mask], dim=3)
     heads = lambda x: x.reshape(B, -1, nh, dh).permute(0, 2, 1, 3)
     for l in range(NL):
         n = layer_names(l)
@@ -175,14 +175,14 @@ def forward(P, c, method, batch, num_labels, pooling, drop=None):
             y = linear(h, P, n[key])
             if lora and key != "k":
                 s = (gate(h, P, n[key] + ".lora_gate", mask, pooling)[:, None, None] if gated
-                     else torch.full((B, 1, 1), 2.0, dtype=torch.float64))
+                     else torch.full((B, 1, 1), 2.0, dtype=h.dtype))
                 if gated:
                     gates[f"gate.{l}.lora_query" if key == "q" else f"gate.{l}.lora_value"] = s[:, 0, 0]
                 y = y + s * ((h @ P[n[key] + ".lora_A"].T) @ P[n[key] + ".lora_B"].T)
             proj[key] = heads(y)
         K, V = proj["k"], proj["v"]
         if prefix:
-            gp = torch.ones(B, dtype=torch.float64)
+            gp = torch.ones(B, dtype=h.dtype)
             if gated:
                 gp = gate(h, P, n["prefix_gate"], mask, pooling)
                 gates[f"gate.{l}.prefix"] = gp
@@ -210,7 +210,7 @@ def forward(P, c, method, batch, num_labels, pooling, drop=None):
     pooled = torch.tanh(linear(h[:, 0], P, "bert.pooler.dense"))
     logits = linear(d("dropout.classifier", pooled), P, "classifier")
     if num_labels == 1:
-        loss = torch.nn.functional.mse_loss(logits.view(-1), batch["labels"].to(torch.float64))
+        loss = torch.nn.functional.mse_loss(logits.view(-1), batch["labels"].to(logits.dtype))
     else:
         loss = torch.nn.functional.cross_entropy(logits, batch["labels"])
     return dict(logits=logits, loss=loss, gates=gates, hidden=h, pooled=pooled)

@@ -54,6 +54,34 @@ final class BLASTests: XCTestCase {
         }
     }
 
+    /// Attention layout: Q, K as (B, T, H) with heads as column blocks; scores as (B, heads, T, T).
+    func testTwoLevelBatchedGEMMComputesPerHeadScores() {
+        let (batches, heads, tokens, headDim) = (2, 3, 5, 4)
+        let hidden = heads * headDim
+        let q = randomArray(batches * tokens * hidden, seed: 6), k = randomArray(batches * tokens * hidden, seed: 7)
+        var scores = [Float](repeating: 0, count: batches * heads * tokens * tokens)
+        BLAS.gemmBatched(.none, .transposed, batches: batches, heads: heads, m: tokens, n: tokens, k: headDim,
+                         alpha: 0.5, a: q, lda: hidden, strideA: .init(batch: tokens * hidden, head: headDim),
+                         b: k, ldb: hidden, strideB: .init(batch: tokens * hidden, head: headDim),
+                         c: &scores, strideC: .init(batch: heads * tokens * tokens, head: tokens * tokens))
+        var expected = [Float](repeating: 0, count: scores.count)
+        for b in 0..<batches {
+            for h in 0..<heads {
+                for i in 0..<tokens {
+                    for j in 0..<tokens {
+                        var acc = 0.0
+                        for d in 0..<headDim {
+                            acc += Double(q[(b * tokens + i) * hidden + h * headDim + d])
+                                * Double(k[(b * tokens + j) * hidden + h * headDim + d])
+                        }
+                        expected[((b * heads + h) * tokens + i) * tokens + j] = Float(0.5 * acc)
+                    }
+                }
+            }
+        }
+        assertClose(scores, expected, atol: 1e-5, "per-head scores")
+    }
+
     func testThreadCountRoundTrips() {
         let previous = BLAS.threads
         BLAS.setThreads(1)

@@ -21,6 +21,17 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(dx, zip(x, mask).map { 1 + $0 * $1 })
     }
 
+    func testDropoutForwardWithGeneratorDrawsTheSameMaskAsMakeMask() {
+        var a = RNG(seed: 8, stream: .dropout), b = a
+        let x = randomArray(50, seed: 9)
+        var y = [Float](repeating: 0, count: 50), mask = y, expectedMask = y
+        Dropout.forward(x: x, y: &y, mask: &mask, count: 50, probability: 0.25, rng: &a)
+        Dropout.makeMask(&expectedMask, count: 50, probability: 0.25, rng: &b)
+        XCTAssertEqual(mask, expectedMask)
+        XCTAssertEqual(y, zip(x, mask).map { $0 * $1 })
+        XCTAssertEqual(a.state, b.state)
+    }
+
     func testDropoutWithZeroProbabilityIsIdentityAndDrawsNothing() {
         var rng = RNG(seed: 3)
         let before = rng.state

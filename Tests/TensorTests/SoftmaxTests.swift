@@ -58,6 +58,19 @@ final class SoftmaxTests: XCTestCase {
         assertClose(keys, additive, atol: 1e-7, "key vs additive mask")
     }
 
+    func testInPlaceMatchesOutOfPlace() {
+        let x = randomArray(rows * cols, seed: 7, -4, 4)
+        let mask = keyMask.map { (1 - $0) * -10000 }
+        var inPlace = x
+        mask.withUnsafeBufferPointer { m in
+            inPlace.withUnsafeMutableBufferPointer { p in
+                Softmax.forward(x: p.baseAddress!, y: p.baseAddress!, groups: groups, rowsPerGroup: rowsPerGroup,
+                                cols: cols, scale: 0.5, mask: .additive(m.baseAddress!))
+            }
+        }
+        XCTAssertEqual(inPlace, run(x, scale: 0.5, mask: mask, additive: true))
+    }
+
     func testFullyMaskedRowIsAllZeros() {
         let x = randomArray(rows * cols, seed: 3)
         let y = run(x, scale: 1, mask: [Float](repeating: 0, count: groups * cols), additive: false)

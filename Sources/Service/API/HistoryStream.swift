@@ -64,7 +64,7 @@ enum HistoryStream {
         switch stream.format {
         case .eventStream: try stream.send(event: event, id: id, data: String(decoding: json, as: UTF8.self))
         case .ndjson: try stream.sendLine(json)
-        case .chunked: preconditionFailure("history streams are text/event-stream or NDJSON (`format(of:)`)")
+        case .chunked: try stream.write(json + [UInt8(ascii: "\n")])
         }
     }
 

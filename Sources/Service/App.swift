@@ -1,0 +1,157 @@
+import Foundation
+import HTTP
+import JobStore
+import Text
+import Training
+
+/// The running service: job store, model library, worker pool, lease rescuer and HTTP API, started in
+/// that order and stopped in reverse. `main` and the end-to-end tests both build it from a `Config`.
+public final class App: @unchecked Sendable {
+    public let config: Config
+    public let store: JobStore
+    public let models: ModelLibrary
+    public let workers: WorkerPool
+    public let metrics = PrometheusRegistry()
+    public let log: ServiceLog
+    private let rescuer: LeaseRescuer
+    private let server: Server
+    private let notifier: SystemdNotifier
+    private var watchdog: DispatchSourceTimer?
+
+    public enum StartError: Error, CustomStringConvertible {
+        case tokenRequired(address: String)
+        case cannotCreateDataDirectory(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case let .tokenRequired(address):
+                return "listen_address \(address) is reachable from other machines: set api_token or api_token_file"
+            case let .cannotCreateDataDirectory(path, reason):
+                return "cannot create the data directory \(path): \(reason)"
+            }
+        }
+    }
+
+    public static let clock: @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }
+
+    public init(config: Config, environment: [String: String]) throws {
+        self.config = config
+        log = ServiceLog(minimumLevel: config.logLevel)
+        notifier = SystemdNotifier(environment: environment)
+        let token = try config.resolvedAPIToken()
+        if !config.listensOnLoopbackOnly && token == nil { throw StartError.tokenRequired(address: config.listenAddress) }
+
+        let checkpointRoot = config.dataDirectory + "/checkpoints"
+        do {
+            try FileManager.default.createDirectory(atPath: checkpointRoot, withIntermediateDirectories: true)
+        } catch {
+            throw StartError.cannotCreateDataDirectory(path: config.dataDirectory, reason: error.localizedDescription)
+        }
+        store = try JobStore(path: config.dataDirectory + "/unipelt.sqlite3",
+                             configuration: JobStore.Configuration(connection: ConnectionSettings(
+                                 synchronous: config.sqliteSynchronous == .full ? .full : .normal)),
+                             now: Self.clock())
+        models = ModelLibrary(directory: config.resolvedModelDirectory, defaultName: config.defaultModel)
+        let concurrency = config.resolvedConcurrency()
+        workers = WorkerPool(store: store, models: models,
+                             settings: WorkerPool.Settings(workers: concurrency.workers,
+                                                           threadsPerWorker: concurrency.threadsPerWorker,
+                                                           leaseSeconds: config.leaseSeconds,
+                                                           heartbeatSeconds: config.heartbeatSeconds,
+                                                           glueDirectory: config.resolvedGLUEDirectory,
+                                                           checkpointRoot: checkpointRoot),
+                             log: log, metrics: metrics, clock: Self.clock)
+        let log = self.log
+        rescuer = LeaseRescuer(store: store, clock: Self.clock,
+                               onReport: { report in
+                                   log.warning("rescued expired leases: requeued \(report.requeued), failed \(report.failed), cancelled \(report.cancelled)")
+                               },
+                               onError: { error in log.error("lease rescue failed: \(error)") })
+
+        var router = Router()
+        let workers = self.workers
+        registerAPIRoutes(on: &router, context: APIContext(
+            store: store, vocabulary: Self.vocabulary(config: config, models: models), now: Self.clock,
+            checkpointRoot: checkpointRoot, metrics: metrics, apiToken: token,
+            readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion))
+        var serverConfiguration = Server.Configuration()
+        serverConfiguration.host = config.listenAddress
+        serverConfiguration.port = config.listenPort
+        serverConfiguration.limits.maxBodyBytes = config.maxBodyBytes
+        serverConfiguration.limits.headerTimeout = TimeInterval(config.headerTimeoutSeconds)
+        serverConfiguration.limits.bodyTimeout = TimeInterval(config.bodyTimeoutSeconds)
+        serverConfiguration.limits.idleTimeout = TimeInterval(config.idleTimeoutSeconds)
+        serverConfiguration.limits.writeTimeout = TimeInterval(config.writeTimeoutSeconds)
+        serverConfiguration.limits.maxConnections = config.maxConnections
+        serverConfiguration.log = RequestMetricsLog(wrapping: StandardErrorLog(), metrics: metrics)
+        server = Server(configuration: serverConfiguration, router: router)
+    }
+
+    /// The build's version, recorded on every job for reproducibility.
+    public static let codeVersion = ProcessInfo.processInfo.environment["UNIPELT_BUILD_ID"] ?? "dev"
+
+    /// What a sweep may name: GLUE tasks, tuning methods, installed models, the trainer's hyperparameters.
+    static func vocabulary(config: Config, models: ModelLibrary) -> SweepVocabulary {
+        SweepVocabulary(tasks: GLUETask.allNames, methods: HyperparameterTable.methods, models: models.names(),
+                        hyperparameters: HyperparameterTable.all.map { ($0.name, $0.kind) },
+                        maxJobsPerSweep: config.maxJobsPerSweep, defaultMaxAttempts: config.maxAttempts)
+    }
+
+    /// The port the API listens on (useful with `listen_port = 0`).
+    public var port: Int { server.port }
+
+    /// Rescues what a previous process left running, then starts workers, rescuer and the API, and
+    /// tells systemd it is ready.
+    public func start() throws {
+        let report = try store.write { try $0.rescueLeasesOfPreviousInstances(now: Self.clock()) }
+        if !report.isEmpty {
+            log.warning("jobs left running by a previous process: requeued \(report.requeued), failed \(report.failed), cancelled \(report.cancelled)")
+        }
+        if !models.names().contains(config.defaultModel) {
+            log.warning("default model \(config.defaultModel) is not installed in \(config.resolvedModelDirectory); run deploy/setup.sh")
+        }
+        registerGauges()
+        workers.start()
+        rescuer.start(intervalSeconds: Double(config.leaseSeconds) / 2)
+        try server.start()
+        let concurrency = config.resolvedConcurrency()
+        let status = "listening on \(config.listenAddress):\(server.port), \(concurrency.workers) workers × \(concurrency.threadsPerWorker) threads"
+        log.info(status)
+        notifier.ready(status: status)
+        startWatchdog()
+    }
+
+    /// SIGTERM: stop claiming, checkpoint and re-queue running jobs, finish requests, stop.
+    public func shutdown() {
+        log.info("stopping: checkpointing \(workers.runningJobCount) running jobs")
+        notifier.stopping()
+        notifier.extendTimeout(seconds: Double(config.shutdownTimeoutSeconds) + 10)
+        workers.beginShutdown()
+        if !workers.waitUntilStopped(timeout: TimeInterval(config.shutdownTimeoutSeconds)) {
+            log.warning("running jobs did not stop within \(config.shutdownTimeoutSeconds) s; their leases will expire and the jobs resume on the next start")
+        }
+        rescuer.stop()
+        watchdog?.cancel()
+        server.shutdown(gracePeriod: 5)
+        log.info("stopped")
+    }
+
+    private func registerGauges() {
+        let workers = self.workers
+        metrics.registerGauge("unipelt_running_jobs", help: "Jobs training in this process.") {
+            [(labels: [:], value: Double(workers.runningJobCount))]
+        }
+    }
+
+    /// WATCHDOG=1 only while the worker pool is alive, so systemd restarts a wedged service.
+    private func startWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "unipelt.watchdog"))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        let workers = self.workers
+        let notifier = self.notifier
+        timer.setEventHandler { if workers.isRunning { notifier.watchdog() } }
+        watchdog = timer
+        timer.resume()
+    }
+}

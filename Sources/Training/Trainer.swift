@@ -1,0 +1,241 @@
+import Dispatch
+import Foundation
+import Model
+import Tensor
+import Text
+
+/// How a `run` ended when it did not throw.
+public enum TrainingOutcome: Sendable {
+    case finished(TrainingResult)
+    /// Stopped on request at `step`; after `.suspend` the `last` checkpoint holds that position.
+    case stopped(StopRequest, step: Int)
+}
+
+/// Trains one job: K-shot data, one model of the shared backbone, AdamW with a linear schedule, an evaluation on
+/// dev and test every epoch (or every N steps), early stopping on the dev metric, `best`/`last` checkpoints, and
+/// typed events to an observer. One trainer per thread; the backbone is shared read-only.
+///
+///     let spec = try TrainingSpec(task: "rte", k: 100, seed: 1, method: "unipelt-apl", model: "minilm-l6",
+///                                 overrides: ["epochs": .integer(20)])       // checked against HyperparameterTable
+///     let trainer = try Trainer(spec: spec, backbone: backbone, tokenizer: tokenizer, glueDirectory: glue,
+///                               checkpointDirectory: dir, control: control)  // control.requestStop(.cancel/.suspend)
+///     trainer.observer = myObserver            // step, evaluation, checkpoint, finished / stopped / failed
+///     let outcome = try trainer.run(resumingFrom: resuming ? trainer.checkpointPath("last") : nil)
+public final class Trainer {
+    public let spec: TrainingSpec
+    public let task: GLUETask
+    public let model: BertModel
+    public let data: TrainingData
+    /// Where `best.safetensors` and `last.safetensors` go; nil keeps everything in memory.
+    public let checkpointDirectory: String?
+    public weak var observer: TrainingObserver?
+    public let control: TrainingControl
+    public let schedule: LearningRateSchedule
+    public let batchesPerEpoch: Int
+    public internal(set) var state: TrainingState
+
+    let optimizer: AdamW
+    private var assembler: BatchAssembler
+    /// The best evaluation's parameter values, parallel to the registry's flat buffer; restored at the end.
+    let bestValues: UnsafeMutablePointer<Float>
+    /// Dev and test examples in the order they are evaluated: by length, so dynamic batches pad little.
+    private let devOrder: [Int]
+    private let testOrder: [Int]
+    private let trainLengths: [Int]
+    private var hp: Hyperparameters { spec.hyperparameters }
+
+    public init(spec: TrainingSpec, backbone: Backbone, data: TrainingData, checkpointDirectory: String? = nil,
+                control: TrainingControl = TrainingControl()) throws {
+        self.spec = spec
+        task = try spec.glueTask()
+        guard task == data.task else {
+            throw TrainingError.unknownTask(name: spec.task, allowed: [data.task.rawValue])
+        }
+        self.data = data
+        self.checkpointDirectory = checkpointDirectory
+        self.control = control
+        let hp = spec.hyperparameters
+        let pelt = try spec.peltConfig(hiddenSize: backbone.config.hiddenSize)
+        guard hp.maxSeqLength <= backbone.config.maxPositions else {
+            throw TrainingError.invalidHyperparameter(name: "max_seq_length", value: String(hp.maxSeqLength),
+                                                      expected: "at most the model's \(backbone.config.maxPositions) positions")
+        }
+        guard data.train.count > 0, data.dev.count > 0, data.test.count > 0 else {
+            throw TrainingError.invalidK(k: data.train.count, maximum: nil, reason: "a split is empty")
+        }
+        let longest = [data.train, data.dev, data.test].map(\.longest).max()!
+        let planLength = hp.padding == .maxLength ? hp.maxSeqLength : longest
+        do {
+            model = try BertModel(backbone: backbone, pelt: pelt, numLabels: task.numberOfLabels,
+                                  maxBatch: hp.batchSize, maxSeqLen: planLength, seed: UInt64(spec.seed))
+        } catch let error as ModelError {
+            throw TrainingError.model(code: error.code, message: error.description, step: nil)
+        }
+        optimizer = AdamW(parameters: model.parameters,
+                          hyperparameters: AdamW.Hyperparameters(weightDecay: Float(hp.weightDecay)))
+        assembler = BatchAssembler(maxBatch: hp.batchSize, maxSeqLength: hp.maxSeqLength, padding: hp.padding,
+                                   padId: data.padId, isRegression: task.isRegression)
+        batchesPerEpoch = (data.train.count + hp.batchSize - 1) / hp.batchSize
+        schedule = LearningRateSchedule(peak: hp.learningRate, totalSteps: hp.epochs * batchesPerEpoch,
+                                        warmupRatio: hp.warmupRatio)
+        state = TrainingState(seed: UInt64(spec.seed), patience: hp.earlyStoppingPatience)
+        bestValues = .allocate(capacity: max(model.parameters.count, 1))
+        bestValues.initialize(from: model.parameters.values, count: model.parameters.count)
+        trainLengths = data.train.lengths
+        devOrder = Trainer.lengthOrder(data.dev)
+        testOrder = Trainer.lengthOrder(data.test)
+    }
+
+    /// Reads the job's K-shot data from `glueDirectory` (errors name the missing path or the largest K), then
+    /// builds the trainer: what a service worker calls with its shared backbone and tokenizer.
+    public convenience init(spec: TrainingSpec, backbone: Backbone, tokenizer: BertTokenizer, glueDirectory: String,
+                            checkpointDirectory: String? = nil, control: TrainingControl = TrainingControl()) throws {
+        let data = try TrainingData.load(task: try spec.glueTask(), size: spec.trainingSize, seed: UInt64(spec.seed),
+                                         glueDirectory: glueDirectory, tokenizer: tokenizer,
+                                         maxSeqLength: spec.hyperparameters.maxSeqLength)
+        try self.init(spec: spec, backbone: backbone, data: data, checkpointDirectory: checkpointDirectory,
+                      control: control)
+    }
+
+    deinit { bestValues.deallocate() }
+
+    /// Trains until the epochs run out, early stopping triggers, or `control` asks to stop. With
+    /// `resumingFrom`, continues from that `last` checkpoint exactly as if the run had never stopped.
+    /// Emits `failed` and rethrows on any error.
+    public func run(resumingFrom checkpoint: String? = nil) throws -> TrainingOutcome {
+        do {
+            if let checkpoint { try restore(from: checkpoint) }
+            let outcome = try trainUntilDone()
+            switch outcome {
+            case let .finished(result): emit(.finished(result))
+            case let .stopped(request, step): emit(.stopped(request, step: step))
+            }
+            return outcome
+        } catch let error as TrainingError {
+            emit(.failed(error))
+            throw error
+        } catch let error as ModelError {
+            let wrapped = TrainingError.model(code: error.code, message: error.description, step: state.step)
+            emit(.failed(wrapped))
+            throw wrapped
+        }
+    }
+
+    private func trainUntilDone() throws -> TrainingOutcome {
+        model.dropoutRNG = RNG(state: state.dropoutRNG)
+        var stopped = state.earlyStopping.shouldStop
+        while !stopped && state.epoch < hp.epochs {
+            var orderRNG = RNG(state: state.epochOrderRNG)
+            let plan = BatchPlan(lengths: trainLengths, batchSize: hp.batchSize, padding: hp.padding,
+                                 bucketWindow: hp.bucketWindow, rng: &orderRNG)
+            while state.batchInEpoch < plan.count {
+                if let request = control.stopRequest {
+                    if request == .suspend { try writeLast() }
+                    return .stopped(request, step: state.step)
+                }
+                try step(plan.batch(state.batchInEpoch))
+                state.batchInEpoch += 1
+                let epochDone = state.batchInEpoch == plan.count
+                if epochDone {
+                    // Before evaluating, so the `last` checkpoint written there resumes at the next epoch.
+                    state.epoch += 1
+                    state.batchInEpoch = 0
+                    state.epochOrderRNG = orderRNG.state
+                }
+                let evaluationDue = hp.evalEverySteps > 0 ? state.step % hp.evalEverySteps == 0 : epochDone
+                if evaluationDue { stopped = try evaluate() }
+                if stopped || epochDone { break }
+            }
+        }
+        if state.evaluations.last?.step != state.step {
+            _ = try evaluate()  // the last steps since an every-N-steps evaluation still count for selection
+        }
+        return .finished(finish())
+    }
+
+    /// forward → zero grads → backward → clip → AdamW, with the schedule's rate for this step.
+    private func step(_ indices: ArraySlice<Int>) throws {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let batch = try assembler.assemble(data.train, indices)
+        let parameters = model.parameters
+        parameters.zeroGradients()
+        let loss = try model.forward(batch, training: hp.dropout)
+        guard loss.isFinite else {
+            throw TrainingError.nanLoss(step: state.step + 1, epoch: state.epoch, quantity: "loss", value: loss)
+        }
+        model.backward()
+        let norm = GradientClipping.clip(parameters.gradients, count: parameters.count, maxNorm: Float(hp.maxGradNorm))
+        guard norm.isFinite else {
+            throw TrainingError.nanLoss(step: state.step + 1, epoch: state.epoch, quantity: "gradient norm", value: norm)
+        }
+        let rate = schedule.rate(atStep: state.step)
+        optimizer.step(learningRate: Float(rate))
+        state.step += 1
+        state.lossSum += Double(loss)
+        state.lossSteps += 1
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        emit(.step(StepRecord(step: state.step, totalSteps: schedule.totalSteps, epoch: state.epoch, loss: loss,
+                              learningRate: rate, examplesPerSecond: Double(indices.count) / max(seconds, 1e-9))))
+    }
+
+    /// Evaluates dev and test, updates early stopping and the best state, writes `best` (when improved) and
+    /// `last`. Returns whether training should stop.
+    private func evaluate() throws -> Bool {
+        let dev = try evaluate(data.dev, order: devOrder, collectGates: model.pelt.hasGates)
+        let test = try evaluate(data.test, order: testOrder, collectGates: false)
+        let isBest = state.earlyStopping.record(metric: dev.report.primary, step: state.step)
+        let record = EvaluationRecord(
+            step: state.step, epoch: state.epoch,
+            trainLoss: state.lossSteps > 0 ? state.lossSum / Double(state.lossSteps) : .nan,
+            devLoss: dev.loss, devMetrics: dev.report.named, testMetrics: test.report.named,
+            devMetric: dev.report.primary, testMetric: test.report.primary, isBest: isBest, gates: dev.gates)
+        state.evaluations.append(record)
+        state.lossSum = 0
+        state.lossSteps = 0
+        emit(.evaluation(record))
+        if isBest {
+            Buffer.copy(model.parameters.values, bestValues, model.parameters.count)
+            state.bestStateStep = state.step
+            try writeCheckpoint(named: "best", metric: record.devMetric)
+        }
+        try writeLast()
+        return state.earlyStopping.shouldStop
+    }
+
+    private func writeLast() throws {
+        try writeCheckpoint(named: "last", metric: state.evaluations.last?.devMetric)
+    }
+
+    /// Restores the best state into the model and reports the test metric of that state.
+    private func finish() -> TrainingResult {
+        Buffer.copy(bestValues, model.parameters.values, model.parameters.count)
+        let best = state.evaluations.first { $0.step == state.bestStateStep && $0.isBest } ?? state.evaluations.last!
+        return TrainingResult(
+            task: spec.task, k: spec.k, seed: spec.seed, method: spec.method, metric: task.primaryMetric.rawValue,
+            testMetric: best.testMetric, testMetrics: best.testMetrics, bestDevMetric: best.devMetric,
+            bestStep: best.step, stepsRun: state.step, epochsRun: state.epoch,
+            stoppedEarly: state.earlyStopping.shouldStop,
+            trainableParameters: model.parameters.trainable.reduce(0) { $0 + $1.value.count })
+    }
+
+    /// Evaluation batches come from the same reusable buffers as training batches.
+    func assembleEvaluationBatch(_ split: EncodedSplit, _ indices: ArraySlice<Int>) throws -> Batch {
+        try assembler.assemble(split, indices)
+    }
+
+    func emit(_ event: TrainingEvent) {
+        observer?.trainingDidEmit(event)
+    }
+
+    private static func lengthOrder(_ split: EncodedSplit) -> [Int] {
+        let lengths = split.lengths
+        return split.encodings.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+    }
+}
+
+extension MetricReport {
+    /// Metric values by their HF names.
+    var named: [String: Double] {
+        Dictionary(uniqueKeysWithValues: values.map { ($0.key.rawValue, $0.value) })
+    }
+}

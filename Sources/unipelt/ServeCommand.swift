@@ -1,0 +1,45 @@
+import Foundation
+import Service
+
+/// `unipelt serve [--config PATH]`: runs the service until SIGTERM or SIGINT.
+enum ServeCommand {
+    static let usage = """
+    usage: unipelt serve [--config PATH]
+      Runs the service: the HTTP API, the job queue and the training workers.
+      Without --config it runs on the embedded defaults (see config/unipelt.conf, which lists every key);
+      UNIPELT_<KEY> environment variables override both.
+      SIGTERM or SIGINT checkpoints running jobs, puts them back in the queue and exits 0.
+    """
+
+    static func run(_ arguments: [String]) throws {
+        var configPath: String?
+        var remaining = arguments[...]
+        while let option = remaining.popFirst() {
+            switch option {
+            case "--config":
+                guard let path = remaining.popFirst() else { throw CommandLineError(message: "--config needs a path") }
+                configPath = path
+            default:
+                throw CommandLineError(message: "unexpected argument '\(option)'\n\n\(usage)")
+            }
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let config = try Config.load(file: configPath, environment: environment)
+        let app = try App(config: config, environment: environment)
+        try app.start()
+
+        // Signals arrive on a queue, not in a handler: SIG_IGN first so the default action never runs.
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        stop.wait()
+        app.shutdown()
+        sources.forEach { $0.cancel() }
+    }
+}

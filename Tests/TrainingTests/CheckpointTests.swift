@@ -1,0 +1,124 @@
+import Foundation
+import Model
+import Tensor
+import XCTest
+@testable import Training
+
+final class CheckpointTests: XCTestCase {
+    /// A run with dropout on (so the dropout RNG must be restored too) over 4 epochs of 2 steps.
+    private func spec(_ method: String = "lora") throws -> TrainingSpec {
+        try TrainingFixtures.spec(method, ["epochs": .integer(4), "learning_rate": .number(5e-2)])
+    }
+
+    private func uninterrupted(_ spec: TrainingSpec) throws -> (Trainer, EventRecorder, TrainingResult) {
+        let trainer = try TrainingFixtures.trainer(spec, checkpointDirectory: TrainingFixtures.temporaryDirectory())
+        let recorder = EventRecorder()
+        trainer.observer = recorder
+        guard case let .finished(result) = try trainer.run() else { throw TrainingError.cancelled(step: -1) }
+        return (trainer, recorder, result)
+    }
+
+    /// Stops a run with `request` after `step`, then resumes a fresh trainer from its `last` checkpoint.
+    private func interruptedAndResumed(_ spec: TrainingSpec, after step: Int, _ request: StopRequest,
+                                       directory: String) throws -> ([Float], Trainer, TrainingResult) {
+        let control = TrainingControl()
+        let first = try TrainingFixtures.trainer(spec, checkpointDirectory: directory, control: control)
+        let before = EventRecorder()
+        before.stopAt = (step, request, control)
+        first.observer = before
+        guard case let .stopped(stopRequest, stoppedAt) = try first.run() else {
+            throw TrainingError.cancelled(step: -1)
+        }
+        XCTAssertEqual(stopRequest, request)
+        XCTAssertEqual(stoppedAt, step, "stops within one step")
+        guard case .stopped? = before.events.last else { throw TrainingError.cancelled(step: -2) }
+
+        let second = try TrainingFixtures.trainer(spec, checkpointDirectory: directory)
+        let after = EventRecorder()
+        second.observer = after
+        guard case let .finished(result) = try second.run(resumingFrom: directory + "/last.safetensors") else {
+            throw TrainingError.cancelled(step: -3)
+        }
+        XCTAssertEqual(after.steps.first?.step, step + 1)
+        return (before.steps.map(\.loss) + after.steps.map(\.loss), second, result)
+    }
+
+    func testResumeAfterAMidEpochSuspensionEqualsTheUninterruptedRun() throws {
+        let spec = try spec()
+        let (reference, events, result) = try uninterrupted(spec)
+        // Step 3 is the first batch of epoch 1: the position within the epoch must be restored.
+        let (losses, resumed, resumedResult) = try interruptedAndResumed(
+            spec, after: 3, .suspend, directory: TrainingFixtures.temporaryDirectory())
+        XCTAssertEqual(losses.count, 8)
+        for (a, b) in zip(losses, events.steps.map(\.loss)) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
+        XCTAssertEqual(resumedResult, result)
+    }
+
+    func testResumeFromAnEpochBoundaryAfterCancelEqualsTheUninterruptedRun() throws {
+        let spec = try spec("unipelt-apl")
+        let (reference, events, result) = try uninterrupted(spec)
+        // Cancelled right after the epoch-2 evaluation wrote `last`.
+        let (losses, resumed, resumedResult) = try interruptedAndResumed(
+            spec, after: 4, .cancel, directory: TrainingFixtures.temporaryDirectory())
+        for (a, b) in zip(losses, events.steps.map(\.loss)) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        XCTAssertEqual(losses.count, 8)
+        XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
+        XCTAssertEqual(resumedResult, result)
+    }
+
+    func testCheckpointRestoresEveryTensorAndState() throws {
+        let spec = try spec("unipelt-apl")
+        let (trainer, events, _) = try uninterrupted(spec)
+        let directory = trainer.checkpointDirectory!
+        let last = directory + "/last.safetensors"
+
+        // Events describe the files as written.
+        let written = events.checkpoints
+        XCTAssertEqual(Set(written.map(\.name)), ["best", "last"])
+        XCTAssertEqual(written.filter { $0.name == "last" }.map(\.step), [2, 4, 6, 8])
+        // The latest record of each name describes the file now on disk.
+        for name in ["best", "last"] {
+            let record = written.last { $0.name == name }!
+            XCTAssertEqual(record.sha256, try SHA256.hex(fileAt: record.path))
+            XCTAssertEqual(record.bytes, try FileManager.default.attributesOfItem(atPath: record.path)[.size] as? Int)
+        }
+
+        let restored = try TrainingFixtures.trainer(spec, checkpointDirectory: directory)
+        try restored.restore(from: last)
+        XCTAssertEqual(restored.state, trainer.state)
+        XCTAssertEqual(restored.optimizer.stepCount, 8)
+        let count = trainer.model.parameters.count
+        func array(_ p: UnsafeMutablePointer<Float>) -> [Float] { Array(UnsafeBufferPointer(start: p, count: count)) }
+        XCTAssertEqual(array(restored.optimizer.firstMoment), array(trainer.optimizer.firstMoment))
+        XCTAssertEqual(array(restored.optimizer.secondMoment), array(trainer.optimizer.secondMoment))
+        XCTAssertEqual(array(restored.bestValues), array(trainer.bestValues))
+
+        let file = try Safetensors.read(path: last)
+        for p in restored.model.parameters.parameters {
+            XCTAssertEqual(Array(p.value), file.tensors[p.name]?.toArray(), p.name)
+        }
+        XCTAssertEqual(file.metadata["method"], "unipelt-apl")
+        XCTAssertEqual(file.metadata["format"], Trainer.checkpointFormat)
+        // The folded prefix: L = 10 rows of 2 · layers · hidden.
+        XCTAssertEqual(file.tensors[Trainer.foldedPrefixName]?.shape.dims, [10, 2 * 2 * 32])
+
+        let best = try Safetensors.read(path: directory + "/best.safetensors")
+        for p in trainer.model.parameters.parameters {
+            let offset = p.value.baseAddress! - trainer.model.parameters.values
+            XCTAssertEqual(best.tensors[p.name]?.toArray(),
+                           Array(UnsafeBufferPointer(start: trainer.bestValues + offset, count: p.value.count)))
+        }
+    }
+
+    func testResumeRefusesACheckpointOfAnotherSpec() throws {
+        let (trainer, _, _) = try uninterrupted(try spec())
+        let other = try TrainingFixtures.trainer(try TrainingFixtures.spec("lora", seed: 2, ["epochs": .integer(4)]))
+        XCTAssertThrowsError(try other.run(resumingFrom: trainer.checkpointPath("last")!)) { error in
+            XCTAssertEqual((error as? TrainingError)?.code, "invalid_checkpoint")
+        }
+        XCTAssertThrowsError(try other.run(resumingFrom: "/nonexistent/last.safetensors")) { error in
+            XCTAssertEqual(error as? TrainingError, .missingData(path: "/nonexistent/last.safetensors"))
+        }
+    }
+}
