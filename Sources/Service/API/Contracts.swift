@@ -13,11 +13,6 @@ enum APIJSON {
         return Array(try encoder.encode(value))
     }
 
-    /// JSON text for a store column (job spec, sweep metadata, event data).
-    static func text<Value: Encodable>(_ value: Value) throws -> String {
-        String(decoding: try encode(value), as: UTF8.self)
-    }
-
     /// User metadata (string values) as a JSON object.
     static func metadata(_ pairs: [(key: String, value: String)]) -> JSONValue {
         .object(pairs.map { ($0.key, .string($0.value)) })
@@ -156,37 +151,6 @@ struct SweepDryRunObject: Encodable {
 }
 
 // MARK: Jobs
-
-/// The job spec the service stores and the worker parses: exactly these keys, and in
-/// `hyperparameters` only the ones the request set.
-struct JobSpecDocument: Encodable {
-    let task: String
-    let k: TrainingSize
-    let seed: Int
-    let method: String
-    let model: String
-    let hyperparameters: JSONValue
-
-    init(_ cell: JobCell) {
-        task = cell.task
-        k = cell.k
-        seed = cell.seed
-        method = cell.method
-        model = cell.model
-        hyperparameters = .object(cell.hyperparameters.map { (key: $0.name, value: $0.value) })
-    }
-}
-
-extension TrainingSize: Encodable {
-    /// A number, or the string "all".
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .examples(let count): try container.encode(count)
-        case .all: try container.encode("all")
-        }
-    }
-}
 
 struct JobObject: Encodable, Identified {
     struct Progress: Encodable {

@@ -41,10 +41,10 @@ struct JobsAPI {
                 return (member.key, try rule.validate(member.value, at: "hyperparameters.\(member.key)"))
             }
         let cell = JobCell(task: task, k: k, seed: seed, method: method, model: model, hyperparameters: hyperparameters)
-        let job = try NewJob(cell, key: cell.keyParts(varying: []),
+        let job = NewJob(cell, key: cell.keyParts(varying: []),
                              maxAttempts: try SweepSpec.maxAttempts(body["max_attempts"], vocabulary: vocabulary))
         let metadata = try SweepSpec.metadata(body["metadata"])
-        let eventData = try APIJSON.text(JSONValue.object([("metadata", APIJSON.metadata(metadata))]))
+        let eventData = JSONValue.object([("metadata", APIJSON.metadata(metadata))]).serialized()
         let now = context.now()
         return { writer in
             let created = try writer.enqueueJob(job, now: now)

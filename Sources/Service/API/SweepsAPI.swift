@@ -32,10 +32,8 @@ struct SweepsAPI {
             return { _ in outcome }
         }
         let sweep = NewSweep(name: spec.name ?? "", spec: String(decoding: request.body, as: UTF8.self),
-                             metadata: try APIJSON.text(APIJSON.metadata(spec.metadata)), maxConcurrency: spec.maxConcurrency)
-        let jobs = try zip(spec.cells, spec.keys).map { cell, key in
-            try NewJob(cell, key: key, maxAttempts: spec.maxAttempts)
-        }
+                             metadata: APIJSON.metadata(spec.metadata).serialized(), maxConcurrency: spec.maxConcurrency)
+        let jobs = zip(spec.cells, spec.keys).map { NewJob($0, key: $1, maxAttempts: spec.maxAttempts) }
         let now = context.now()
         return { writer in
             let created = try writer.createSweep(sweep, jobs: jobs, now: now)
@@ -98,9 +96,9 @@ struct SweepsAPI {
 }
 
 extension NewJob {
-    /// A grid cell as a job row: the spec document the worker parses, and the hyperparameter part of the
-    /// key as the variant results are grouped by.
-    init(_ cell: JobCell, key: String, maxAttempts: Int) throws {
+    /// A grid cell as a job row: the spec document the worker parses (`JobSpecCoding`), and the
+    /// hyperparameter part of the key as the variant results are grouped by.
+    init(_ cell: JobCell, key: String, maxAttempts: Int) {
         let base = cell.keyParts(varying: [])
         let variant = key.count > base.count ? String(key.dropFirst(base.count + 1)) : ""
         let k: KShot
@@ -109,7 +107,7 @@ extension NewJob {
         case .all: k = .all
         }
         self.init(cellKey: key, task: cell.task, k: k, seed: cell.seed, method: cell.method, variant: variant,
-                  spec: try APIJSON.text(JobSpecDocument(cell)),
+                  spec: JobSpecCoding.encode(cell),
                   maxAttempts: maxAttempts)
     }
 }
