@@ -45,6 +45,8 @@ struct DynamicKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
+/// Lets response objects embed JSON the store holds (results, metadata, event data); store columns are
+/// written with `serialized()`.
 extension JSONValue: Encodable {
     public func encode(to encoder: Encoder) throws {
         switch self {
