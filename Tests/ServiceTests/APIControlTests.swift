@@ -59,7 +59,7 @@ final class APIControlTests: APITestCase {
     func testRetryRequeuesOnlyFailedAndCancelled() throws {  // Q11
         let sweepID = try XCTUnwrap(createSweep(seeds: [1, 2, 3, 4])["id"] as? String)
         let succeeded = try XCTUnwrap(claim())
-        _ = try store.write { try $0.finish(succeeded.lease, result: #"{"test_metric":{"name":"accuracy","value":0.7}}"#, now: clock.now) }
+        _ = try store.write { try $0.finish(succeeded.lease, result: #"{"metric":"accuracy","test_metric":0.7}"#, now: clock.now) }
         let failed = try XCTUnwrap(claim())
         _ = try store.write { try $0.fail(failed.lease, failure: JobFailure(code: "trainer_nan_loss", message: "NaN at step 3"), now: clock.now) }
         let cancelled = try XCTUnwrap(claim())
@@ -139,5 +139,22 @@ final class APIControlTests: APITestCase {
         XCTAssertEqual(try post("/v1/jobs/\(jobID)/cancel").status, 409)
         XCTAssertEqual(try post("/v1/jobs/\(jobID)/cancel", headers: [("Idempotency-Key", String(repeating: "k", count: 256))])
             .error["param"] as? String, "Idempotency-Key")
+    }
+
+    func testConcurrentRequestsWithOneKeyCreateOneSweep() throws {  // Q12, concurrent
+        let body = #"{"tasks":["rte"],"k":[100],"seeds":[1,2,3],"methods":["lora","adapter"]}"#
+        let lock = NSLock()
+        var codes: [Int] = []
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            let status = (try? post("/v1/sweeps", body, headers: [("Idempotency-Key", "race")]).status) ?? -1
+            lock.lock()
+            codes.append(status)
+            lock.unlock()
+        }
+        XCTAssertEqual(codes.count, 6)
+        XCTAssertTrue(codes.allSatisfy { $0 == 201 || $0 == 409 }, "\(codes)")
+        XCTAssertTrue(codes.contains(201))
+        XCTAssertEqual(try store.read { try $0.sweeps(limit: 10) }.items.count, 1)
+        XCTAssertEqual(try store.read { try $0.jobs(limit: 100) }.items.count, 6)
     }
 }

@@ -30,6 +30,9 @@ final class APISweepsTests: APITestCase {
         XCTAssertEqual(allSpec["hyperparameters"] as? [String: Int], ["epochs": 3])
         XCTAssertEqual(allSpec["model"] as? String, "default")
         XCTAssertTrue(specs.contains { $0["k"] as? Int == 100 })
+        for job in stored {
+            XCTAssertNoThrow(try JobSpecCoding.trainingSpec(fromStored: job.spec), "the worker reads \(job.spec)")
+        }
         XCTAssertEqual(Set(stored.map(\.cellKey)).count, 8)
         XCTAssertTrue(stored.contains { $0.cellKey == "sst2/K=all/seed=2/lora" })
     }

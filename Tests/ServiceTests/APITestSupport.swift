@@ -89,6 +89,7 @@ class APITestCase: XCTestCase {
         configuration.port = 0
         configuration.workerThreads = 4
         configuration.limits.streamKeepAliveInterval = 0.2
+        configuration.limits.maxConcurrentStreams = 1
         configuration.log = RequestMetricsLog(wrapping: log, metrics: registry)
         server = Server(configuration: configuration, router: router)
         try server.start()
@@ -201,6 +202,9 @@ final class RawConnection {
     }
 
     deinit { close(descriptor) }
+
+    /// Ends both directions, as a client that goes away does.
+    func hangUp() { shutdown(descriptor, Int32(SHUT_RDWR)) }
 
     func write(_ bytes: [UInt8]) throws {
         var offset = 0

@@ -83,7 +83,7 @@ struct APIRoutes: Sendable {
                    _ action: @escaping @Sendable (StoreWriter, String, Int) throws -> PostOutcome) -> Handler {
         v1Post { [context] request in
             let id = try APIID.require(request.pathParameters[parameter], object)
-            _ = try OptionalBody.object(request, allowed: [])
+            _ = try RequestBody.object(request, allowed: [])
             let now = context.now()
             return { writer in try action(writer, id, now) }
         }
@@ -185,9 +185,9 @@ extension Response {
     }
 }
 
-/// The JSON object body of a POST whose fields are all optional (control POSTs): an empty body is an
-/// empty object; unknown keys are errors naming the key.
-enum OptionalBody {
+/// The JSON object body of a POST: an empty body is an empty object (control POSTs take none or `{}`);
+/// unknown keys are errors naming the key.
+enum RequestBody {
     static func object(_ request: Request, allowed: [String]) throws -> JSONValue {
         guard !request.body.isEmpty else { return .object([]) }
         let body = try JSONParser.parse(request.body)
@@ -195,6 +195,10 @@ enum OptionalBody {
             throw APIError.invalidValue("body", "expected an object, got \(body.typeName)")
         }
         if let unknown = members.first(where: { !allowed.contains($0.key) }) {
+            guard !allowed.isEmpty else {
+                throw APIError(status: 400, type: "invalid_request_error", code: "unknown_parameter",
+                               message: "unknown parameter \(unknown.key); this request takes no parameters", param: unknown.key)
+            }
             throw APIError.unknownParameter(unknown.key, allowed: allowed)
         }
         return body

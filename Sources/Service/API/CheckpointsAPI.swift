@@ -40,7 +40,8 @@ struct CheckpointsAPI {
             response = try Response.file(path: file, etag: "\"\(checkpoint.sha256)\"", checksumSHA256: checkpoint.sha256,
                                          downloadName: "\(checkpoint.id).safetensors")
         } catch {
-            throw missing
+            guard error.errno == ENOENT else { throw error }
+            throw missing  // deleted since `realpath`
         }
         // A file that no longer matches its row would be served under a wrong checksum.
         guard case .file(let body) = response.body, body.length == checkpoint.bytes else { throw missing }

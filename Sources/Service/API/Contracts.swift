@@ -13,6 +13,11 @@ enum APIJSON {
         return Array(try encoder.encode(value))
     }
 
+    /// User metadata (string values) as a JSON object.
+    static func metadata(_ pairs: [(key: String, value: String)]) -> JSONValue {
+        .object(pairs.map { ($0.key, .string($0.value)) })
+    }
+
     /// A JSON text column of the store (written by this service), parsed for embedding in a response.
     static func parseStored(_ text: String) throws -> JSONValue {
         try JSONParser.parse(Array(text.utf8))
@@ -40,6 +45,8 @@ struct DynamicKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
+/// Lets response objects embed JSON the store holds (results, metadata, event data); store columns are
+/// written with `serialized()`.
 extension JSONValue: Encodable {
     public func encode(to encoder: Encoder) throws {
         switch self {
@@ -146,37 +153,6 @@ struct SweepDryRunObject: Encodable {
 }
 
 // MARK: Jobs
-
-/// The job spec the service stores and the worker parses: exactly these keys, and in
-/// `hyperparameters` only the ones the request set.
-struct JobSpecDocument: Encodable {
-    let task: String
-    let k: TrainingSize
-    let seed: Int
-    let method: String
-    let model: String
-    let hyperparameters: JSONValue
-
-    init(_ cell: JobCell) {
-        task = cell.task
-        k = cell.k
-        seed = cell.seed
-        method = cell.method
-        model = cell.model
-        hyperparameters = .object(cell.hyperparameters.map { (key: $0.name, value: $0.value) })
-    }
-}
-
-extension TrainingSize: Encodable {
-    /// A number, or the string "all".
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .examples(let count): try container.encode(count)
-        case .all: try container.encode("all")
-        }
-    }
-}
 
 struct JobObject: Encodable, Identified {
     struct Progress: Encodable {

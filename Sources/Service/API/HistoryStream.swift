@@ -29,8 +29,9 @@ enum HistoryStream {
         _ format: StreamFormat, event: String, jobID: String, from start: Cursor?, context: APIContext,
         fetch: @escaping @Sendable (StoreReader, Cursor?) throws -> HistoryBatch<Cursor>
     ) throws -> Response {
-        // A stream of an unknown job would be a 200 with nothing in it; answer 404 first.
-        _ = try context.store.read { try $0.job(id: jobID) }
+        // One read before the 200 head goes out, so an unknown job or cursor is a 404 or 400 rather than an
+        // error event inside a stream.
+        _ = try context.store.read { try fetch($0, start) }
         return .stream(format) { stream in
             var cursor = start
             while true {

@@ -76,7 +76,7 @@ struct JobHistoryAPI {
     private func stepHistory<Step: Encodable & StepNumbered>(
         _ request: Request, event: String,
         fetch: @escaping @Sendable (StoreReader, String, StepWindow) throws -> (steps: [Step], hasMore: Bool, next: Int?),
-        csv: (([Step]) -> String)
+        csv: ([Step]) -> String
     ) throws -> Response {
         let jobID = try APIID.require(request.pathParameters["job_id"], .job)
         let format = try request.query.choice("format", ["json", "csv"]) ?? "json"

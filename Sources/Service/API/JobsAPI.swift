@@ -22,36 +22,29 @@ struct JobsAPI {
     /// `metadata`, checked by the same field rules as sweeps. The job belongs to no sweep; its metadata
     /// is kept in its `created` event (jobs have no metadata column).
     private func create(_ request: Request) throws -> PostEffect {
-        let body = try JSONParser.parse(request.body)
-        guard case .object(let members) = body else {
-            throw APIError.invalidValue("body", "expected an object, got \(body.typeName)")
-        }
-        let fields = ["task", "k", "seed", "method", "model", "hyperparameters", "max_attempts", "metadata"]
-        if let unknown = members.first(where: { !fields.contains($0.key) }) {
-            throw APIError.unknownParameter(unknown.key, allowed: fields)
-        }
+        let body = try RequestBody.object(request, allowed: ["task", "k", "seed", "method", "model", "hyperparameters",
+                                                             "max_attempts", "metadata"])
         func required(_ name: String) throws -> JSONValue {
             guard let value = body[name] else { throw APIError.missingParameter(name) }
             return value
         }
         let vocabulary = context.vocabulary
+        let task = try SweepSpec.task(try required("task"), at: "task", vocabulary: vocabulary)
+        let k = try SweepSpec.trainingSize(try required("k"), at: "k")
+        let seed = try SweepSpec.seed(try required("seed"), at: "seed")
+        let method = try SweepSpec.method(try required("method"), at: "method", vocabulary: vocabulary)
+        let model = try SweepSpec.model(body["model"], vocabulary: vocabulary)
+        // Scalars only: one job is one cell.
         let hyperparameters = try SweepSpec.objectMembers(body["hyperparameters"] ?? .object([]), at: "hyperparameters")
             .map { member -> (name: String, value: JSONValue) in
                 let rule = try SweepSpec.hyperparameterRule(member.key, vocabulary: vocabulary)
                 return (member.key, try rule.validate(member.value, at: "hyperparameters.\(member.key)"))
             }
-        let cell = JobCell(task: try SweepSpec.task(try required("task"), at: "task", vocabulary: vocabulary),
-                           k: try SweepSpec.trainingSize(try required("k"), at: "k"),
-                           seed: try SweepSpec.seed(try required("seed"), at: "seed"),
-                           method: try SweepSpec.method(try required("method"), at: "method", vocabulary: vocabulary),
-                           model: try SweepSpec.model(body["model"], vocabulary: vocabulary),
-                           hyperparameters: hyperparameters)
-        let job = try NewJob(cell, key: cell.keyParts(varying: []),
+        let cell = JobCell(task: task, k: k, seed: seed, method: method, model: model, hyperparameters: hyperparameters)
+        let job = NewJob(cell, key: cell.keyParts(varying: []),
                              maxAttempts: try SweepSpec.maxAttempts(body["max_attempts"], vocabulary: vocabulary))
         let metadata = try SweepSpec.metadata(body["metadata"])
-        let eventData = String(decoding: try APIJSON.encode(JSONValue.object([
-            ("metadata", .object(metadata.map { ($0.key, .string($0.value)) })),
-        ])), as: UTF8.self)
+        let eventData = JSONValue.object([("metadata", APIJSON.metadata(metadata))]).serialized()
         let now = context.now()
         return { writer in
             let created = try writer.enqueueJob(job, now: now)
@@ -61,14 +54,15 @@ struct JobsAPI {
         }
     }
 
-    /// Newest first; filters `sweep_id`, `status`, `task`, `method`, `created_after`; `after`, `limit`.
+    /// Newest first; filters `sweep_id`, `status`, `task`, `method`, `created_after` (strictly after, Unix
+    /// seconds); `after`, `limit`.
     private func list(_ request: Request) throws -> Response {
         let query = request.query
         let window = try query.listWindow(of: .job)
         let filter = JobFilter(sweepID: query["sweep_id"],
                                status: try query.choice("status", JobStatus.allCases.map(\.rawValue)).flatMap(JobStatus.init),
                                task: query["task"], method: query["method"],
-                               createdAfter: try query.integer("created_after", in: 0...Int(Int32.max) * 2))
+                               createdAfter: try query.integer("created_after", in: 0...Int.max))
         let page = try context.store.read { try $0.jobs(filter, after: window.after, limit: window.limit) }
         return try .api(ListEnvelope(try page.items.map(JobObject.init), hasMore: page.hasMore))
     }

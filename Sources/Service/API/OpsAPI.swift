@@ -24,31 +24,17 @@ struct OpsAPI {
         return try .api(ReadinessObject(status: "ready", checks: checks, version: context.codeVersion))
     }
 
-    /// Gauges read from the store at scrape time. The store offers counts per sweep (its overview), so
-    /// these cover jobs that belong to sweeps; single jobs from `POST /v1/jobs` are not in them.
+    /// Gauges read from the store at scrape time, so they are never stale.
     private func registerGauges() {
         let store = context.store
-        context.metrics.registerGauge("unipelt_sweep_jobs", help: "Jobs of sweeps by status.") {
-            let counts = (try? Self.sweepJobCounts(store)) ?? [:]
+        context.metrics.registerGauge("unipelt_jobs", help: "Jobs by status.") {
+            let counts = (try? store.read { try $0.jobCountsByStatus() }) ?? [:]
             return JobStatus.allCases.map { (["status": $0.rawValue], Double(counts[$0] ?? 0)) }
         }
-        context.metrics.registerGauge("unipelt_queue_depth",
-                                      help: "Queued jobs of active sweeps (claimable as soon as a worker is free).") {
-            let queued = (try? Self.sweepJobCounts(store, status: .active))?[.queued] ?? 0
+        context.metrics.registerGauge("unipelt_queue_depth", help: "Jobs waiting in the queue (status queued).") {
+            let queued = (try? store.read { try $0.jobCountsByStatus() })?[.queued] ?? 0
             return [([:], Double(queued))]
         }
-    }
-
-    /// Job counts by status summed over every sweep (or those with `status`), one page of sweeps at a time.
-    static func sweepJobCounts(_ store: JobStore, status: SweepStatus? = nil) throws -> [JobStatus: Int] {
-        var totals: [JobStatus: Int] = [:]
-        var after: String?
-        repeat {
-            let page = try store.read { try $0.sweeps(status: status, after: after, limit: 100) }
-            for sweep in page.items { totals.merge(sweep.counts, uniquingKeysWith: +) }
-            after = page.hasMore ? page.items.last?.id : nil
-        } while after != nil
-        return totals
     }
 }
 

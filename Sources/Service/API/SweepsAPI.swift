@@ -32,10 +32,8 @@ struct SweepsAPI {
             return { _ in outcome }
         }
         let sweep = NewSweep(name: spec.name ?? "", spec: String(decoding: request.body, as: UTF8.self),
-                             metadata: try Self.metadataText(spec.metadata), maxConcurrency: spec.maxConcurrency)
-        let jobs = try zip(spec.cells, spec.keys).map { cell, key in
-            try NewJob(cell, key: key, maxAttempts: spec.maxAttempts)
-        }
+                             metadata: APIJSON.metadata(spec.metadata).serialized(), maxConcurrency: spec.maxConcurrency)
+        let jobs = zip(spec.cells, spec.keys).map { NewJob($0, key: $1, maxAttempts: spec.maxAttempts) }
         let now = context.now()
         return { writer in
             let created = try writer.createSweep(sweep, jobs: jobs, now: now)
@@ -43,10 +41,6 @@ struct SweepsAPI {
             let jobList = ListEnvelope(try firstPage.items.map(JobObject.init), hasMore: firstPage.hasMore)
             return try PostOutcome(SweepObject(created.sweep, jobs: jobList), status: .created)
         }
-    }
-
-    static func metadataText(_ metadata: [(key: String, value: String)]) throws -> String {
-        String(decoding: try APIJSON.encode(JSONValue.object(metadata.map { ($0.key, .string($0.value)) })), as: UTF8.self)
     }
 
     // MARK: Read
@@ -70,16 +64,16 @@ struct SweepsAPI {
     /// them, so `"scratch"` is refused rather than silently ignored.
     private func retry(_ request: Request) throws -> PostEffect {
         let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
-        let body = try OptionalBody.object(request, allowed: ["statuses", "resume"])
+        let body = try RequestBody.object(request, allowed: ["statuses", "resume"])
         var statuses: Set<JobStatus> = [.failed, .cancelled]
         if let value = body["statuses"] {
             guard case .array(let elements) = value, !elements.isEmpty else {
                 throw APIError.invalidValue("statuses", "expected a non-empty list of \"failed\", \"cancelled\"")
             }
             statuses = try Set(elements.enumerated().map { index, element in
-                guard case .string(let text) = try ValueRule.choice(["failed", "cancelled"])
-                    .validate(element, at: "statuses[\(index)]") else { preconditionFailure("validated as a string") }
-                return JobStatus(rawValue: text)!
+                let param = "statuses[\(index)]"
+                return JobStatus(rawValue: try SweepSpec.string(ValueRule.choice(["failed", "cancelled"]).validate(element, at: param),
+                                                                at: param))!
             })
         }
         if let resume = body["resume"] {
@@ -102,9 +96,9 @@ struct SweepsAPI {
 }
 
 extension NewJob {
-    /// A grid cell as a job row: the spec document the worker parses, and the hyperparameter part of the
-    /// key as the variant results are grouped by.
-    init(_ cell: JobCell, key: String, maxAttempts: Int) throws {
+    /// A grid cell as a job row: the spec document the worker parses (`JobSpecCoding`), and the
+    /// hyperparameter part of the key as the variant results are grouped by.
+    init(_ cell: JobCell, key: String, maxAttempts: Int) {
         let base = cell.keyParts(varying: [])
         let variant = key.count > base.count ? String(key.dropFirst(base.count + 1)) : ""
         let k: KShot
@@ -113,7 +107,7 @@ extension NewJob {
         case .all: k = .all
         }
         self.init(cellKey: key, task: cell.task, k: k, seed: cell.seed, method: cell.method, variant: variant,
-                  spec: String(decoding: try APIJSON.encode(JobSpecDocument(cell)), as: UTF8.self),
+                  spec: JobSpecCoding.encode(cell),
                   maxAttempts: maxAttempts)
     }
 }

@@ -1,0 +1,103 @@
+import Foundation
+import XCTest
+import JobStore
+@testable import Service
+
+final class APIOpsTests: APITestCase {
+    func testHealthReadinessAndPrometheusText() throws {
+        let health = try get("/healthz")
+        XCTAssertEqual(health.status, 200)
+        XCTAssertEqual(health.json()["status"] as? String, "ok")
+        let ready = try get("/readyz")
+        XCTAssertEqual(ready.status, 200)
+        XCTAssertEqual(ready.json()["checks"] as? [String: Bool], ["database": true, "workers": true])
+        XCTAssertEqual(ready.json()["version"] as? String, "test-1")
+
+        try createSweep(seeds: [1, 2, 3])
+        XCTAssertEqual(try post("/v1/jobs", #"{"task":"rte","k":16,"seed":1,"method":"lora"}"#).status, 201)
+        _ = try XCTUnwrap(claim())
+        XCTAssertEqual(try get("/v1/sweeps/swp_000000000000000000000000").status, 404)
+        let metrics = try get("/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertEqual(metrics.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        let text = metrics.text
+        for line in ["# TYPE unipelt_http_requests_total counter",
+                     #"unipelt_http_requests_total{code="201",method="POST"} 2"#,
+                     #"unipelt_http_requests_total{code="404",method="GET"} 1"#,
+                     "# TYPE unipelt_http_request_duration_seconds histogram",
+                     "# TYPE unipelt_jobs gauge",
+                     #"unipelt_jobs{status="queued"} 3"#,
+                     #"unipelt_jobs{status="running"} 1"#,
+                     "# TYPE unipelt_queue_depth gauge",
+                     "unipelt_queue_depth 3"] {
+            XCTAssertTrue(text.contains(line + "\n"), "missing \(line) in\n\(text)")
+        }
+    }
+
+    func testResultsTableAsJSONAndCSV() throws {
+        let sweepID = try XCTUnwrap(createSweep(tasks: ["rte"], seeds: [1, 2], methods: ["lora"])["id"] as? String)
+        for value in [0.6, 0.7] {
+            let claimed = try XCTUnwrap(claim())
+            _ = try store.write { try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value)}"#, now: clock.now) }
+        }
+        let json = try get("/v1/sweeps/\(sweepID)/results")
+        XCTAssertEqual(json.json()["object"] as? String, "sweep.results")
+        let row = try XCTUnwrap(json.data.first)
+        XCTAssertEqual(row["k"] as? String, "100")
+        XCTAssertEqual(row["method"] as? String, "lora")
+        let rte = try XCTUnwrap((row["tasks"] as? [String: Any])?["rte"] as? [String: Any])
+        XCTAssertEqual(rte["mean"] as? Double ?? 0, 65, accuracy: 1e-9)
+        XCTAssertEqual(rte["std"] as? Double ?? 0, 7.0710678, accuracy: 1e-6)
+        XCTAssertEqual(rte["seeds"] as? [Int], [1, 2])
+        let csv = try get("/v1/sweeps/\(sweepID)/results?format=csv")
+        XCTAssertEqual(csv.headers["content-type"], "text/csv; charset=utf-8")
+        XCTAssertEqual(csv.text, "k,method,variant,rte,avg\n100,lora,,65.00 ± 7.07,65.00\n")
+        XCTAssertEqual(try get("/v1/sweeps/\(sweepID)/results?format=xlsx").error["param"] as? String, "format")
+    }
+
+    func testUnknownRoutesAndMethodsAnswerJSON() throws {
+        let missing = try get("/v1/nothing")
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertEqual(missing.error["code"] as? String, "route_not_found")
+        let wrongMethod = try send("DELETE", "/v1/sweeps")
+        XCTAssertEqual(wrongMethod.status, 405)
+        XCTAssertNotNil(wrongMethod.headers["allow"])
+    }
+}
+
+final class APINotReadyTests: APITestCase {
+    override func setUpWithError() throws {
+        readiness = ["workers": false, "migrations": true]
+        try super.setUpWithError()
+    }
+
+    func testReadyzIs503NamingTheFailingCheck() throws {
+        let response = try get("/readyz")
+        XCTAssertEqual(response.status, 503)
+        XCTAssertEqual(response.error["code"] as? String, "not_ready")
+        XCTAssertTrue((response.error["message"] as? String ?? "").contains("workers"))
+        XCTAssertNotNil(response.headers["retry-after"])
+    }
+}
+
+final class APITokenTests: APITestCase {
+    override var apiToken: String? { "s3cret-token" }
+
+    func testV1NeedsTheBearerTokenAndOpsRoutesStayOpen() throws {
+        for headers in [[], [("Authorization", "Bearer wrong")], [("Authorization", "Bearer ")],
+                        [("Authorization", "Basic s3cret-token")], [("Authorization", "Bearer s3cret-token-and-more")]] {
+            let response = try get("/v1/sweeps", headers: headers)
+            XCTAssertEqual(response.status, 401, "\(headers)")
+            XCTAssertEqual(response.error["code"] as? String, "invalid_api_key")
+            XCTAssertEqual(response.headers["www-authenticate"], "Bearer")
+            XCTAssertFalse(response.text.contains("s3cret"))
+        }
+        XCTAssertEqual(try get("/v1/sweeps", headers: [("Authorization", "Bearer s3cret-token")]).status, 200)
+        XCTAssertEqual(try get("/v1/sweeps", headers: [("Authorization", "bearer s3cret-token")]).status, 200)
+        XCTAssertEqual(try post("/v1/sweeps", "{}").status, 401, "checked before the body")
+        XCTAssertEqual(try store.read { try $0.sweeps(limit: 10) }.items.count, 0)
+        XCTAssertEqual(try get("/healthz").status, 200)
+        XCTAssertEqual(try get("/readyz").status, 200)
+        XCTAssertEqual(try get("/metrics").status, 200)
+    }
+}
