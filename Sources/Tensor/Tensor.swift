@@ -127,13 +127,18 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var isFrozen = false
 
     /// Zero-filled storage of `shape`.
-    public init(shape: Shape) {
+    public convenience init(shape: Shape) {
+        self.init(uninitializedShape: shape)
+        Buffer.zero(storage, count)
+    }
+
+    /// Storage the caller fills completely before any read (file loads skip a memset of the whole model).
+    init(uninitializedShape shape: Shape) {
         self.shape = shape
         count = shape.count
         let bytes = Swift.max(count, 1) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Tensor.alignment)
         storage = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
-        Buffer.zero(storage, count)
     }
 
     public convenience init(shape dims: Int...) { self.init(shape: Shape(dims)) }
