@@ -68,14 +68,19 @@ final class EndToEndTests: XCTestCase {
         let losses = try service.json("/v1/jobs/\(jobID)/metrics?keys=train_loss&limit=100").object["data"] as? [[String: Any]] ?? []
         XCTAssertEqual(losses.compactMap { $0["step"] as? Int }, [1, 2, 3, 4, 5, 6], "\(losses)")
         let gates = try service.json("/v1/jobs/\(jobID)/gates?limit=100").object["data"] as? [[String: Any]] ?? []
-        XCTAssertEqual(gates.count, 3 * 2 * 4, "3 evaluations × 2 layers × A, P, Lq, Lv: \(gates)")
-        XCTAssertTrue(gates.allSatisfy { (($0["value"] as? Double) ?? -1) > 0 && (($0["value"] as? Double) ?? 2) < 1 })
+        XCTAssertEqual(gates.compactMap { $0["step"] as? Int }, [2, 4, 6], "one gate row per evaluation: \(gates)")
+        let values = gates.flatMap { $0["values"] as? [[String: Any]] ?? [] }
+        XCTAssertEqual(values.count, 3 * 2 * 4, "3 evaluations × 2 layers × A, P, Lq, Lv")
+        XCTAssertEqual(Set(values.compactMap { $0["module"] as? String }), ["A", "P", "Lq", "Lv"])
+        XCTAssertTrue(values.allSatisfy { (($0["value"] as? Double) ?? -1) > 0 && (($0["value"] as? Double) ?? 2) < 1 },
+                      "sigmoid gates lie in (0, 1)")
 
         // Checkpoints: the best one downloads with a matching SHA-256.
         let checkpoints = try service.json("/v1/jobs/\(jobID)/checkpoints").object["data"] as? [[String: Any]] ?? []
         XCTAssertEqual(Set(checkpoints.compactMap { $0["name"] as? String }), ["best", "last"], "\(checkpoints)")
         let best = try XCTUnwrap(checkpoints.first { $0["name"] as? String == "best" })
-        let download = try service.curl([], path: "/v1/jobs/\(jobID)/checkpoints/\(best["id"] as! String)/content")
+        let bestID = try XCTUnwrap(best["id"] as? String)
+        let download = try service.curl([], path: "/v1/jobs/\(jobID)/checkpoints/\(bestID)/content")
         XCTAssertEqual(download.status, 200)
         XCTAssertEqual(download.body.count, best["bytes"] as? Int)
         XCTAssertTrue(download.headers.lowercased().contains("x-checksum-sha256: \(SHA256.hex(download.body))"), download.headers)
@@ -96,12 +101,16 @@ final class EndToEndTests: XCTestCase {
         let created = try service.json("/v1/sweeps", method: "POST", body: sweepBody)
         let sweepID = try XCTUnwrap(created.object["id"] as? String, "\(created.object)")
         let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
+        var killedMidRun = false
+        while Date() < deadline && !killedMidRun {
             let statuses = try jobs(service, sweep: sweepID).compactMap { $0["status"] as? String }
-            if statuses.contains("running") && statuses.filter({ $0 == "succeeded" }).count < 4 { break }
-            Thread.sleep(forTimeInterval: 0.1)
+            if statuses.contains("running") {
+                service.signal(SIGKILL)
+                killedMidRun = true
+            }
+            Thread.sleep(forTimeInterval: 0.02)
         }
-        service.signal(SIGKILL)
+        XCTAssertTrue(killedMidRun, "the kill must land while a job runs")
         _ = service.waitForExit(timeout: 10)
 
         service = try ServiceProcess(world: world)

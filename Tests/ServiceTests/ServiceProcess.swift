@@ -121,13 +121,14 @@ final class ServiceProcess {
         try curl.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         curl.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard let newline = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: newline)...]) else {
+        // The body may be binary: split off curl's trailing "\n<status>" by bytes, not as text.
+        guard let newline = data.lastIndex(of: UInt8(ascii: "\n")),
+              let status = Int(String(decoding: data[(newline + 1)...], as: UTF8.self)) else {
             throw NSError(domain: "curl", code: Int(curl.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: "curl failed for \(path): \(text)"])
+                          userInfo: [NSLocalizedDescriptionKey: "curl failed for \(path)"])
         }
         let headers = (try? String(contentsOfFile: headersFile, encoding: .utf8)) ?? ""
-        return (status, Data(data[..<data.index(data.startIndex, offsetBy: text.utf8.distance(from: text.startIndex, to: newline))]), headers)
+        return (status, Data(data[..<newline]), headers)
     }
 
     func json(_ path: String, method: String = "GET", body: String? = nil, headers: [String] = [],
