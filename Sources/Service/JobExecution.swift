@@ -21,7 +21,9 @@ final class JobExecution: TrainingObserver {
     private var progress: JobProgress?
     private var bestMetric: NamedValue?
     private var lastStepTime: Date?
-    private var stepSecondsAverage: Double?
+    /// When this attempt took its first step, and that step's number: the ETA extrapolates the
+    /// attempt's whole wall time per step, evaluations included.
+    private var firstStep: (time: Date, step: Int)?
     private var batchesPerEpoch = 1
     private var heartbeat: DispatchSourceTimer?
 
@@ -101,6 +103,7 @@ final class JobExecution: TrainingObserver {
     // MARK: Store writes under the lease
 
     /// A write fenced by the lease; a lost lease stops the trainer and suppresses further writes.
+    @discardableResult
     private func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
         lock.lock()
         let lost = leaseLost
@@ -119,7 +122,7 @@ final class JobExecution: TrainingObserver {
     }
 
     private func report(_ event: NewEvent) {
-        do { _ = try write { try $0.appendEvent(event, lease: lease, now: clock()) } } catch {
+        do { try write { try $0.appendEvent(event, lease: lease, now: clock()) } } catch {
             log.debug("event not recorded: \(error)", job: jobID)
         }
     }
@@ -169,13 +172,16 @@ final class JobExecution: TrainingObserver {
         let now = Date()
         lock.lock()
         if let last = lastStepTime {
-            let seconds = now.timeIntervalSince(last)
-            stepSecondsAverage = stepSecondsAverage.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
             metrics.observe("unipelt_training_step_seconds", help: "Wall time of one training step.",
-                            buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], value: seconds)
+                            buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], value: now.timeIntervalSince(last))
         }
         lastStepTime = now
-        let eta = stepSecondsAverage.map { Int($0 * Double(record.totalSteps - record.step)) }
+        if firstStep == nil { firstStep = (now, record.step) }
+        let eta = firstStep.flatMap { first -> Int? in
+            let steps = record.step - first.step
+            guard steps > 0 else { return nil }
+            return Int(now.timeIntervalSince(first.time) / Double(steps) * Double(record.totalSteps - record.step))
+        }
         let epoch = Double(record.step) / Double(batchesPerEpoch)
         progress = JobProgress(step: record.step, totalSteps: record.totalSteps, epoch: epoch, etaSeconds: eta)
         lock.unlock()
