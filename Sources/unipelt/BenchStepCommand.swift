@@ -82,6 +82,7 @@ enum BenchStepCommand {
         for method in options.methods {
             let model = try BertModel(backbone: backbone, pelt: .method(method, hiddenSize: c.hiddenSize), numLabels: 2,
                                       maxBatch: options.batch, maxSeqLen: options.seqLen, seed: 1)
+            model.threads = options.threads
             let optimizer = AdamW(parameters: model.parameters)
             var times: [Double] = []
             for step in 0..<(options.steps + 2) {
