@@ -200,7 +200,7 @@ public enum Safetensors {
     }
 
     private static func readTensor(_ fd: Int32, _ entry: Entry, dataStart: Int, path: String) throws -> Tensor {
-        let tensor = Tensor(shape: Shape(entry.shape))
+        let tensor = Tensor(uninitializedShape: Shape(entry.shape))  // every element is written below
         let count = tensor.count
         let offset = dataStart + entry.begin
         let out = tensor.mutableData

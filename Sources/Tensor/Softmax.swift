@@ -50,7 +50,7 @@ public enum Softmax {
                 maxLanes = pointwiseMax(maxLanes, z, n)
             }
         }
-        let rowMax = maxLanes.max()
+        let rowMax = VectorMath.horizontalMax(maxLanes)
         if rowMax == -.infinity {  // every key masked out: no distribution, all zeros rather than NaN
             Buffer.zero(y, cols)
             return

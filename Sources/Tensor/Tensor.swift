@@ -20,8 +20,10 @@
 // Kernels — raw pointers + explicit sizes; outputs are caller-provided; nothing allocates.
 //   Convention: **every backward accumulates (`+=`) into its gradient outputs** (llm.c): zero grads once per step.
 //   `GELU` (exact erf; fused bias), `Tanh`, `ReLU`, `Sigmoid`, `Softmax` (scale + additive or key mask),
-//   `LayerNorm` (saves mean/rstd; fused residual add), `Dropout` (seeded or supplied masks), `Bias`,
-//   `Elementwise` (add, mul, axpy, scale), `Reduce` (sum, dot), `MaskedMean` (mean over the step axis),
+//   `LayerNorm` (saves mean/rstd; fused residual add), `Dropout` (mask drawn from an `RNG` or supplied, kept
+//   for backward), `Bias`,
+//   `Elementwise` (add, multiply, axpy, scale; `map`/`accumulate` take your own SIMD closure and inline into
+//   your module), `Reduce` (sum, dot, sumOfSquares), `MaskedMean` (mean over the step axis),
 //   `Embedding` (gather / scatter-add), `CrossEntropy`, `MeanSquaredError`.
 //   `VectorMath.exp/erf/tanh/sigmoid` are the SIMD16 approximations the kernels use.
 // RNG
@@ -31,7 +33,8 @@
 //   `Safetensors.read(path:)` → `SafetensorsFile` (F32; F16/BF16 widened; integer tensors skipped and listed);
 //   `Safetensors.write(_:metadata:to:)` atomic (temp file, fsync, rename, fsync dir). Errors: `SafetensorsError`.
 // Benchmarks
-//   `TensorBenchmarks.run()` prints SGEMM GFLOP/s and kernel GB/s at BERT shapes.
+//   `TensorBenchmarks.run()` prints SGEMM GFLOP/s and kernel GB/s at BERT shapes (release builds only: at -Onone
+//   Swift's SIMD types are generic calls, ~300× slower).
 
 import Foundation
 
@@ -127,13 +130,18 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var isFrozen = false
 
     /// Zero-filled storage of `shape`.
-    public init(shape: Shape) {
+    public convenience init(shape: Shape) {
+        self.init(uninitializedShape: shape)
+        Buffer.zero(storage, count)
+    }
+
+    /// Storage the caller fills completely before any read (file loads skip a memset of the whole model).
+    init(uninitializedShape shape: Shape) {
         self.shape = shape
         count = shape.count
         let bytes = Swift.max(count, 1) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Tensor.alignment)
         storage = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
-        Buffer.zero(storage, count)
     }
 
     public convenience init(shape dims: Int...) { self.init(shape: Shape(dims)) }

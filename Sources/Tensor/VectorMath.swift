@@ -83,6 +83,19 @@ public enum VectorMath {
         1 / (1 + exp(-x))
     }
 
+    /// The largest lane, by halving with compare-and-select (`SIMD.max()` is a scalar loop through memory
+    /// that cost a fifth of the softmax). NaN lanes are ignored unless all are NaN.
+    @_transparent @usableFromInline
+    static func horizontalMax(_ v: Lanes) -> Float {
+        let h8 = v.highHalf
+        let m8 = v.lowHalf.replacing(with: h8, where: h8 .> v.lowHalf)
+        let h4 = m8.highHalf
+        let m4 = m8.lowHalf.replacing(with: h4, where: h4 .> m8.lowHalf)
+        let h2 = m4.highHalf
+        let m2 = m4.lowHalf.replacing(with: h2, where: h2 .> m4.lowHalf)
+        return m2[1] > m2[0] ? m2[1] : m2[0]
+    }
+
     /// |x| by clearing the sign bit.
     @_transparent
     public static func absolute(_ x: Lanes) -> Lanes {

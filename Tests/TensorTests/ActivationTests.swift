@@ -105,7 +105,7 @@ final class ActivationTests: XCTestCase {
     }
 
     func testReLUBackwardFiniteDifferences() {
-        // Inputs kept away from 0, where ReLU has no derivative.
+        // No seeded input lies within h of 0, where ReLU has no derivative (the check would fail if one did).
         checkActivation("ReLU", seed: 40, forward: { x, y, n in
             ReLU.forward(x: x, y: y, count: n)
         }, backward: { _, y, dy, dx in ReLU.backward(y: y, dy: dy, dx: &dx, count: y.count) })
