@@ -87,7 +87,7 @@ struct EncoderLayer {
                               stats: act.attentionStats, rows: n, workers: shape.workers)
         intermediate.forward(act.attended, act.intermediatePre, rows: n)
         let I = intermediate.outFeatures
-        Workers.rows(n, workers: shape.workers) { r in
+        shape.workers.rows(n) { r in
             GELU.forward(x: act.intermediatePre + r.lowerBound * I, y: act.intermediateAct + r.lowerBound * I,
                          count: r.count * I)
         }
@@ -131,7 +131,7 @@ struct EncoderLayer {
         Buffer.zero(scratch.dintermediateAct, n * I)
         output.backward(scratch.dresidual, act.intermediateAct, dx: scratch.dintermediateAct, rows: n)
         Buffer.zero(scratch.dintermediatePre, n * I)
-        Workers.rows(n, workers: shape.workers) { r in
+        shape.workers.rows(n) { r in
             let o = r.lowerBound * I
             GELU.backward(x: act.intermediatePre + o, dy: scratch.dintermediateAct + o, dx: scratch.dintermediatePre + o,
                           count: r.count * I)

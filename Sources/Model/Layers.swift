@@ -61,8 +61,8 @@ struct LayerNormLayer {
 
     /// Writes sum = a + b (kept for backward), the row statistics, and y.
     func forward(adding a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, sum: UnsafeMutablePointer<Float>,
-                 y: UnsafeMutablePointer<Float>, stats: RowStats, rows: Int, workers: Int) {
-        Workers.rows(rows, workers: workers) { r in
+                 y: UnsafeMutablePointer<Float>, stats: RowStats, rows: Int, workers: WorkerPool) {
+        workers.rows(rows) { r in
             let o = r.lowerBound * width
             LayerNorm.forward(adding: a + o, b + o, sum: sum + o, gamma: gamma.value, beta: beta.value, y: y + o,
                               mean: stats.mean + r.lowerBound, rstd: stats.rstd + r.lowerBound, rows: r.count,
@@ -79,13 +79,14 @@ struct LayerNormLayer {
     /// Accumulates dx += ∂L/∂x (x = the LayerNorm input) and dγ/dβ when trained. With trained γ/β the rows
     /// share the parameter gradients, so that case stays on one thread.
     func backward(_ dy: UnsafePointer<Float>, input: UnsafePointer<Float>, stats: RowStats,
-                  dx: UnsafeMutablePointer<Float>, rows: Int, workers: Int = 1) {
-        Workers.rows(rows, workers: trains ? 1 : workers) { r in
+                  dx: UnsafeMutablePointer<Float>, rows: Int, workers: WorkerPool) {
+        func block(_ r: Range<Int>) {
             let o = r.lowerBound * width
             LayerNorm.backward(dy: dy + o, x: input + o, mean: stats.mean + r.lowerBound,
                                rstd: stats.rstd + r.lowerBound, gamma: gamma.value, dx: dx + o,
                                dgamma: gamma.grad, dbeta: beta.grad, rows: r.count, cols: width)
         }
+        if trains { block(0..<rows) } else { workers.rows(rows, block) }
     }
 
     var trains: Bool { gamma.grad != nil || beta.grad != nil }

@@ -30,8 +30,8 @@ struct SelfAttention {
 
     /// Every sample once, spread over the workers.
     private func forEachSample(_ shape: StepShape, _ body: (Int) -> Void) {
-        let workers = min(shape.workers, shape.batch)
-        Workers.run(workers) { w in
+        let workers = min(shape.workers.count, shape.batch)
+        shape.workers.run(workers) { w in
             for b in stride(from: w, to: shape.batch, by: workers) { body(b) }
         }
     }

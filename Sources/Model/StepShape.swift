@@ -8,8 +8,8 @@ struct StepShape {
     let additiveMask: UnsafePointer<Float>
     let prefixLength: Int
     let training: Bool
-    /// Threads the step may use for independent work (samples, row blocks).
-    let workers: Int
+    /// The model's threads for independent work (samples, row blocks).
+    let workers: WorkerPool
 
     var tokens: Int { batch * seqLen }
     /// Keys per query: the prefix, then the tokens.

@@ -1,16 +1,58 @@
-import Dispatch
+import Foundation
 import Tensor
 
-/// Splits a step's independent work (samples, row blocks) over the model's worker threads.
-enum Workers {
-    /// body(worker) for every worker in 0..<count, concurrently; one worker runs inline.
-    static func run(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 { body(0); return }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+/// A model's own worker threads for a step's independent work (samples, row blocks). Threads are started
+/// once and woken by semaphores, so handing out work allocates nothing (Dispatch's concurrentPerform
+/// allocates on every call). One pool belongs to one model and is driven by one thread at a time.
+final class WorkerPool: @unchecked Sendable {
+    /// Workers including the calling thread.
+    let count: Int
+    private let wake: [DispatchSemaphore]
+    private let finished = DispatchSemaphore(value: 0)
+    /// The current job; set before waking the workers, cleared after they all finished.
+    private var job: ((Int) -> Void)?
+    private var stopping = false
+
+    init(count: Int) {
+        self.count = max(1, count)
+        wake = (1..<self.count).map { _ in DispatchSemaphore(value: 0) }
+        for worker in 1..<self.count {
+            let thread = Thread { [unowned self] in self.serve(worker) }
+            thread.name = "model-worker-\(worker)"
+            thread.start()
+        }
     }
 
-    /// Rows 0..<rows in `count` contiguous blocks, one per worker.
-    static func rows(_ rows: Int, workers count: Int, _ body: (Range<Int>) -> Void) {
+    deinit {
+        stopping = true
+        for semaphore in wake { semaphore.signal() }
+        for _ in wake { finished.wait() }
+    }
+
+    private func serve(_ worker: Int) {
+        while true {
+            wake[worker - 1].wait()
+            if stopping { finished.signal(); return }
+            job!(worker)
+            finished.signal()
+        }
+    }
+
+    /// body(worker) for worker in 0..<min(workers, count), concurrently; worker 0 runs on the caller.
+    func run(_ workers: Int, _ body: (Int) -> Void) {
+        let n = min(workers, count)
+        if n <= 1 { body(0); return }
+        withoutActuallyEscaping(body) { body in
+            job = body
+            for w in 1..<n { wake[w - 1].signal() }
+            body(0)
+            for _ in 1..<n { finished.wait() }
+            job = nil
+        }
+    }
+
+    /// Rows 0..<rows in contiguous blocks, one per worker (no split below 16 rows a block).
+    func rows(_ rows: Int, _ body: (Range<Int>) -> Void) {
         let n = max(1, min(count, rows / 16))
         run(n) { w in body((rows * w / n)..<(rows * (w + 1) / n)) }
     }
