@@ -39,7 +39,8 @@ struct AdapterLayer {
         } else {
             gated = UnsafePointer(act.adapted)
         }
-        layerNorm.forward(adding: residual, gated, sum: act.outputSum, y: output, stats: act.outputStats, rows: n)
+        layerNorm.forward(adding: residual, gated, sum: act.outputSum, y: output, stats: act.outputStats, rows: n,
+                          workers: shape.workers)
     }
 
     /// dout = ∂L/∂output; accumulates into dresidual = ∂L/∂(f + a) (which must start zeroed).
@@ -48,7 +49,8 @@ struct AdapterLayer {
                   scratch: AdapterScratch, gateScratch: GateScratch, shape: StepShape) {
         let n = shape.tokens, H = up.outFeatures, m = down.outFeatures
         // Second LayerNorm: its input is residual + g·h_A, so dresidual gets the same gradient directly.
-        layerNorm.backward(dout, input: act.outputSum, stats: act.outputStats, dx: dresidual, rows: n)
+        layerNorm.backward(dout, input: act.outputSum, stats: act.outputStats, dx: dresidual, rows: n,
+                           workers: shape.workers)
         let dadapted: UnsafePointer<Float>
         if gate != nil {
             SampleScale.dot(dresidual, act.adapted, into: gateScratch.dvalues, batch: shape.batch,
@@ -70,7 +72,8 @@ struct AdapterLayer {
                           scratch: gateScratch, shape: shape)
         }
         // First LayerNorm (same γ, β): x = LN(residual).
-        layerNorm.backward(scratch.dnormalized, input: residual, stats: residualStats, dx: dresidual, rows: n)
+        layerNorm.backward(scratch.dnormalized, input: residual, stats: residualStats, dx: dresidual, rows: n,
+                           workers: shape.workers)
     }
 }
 

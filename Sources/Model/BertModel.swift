@@ -24,6 +24,12 @@ public final class BertModel {
     /// Test hook: when set, training forwards take every dropout mask (0 or 1/(1−p) per element) from it
     /// instead of the RNG, so PyTorch's masks can be replayed.
     public var dropoutMaskOverride: ((DropoutSite, UnsafeMutableBufferPointer<Float>) -> Void)?
+    /// Threads a step may use besides BLAS's own (per-sample attention, row-parallel kernels). Results do
+    /// not depend on it. Several concurrent jobs on a small machine are best served by 1 each.
+    public var threads = 1 {
+        didSet { if threads != workers.count { workers = WorkerPool(count: threads) } }
+    }
+    private var workers = WorkerPool(count: 1)
 
     private let pool = BufferPool()
     let embeddings: Embeddings
@@ -245,7 +251,7 @@ public final class BertModel {
             labels = .values(valueLabels)
         }
         let shape = StepShape(batch: B, seqLen: T, tokenMask: tokenMask, additiveMask: additiveMask, prefixLength: L,
-                              training: training)
+                              training: training, workers: workers)
         current = shape
         let fillMask: MaskFiller = { site, mask, count in
             if let source = self.dropoutMaskOverride {

@@ -47,7 +47,7 @@ struct Embeddings {
         let n = shape.tokens, H = norm.width
         if shape.training && dropout > 0 { Elementwise.multiply(dout, act.dropMask, dout, n * H) }
         Buffer.zero(dsum, n * H)
-        norm.backward(dout, input: act.sum, stats: act.stats, dx: dsum, rows: n)
+        norm.backward(dout, input: act.sum, stats: act.stats, dx: dsum, rows: n, workers: shape.workers)
         if let g = word.grad { Embedding.backward(ids: inputs.ids, dout: dsum, dtable: g, vocab: vocabSize, dim: H, count: n) }
         if let g = tokenType.grad {
             Embedding.backward(ids: inputs.types, dout: dsum, dtable: g, vocab: typeVocabSize, dim: H, count: n)

@@ -84,9 +84,13 @@ struct EncoderLayer {
             Dropout.forward(x: scratch.hidden, mask: act.attentionDropMask, y: scratch.hidden, count: n * H)
         }
         attentionNorm.forward(adding: scratch.hidden, input, sum: act.attentionSum, y: act.attended,
-                              stats: act.attentionStats, rows: n)
+                              stats: act.attentionStats, rows: n, workers: shape.workers)
         intermediate.forward(act.attended, act.intermediatePre, rows: n)
-        GELU.forward(x: act.intermediatePre, y: act.intermediateAct, count: n * intermediate.outFeatures)
+        let I = intermediate.outFeatures
+        shape.workers.rows(n) { r in
+            GELU.forward(x: act.intermediatePre + r.lowerBound * I, y: act.intermediateAct + r.lowerBound * I,
+                         count: r.count * I)
+        }
         output.forward(act.intermediateAct, act.ffnOut, rows: n)
         if dropping {
             fillMask(.output(layer: index), act.outputDropMask, n * H)
@@ -94,12 +98,12 @@ struct EncoderLayer {
         }
         if let adapter, let adapterAct = act.adapter {
             outputNorm.forward(adding: act.ffnOut, act.attended, sum: act.residualSum, y: adapterAct.normalized,
-                               stats: act.residualStats, rows: n)
+                               stats: act.residualStats, rows: n, workers: shape.workers)
             adapter.forward(residual: act.residualSum, layerNorm: outputNorm, adapterAct, scratch: scratch.hidden,
                             output: act.out, shape: shape)
         } else {
             outputNorm.forward(adding: act.ffnOut, act.attended, sum: act.residualSum, y: act.out,
-                               stats: act.residualStats, rows: n)
+                               stats: act.residualStats, rows: n, workers: shape.workers)
         }
     }
 
@@ -117,7 +121,8 @@ struct EncoderLayer {
                              layerNorm: outputNorm, adapterAct, dresidual: scratch.dresidual,
                              scratch: scratch.adapter, gateScratch: scratch.gate, shape: shape)
         } else {
-            outputNorm.backward(dout, input: act.residualSum, stats: act.residualStats, dx: scratch.dresidual, rows: n)
+            outputNorm.backward(dout, input: act.residualSum, stats: act.residualStats, dx: scratch.dresidual, rows: n,
+                                workers: shape.workers)
         }
         guard needsLower else { return }
         // FFN: da = d(f + a) + W₁ᵀ-path; f was dropped after W₂.
@@ -126,12 +131,16 @@ struct EncoderLayer {
         Buffer.zero(scratch.dintermediateAct, n * I)
         output.backward(scratch.dresidual, act.intermediateAct, dx: scratch.dintermediateAct, rows: n)
         Buffer.zero(scratch.dintermediatePre, n * I)
-        GELU.backward(x: act.intermediatePre, dy: scratch.dintermediateAct, dx: scratch.dintermediatePre, count: n * I)
+        shape.workers.rows(n) { r in
+            let o = r.lowerBound * I
+            GELU.backward(x: act.intermediatePre + o, dy: scratch.dintermediateAct + o, dx: scratch.dintermediatePre + o,
+                          count: r.count * I)
+        }
         intermediate.backward(scratch.dintermediatePre, act.attended, dx: scratch.dattended, rows: n)
         // Attention LayerNorm → d(dropout(dense) + input); the input's share is the residual.
         Buffer.zero(scratch.dattentionSum, n * H)
         attentionNorm.backward(scratch.dattended, input: act.attentionSum, stats: act.attentionStats,
-                               dx: scratch.dattentionSum, rows: n)
+                               dx: scratch.dattentionSum, rows: n, workers: shape.workers)
         if let dinput { Buffer.copy(scratch.dattentionSum, dinput, n * H) }
         if dropping {
             Elementwise.multiply(scratch.dattentionSum, act.attentionDropMask, scratch.dattentionSum, n * H)

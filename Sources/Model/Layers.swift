@@ -51,7 +51,8 @@ struct LinearLayer {
     var trains: Bool { weight.grad != nil || bias?.grad != nil }
 }
 
-/// LayerNorm over the hidden axis with the residual add fused in front: y = LN(a + b).
+/// LayerNorm over the hidden axis with the residual add fused in front: y = LN(a + b). Rows are independent,
+/// so they are split over the step's workers.
 struct LayerNormLayer {
     let gamma: Weight
     let beta: Weight
@@ -60,9 +61,13 @@ struct LayerNormLayer {
 
     /// Writes sum = a + b (kept for backward), the row statistics, and y.
     func forward(adding a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, sum: UnsafeMutablePointer<Float>,
-                 y: UnsafeMutablePointer<Float>, stats: RowStats, rows: Int) {
-        LayerNorm.forward(adding: a, b, sum: sum, gamma: gamma.value, beta: beta.value, y: y,
-                          mean: stats.mean, rstd: stats.rstd, rows: rows, cols: width, eps: eps)
+                 y: UnsafeMutablePointer<Float>, stats: RowStats, rows: Int, workers: WorkerPool) {
+        workers.rows(rows) { r in
+            let o = r.lowerBound * width
+            LayerNorm.forward(adding: a + o, b + o, sum: sum + o, gamma: gamma.value, beta: beta.value, y: y + o,
+                              mean: stats.mean + r.lowerBound, rstd: stats.rstd + r.lowerBound, rows: r.count,
+                              cols: width, eps: eps)
+        }
     }
 
     /// y = LN(x) without a residual (embeddings).
@@ -71,11 +76,17 @@ struct LayerNormLayer {
                           rows: rows, cols: width, eps: eps)
     }
 
-    /// Accumulates dx += ∂L/∂x (x = the LayerNorm input) and dγ/dβ when trained.
+    /// Accumulates dx += ∂L/∂x (x = the LayerNorm input) and dγ/dβ when trained. With trained γ/β the rows
+    /// share the parameter gradients, so that case stays on one thread.
     func backward(_ dy: UnsafePointer<Float>, input: UnsafePointer<Float>, stats: RowStats,
-                  dx: UnsafeMutablePointer<Float>, rows: Int) {
-        LayerNorm.backward(dy: dy, x: input, mean: stats.mean, rstd: stats.rstd, gamma: gamma.value, dx: dx,
-                           dgamma: gamma.grad, dbeta: beta.grad, rows: rows, cols: width)
+                  dx: UnsafeMutablePointer<Float>, rows: Int, workers: WorkerPool) {
+        func block(_ r: Range<Int>) {
+            let o = r.lowerBound * width
+            LayerNorm.backward(dy: dy + o, x: input + o, mean: stats.mean + r.lowerBound,
+                               rstd: stats.rstd + r.lowerBound, gamma: gamma.value, dx: dx + o,
+                               dgamma: gamma.grad, dbeta: beta.grad, rows: r.count, cols: width)
+        }
+        if trains { block(0..<rows) } else { workers.rows(rows, block) }
     }
 
     var trains: Bool { gamma.grad != nil || beta.grad != nil }

@@ -8,6 +8,8 @@ struct StepShape {
     let additiveMask: UnsafePointer<Float>
     let prefixLength: Int
     let training: Bool
+    /// The model's threads for independent work (samples, row blocks).
+    let workers: WorkerPool
 
     var tokens: Int { batch * seqLen }
     /// Keys per query: the prefix, then the tokens.

@@ -50,17 +50,38 @@ public final class AdamW {
         let rootCorrection2 = correction2.squareRoot()
         for p in updated {
             let offset = p.value.baseAddress! - parameters.values
-            let value = p.value.baseAddress!, grad = p.gradient.baseAddress!
-            let m = firstMoment + offset, v = secondMoment + offset
-            let decay: Float = p.weightDecay ? 1 - lr * h.weightDecay : 1
-            for i in 0..<p.value.count {
-                let g = grad[i]
-                let mi = h.beta1 * m[i] + (1 - h.beta1) * g
-                let vi = h.beta2 * v[i] + (1 - h.beta2) * g * g
-                m[i] = mi
-                v[i] = vi
-                value[i] = value[i] * decay - stepSize * mi / (vi.squareRoot() / rootCorrection2 + h.epsilon)
-            }
+            update(value: p.value.baseAddress!, grad: p.gradient.baseAddress!, m: firstMoment + offset,
+                   v: secondMoment + offset, count: p.value.count,
+                   decay: p.weightDecay ? 1 - lr * h.weightDecay : 1, stepSize: stepSize,
+                   rootCorrection2: rootCorrection2)
+        }
+    }
+
+    /// The element-wise update, 16 lanes at a time (full fine-tuning updates ~23M floats per step).
+    private func update(value: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                        v: UnsafeMutablePointer<Float>, count: Int, decay: Float, stepSize: Float,
+                        rootCorrection2: Float) {
+        let h = hyperparameters
+        typealias Lanes = SIMD16<Float>
+        let width = Lanes.scalarCount
+        var i = 0
+        while i + width <= count {
+            let g = UnsafeRawPointer(grad + i).loadUnaligned(as: Lanes.self)
+            let mi = h.beta1 * UnsafeRawPointer(m + i).loadUnaligned(as: Lanes.self) + (1 - h.beta1) * g
+            let vi = h.beta2 * UnsafeRawPointer(v + i).loadUnaligned(as: Lanes.self) + (1 - h.beta2) * g * g
+            let p = UnsafeRawPointer(value + i).loadUnaligned(as: Lanes.self)
+            let next = p * decay - stepSize * mi / (vi.squareRoot() / rootCorrection2 + h.epsilon)
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: Lanes.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: Lanes.self)
+            UnsafeMutableRawPointer(value + i).storeBytes(of: next, as: Lanes.self)
+            i += width
+        }
+        while i < count {
+            let g = grad[i]
+            m[i] = h.beta1 * m[i] + (1 - h.beta1) * g
+            v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g
+            value[i] = value[i] * decay - stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + h.epsilon)
+            i += 1
         }
     }
 }

@@ -78,29 +78,38 @@ enum BenchStepCommand {
         print("batch \(options.batch) × \(options.seqLen) tokens, \(options.threads) BLAS thread(s), \(options.steps) timed steps after 2 warm-up")
         print(probe)
         let batch = try syntheticBatch(size: options.batch, seqLen: options.seqLen, config: c)
-        print("method               trainable   ms/step (min)     GFLOP/step  GFLOP/s  ×floor  peak RSS")
+        // CPU ms is the process's CPU time per step: with one thread it is immune to other processes' load.
+        print("method               trainable   ms/step (min)   CPU ms  GFLOP/step  GFLOP/s  ×floor  peak RSS")
         for method in options.methods {
             let model = try BertModel(backbone: backbone, pelt: .method(method, hiddenSize: c.hiddenSize), numLabels: 2,
                                       maxBatch: options.batch, maxSeqLen: options.seqLen, seed: 1)
+            model.threads = options.threads
             let optimizer = AdamW(parameters: model.parameters)
-            var times: [Double] = []
+            var times: [Double] = [], cpuTimes: [Double] = []
             for step in 0..<(options.steps + 2) {
-                let start = monotonicSeconds()
+                let start = monotonicSeconds(), cpuStart = processCPUSeconds()
                 model.parameters.zeroGradients()
                 try model.forward(batch, training: true)
                 model.backward()
                 optimizer.step(learningRate: 1e-5)
-                if step >= 2 { times.append(monotonicSeconds() - start) }
+                if step >= 2 {
+                    times.append(monotonicSeconds() - start)
+                    cpuTimes.append(processCPUSeconds() - cpuStart)
+                }
             }
             times.sort()
+            cpuTimes.sort()
             let median = times[times.count / 2]
             let flops = model.trainingStepFLOPs(batch: options.batch, seqLen: options.seqLen)
             let floor = flops / (probe.gflops * 1e9)
+            // The one-thread probe is timed in CPU time (Tensor's SGEMMProbe), so the step is compared in CPU
+            // time too; with more threads both are wall-clock.
+            let compared = probe.threadCPUTime ? cpuTimes[cpuTimes.count / 2] : median
             let trainable = model.parameters.trainable.reduce(0) { $0 + $1.value.count }
             let name = method.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
-            print(name + String(format: " %10d   %7.1f (%6.1f)   %10.1f  %7.1f  %6.2f  %5.0f MB",
-                         trainable, median * 1e3, times[0] * 1e3, flops / 1e9, flops / median / 1e9, median / floor,
-                         Double(peakResidentBytes()) / 1e6))
+            print(name + String(format: " %10d   %7.1f (%6.1f)  %7.1f  %10.1f  %7.1f  %6.2f  %5.0f MB", trainable,
+                                median * 1e3, times[0] * 1e3, cpuTimes[cpuTimes.count / 2] * 1e3, flops / 1e9,
+                                flops / compared / 1e9, compared / floor, Double(peakResidentBytes()) / 1e6))
         }
     }
 
@@ -117,6 +126,12 @@ enum BenchStepCommand {
     static func monotonicSeconds() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 

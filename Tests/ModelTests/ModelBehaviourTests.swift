@@ -68,6 +68,24 @@ final class ModelBehaviourTests: XCTestCase {
         XCTAssertEqual(plain.logits, lora.logits)
     }
 
+    /// Worker threads split independent work only: losses, logits and gradients are bit-identical.
+    func testThreadCountDoesNotChangeResults() throws {
+        func run(threads: Int) throws -> (Float, [Float], [Float]) {
+            let model = try BertModel(backbone: GoldenModelTests.backbone, pelt: .method(.unipeltAPL, hiddenSize: 32),
+                                      numLabels: 3, maxBatch: 3, maxSeqLen: 12, seed: 6)
+            model.threads = threads
+            model.parameters.zeroGradients()
+            let loss = try model.forward(try batch(paddedTo: 12), training: true)
+            model.backward()
+            return (loss, model.logits, Array(UnsafeBufferPointer(start: model.parameters.gradients,
+                                                                  count: model.parameters.count)))
+        }
+        let one = try run(threads: 1), two = try run(threads: 2)
+        XCTAssertEqual(one.0, two.0)
+        XCTAssertEqual(one.1, two.1)
+        XCTAssertEqual(one.2, two.2)
+    }
+
     func testBatchLargerThanPlanIsRejected() throws {
         let model = try BertModel(backbone: GoldenModelTests.backbone, pelt: .method(.adapter, hiddenSize: 32),
                                   numLabels: 3, maxBatch: 2, maxSeqLen: 12, seed: 1)
