@@ -18,6 +18,7 @@ extension Trainer {
         var lossSum = 0.0
         var gateSums: [GateSiteKey: Double] = [:]
         for start in stride(from: 0, to: order.count, by: batchSize) {
+            try checkStopRequest()
             let indices = order[start..<min(start + batchSize, order.count)]
             let batch = try assembleEvaluationBatch(split, indices)
             lossSum += Double(try model.forward(batch, training: false)) * Double(indices.count)

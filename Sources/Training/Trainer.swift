@@ -123,34 +123,47 @@ public final class Trainer {
 
     private func trainUntilDone() throws -> TrainingOutcome {
         model.dropoutRNG = RNG(state: state.dropoutRNG)
-        var stopped = state.earlyStopping.shouldStop
-        while !stopped && state.epoch < hp.epochs {
-            var orderRNG = RNG(state: state.epochOrderRNG)
-            let plan = BatchPlan(lengths: trainLengths, batchSize: hp.batchSize, padding: hp.padding,
-                                 bucketWindow: hp.bucketWindow, rng: &orderRNG)
-            while state.batchInEpoch < plan.count {
-                if let request = control.stopRequest {
-                    if request == .suspend { try writeLast() }
-                    return .stopped(request, step: state.step)
+        do {
+            // A suspension during an evaluation resumes with that evaluation.
+            var stopped = state.evaluationPending ? try evaluate() : state.earlyStopping.shouldStop
+            while !stopped && state.epoch < hp.epochs {
+                var orderRNG = RNG(state: state.epochOrderRNG)
+                let plan = BatchPlan(lengths: trainLengths, batchSize: hp.batchSize, padding: hp.padding,
+                                     bucketWindow: hp.bucketWindow, rng: &orderRNG)
+                while state.batchInEpoch < plan.count {
+                    try checkStopRequest()
+                    try step(plan.batch(state.batchInEpoch))
+                    state.batchInEpoch += 1
+                    let epochDone = state.batchInEpoch == plan.count
+                    if epochDone {
+                        // Before evaluating, so the `last` checkpoint written there resumes at the next epoch.
+                        state.epoch += 1
+                        state.batchInEpoch = 0
+                        state.epochOrderRNG = orderRNG.state
+                    }
+                    let evaluationDue = hp.evalEverySteps > 0 ? state.step % hp.evalEverySteps == 0 : epochDone
+                    if evaluationDue { stopped = try evaluate() }
+                    if stopped || epochDone { break }
                 }
-                try step(plan.batch(state.batchInEpoch))
-                state.batchInEpoch += 1
-                let epochDone = state.batchInEpoch == plan.count
-                if epochDone {
-                    // Before evaluating, so the `last` checkpoint written there resumes at the next epoch.
-                    state.epoch += 1
-                    state.batchInEpoch = 0
-                    state.epochOrderRNG = orderRNG.state
-                }
-                let evaluationDue = hp.evalEverySteps > 0 ? state.step % hp.evalEverySteps == 0 : epochDone
-                if evaluationDue { stopped = try evaluate() }
-                if stopped || epochDone { break }
             }
-        }
-        if state.evaluations.last?.step != state.step {
-            _ = try evaluate()  // the last steps since an every-N-steps evaluation still count for selection
+            if state.evaluations.last?.step != state.step {
+                _ = try evaluate()  // the last steps since an every-N-steps evaluation still count for selection
+            }
+        } catch let stop as StopSignal {
+            if stop.request == .suspend { try writeLast() }
+            return .stopped(stop.request, step: state.step)
         }
         return .finished(finish())
+    }
+
+    /// Thrown out of a step or an evaluation batch when the service asks the job to stop.
+    private struct StopSignal: Error {
+        let request: StopRequest
+    }
+
+    /// Checked before every step and every evaluation batch, so a request takes effect within one of them.
+    func checkStopRequest() throws {
+        if let request = control.stopRequest { throw StopSignal(request: request) }
     }
 
     /// forward → zero grads → backward → clip → AdamW, with the schedule's rate for this step.
@@ -181,6 +194,7 @@ public final class Trainer {
     /// Evaluates dev and test, updates early stopping and the best state, writes `best` (when improved) and
     /// `last`. Returns whether training should stop.
     private func evaluate() throws -> Bool {
+        state.evaluationPending = true
         let dev = try evaluate(data.dev, order: devOrder, collectGates: model.pelt.hasGates)
         let test = try evaluate(data.test, order: testOrder, collectGates: false)
         let isBest = state.earlyStopping.record(metric: dev.report.primary, step: state.step)
@@ -190,6 +204,7 @@ public final class Trainer {
             devLoss: dev.loss, devMetrics: dev.report.named, testMetrics: test.report.named,
             devMetric: dev.report.primary, testMetric: test.report.primary, isBest: isBest, gates: dev.gates)
         state.evaluations.append(record)
+        state.evaluationPending = false
         state.lossSum = 0
         state.lossSteps = 0
         emit(.evaluation(record))

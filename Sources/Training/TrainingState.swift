@@ -18,6 +18,8 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var evaluations: [EvaluationRecord] = []
     /// The step whose parameters the best state holds (nil before the first evaluation).
     public var bestStateStep: Int?
+    /// An evaluation was due at `step` but was interrupted; a resumed run does it first.
+    public var evaluationPending = false
 
     init(seed: UInt64, patience: Int) {
         epochOrderRNG = RNG(seed: seed, stream: .dataOrder).state

@@ -18,9 +18,12 @@ final class CheckpointTests: XCTestCase {
         return (trainer, recorder, result)
     }
 
-    /// Stops a run with `request` after `step`, then resumes a fresh trainer from its `last` checkpoint.
+    /// Stops a run with `request` right after `step`, then resumes a fresh trainer from its `last` checkpoint;
+    /// returns the losses of both runs joined at the resume point (the uninterrupted run's sequence if resume is
+    /// exact), the resumed trainer, its events and its result.
     private func interruptedAndResumed(_ spec: TrainingSpec, after step: Int, _ request: StopRequest,
-                                       directory: String) throws -> ([Float], Trainer, TrainingResult) {
+                                       resumesAfterStep: Int, directory: String)
+        throws -> ([Float], Trainer, EventRecorder, TrainingResult) {
         let control = TrainingControl()
         let first = try TrainingFixtures.trainer(spec, checkpointDirectory: directory, control: control)
         let before = EventRecorder()
@@ -30,7 +33,7 @@ final class CheckpointTests: XCTestCase {
             throw TrainingError.cancelled(step: -1)
         }
         XCTAssertEqual(stopRequest, request)
-        XCTAssertEqual(stoppedAt, step, "stops within one step")
+        XCTAssertEqual(stoppedAt, step, "stops within one step or evaluation batch")
         guard case .stopped? = before.events.last else { throw TrainingError.cancelled(step: -2) }
 
         let second = try TrainingFixtures.trainer(spec, checkpointDirectory: directory)
@@ -39,30 +42,50 @@ final class CheckpointTests: XCTestCase {
         guard case let .finished(result) = try second.run(resumingFrom: directory + "/last.safetensors") else {
             throw TrainingError.cancelled(step: -3)
         }
-        XCTAssertEqual(after.steps.first?.step, step + 1)
-        return (before.steps.map(\.loss) + after.steps.map(\.loss), second, result)
+        XCTAssertEqual(after.steps.first?.step, resumesAfterStep + 1)
+        let losses = before.steps.filter { $0.step <= resumesAfterStep }.map(\.loss) + after.steps.map(\.loss)
+        return (losses, second, after, result)
+    }
+
+    private func assertSame(_ losses: [Float], _ reference: EventRecorder, file: StaticString = #filePath,
+                            line: UInt = #line) {
+        XCTAssertEqual(losses.count, reference.steps.count, file: file, line: line)
+        for (a, b) in zip(losses, reference.steps.map(\.loss)) {
+            XCTAssertEqual(a, b, accuracy: 1e-6, file: file, line: line)
+        }
     }
 
     func testResumeAfterAMidEpochSuspensionEqualsTheUninterruptedRun() throws {
         let spec = try spec()
         let (reference, events, result) = try uninterrupted(spec)
         // Step 3 is the first batch of epoch 1: the position within the epoch must be restored.
-        let (losses, resumed, resumedResult) = try interruptedAndResumed(
-            spec, after: 3, .suspend, directory: TrainingFixtures.temporaryDirectory())
-        XCTAssertEqual(losses.count, 8)
-        for (a, b) in zip(losses, events.steps.map(\.loss)) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        let (losses, resumed, _, resumedResult) = try interruptedAndResumed(
+            spec, after: 3, .suspend, resumesAfterStep: 3, directory: TrainingFixtures.temporaryDirectory())
+        assertSame(losses, events)
         XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
         XCTAssertEqual(resumedResult, result)
     }
 
-    func testResumeFromAnEpochBoundaryAfterCancelEqualsTheUninterruptedRun() throws {
+    func testSuspensionDuringAnEvaluationResumesWithThatEvaluation() throws {
         let spec = try spec("unipelt-apl")
         let (reference, events, result) = try uninterrupted(spec)
-        // Cancelled right after the epoch-2 evaluation wrote `last`.
-        let (losses, resumed, resumedResult) = try interruptedAndResumed(
-            spec, after: 4, .cancel, directory: TrainingFixtures.temporaryDirectory())
-        for (a, b) in zip(losses, events.steps.map(\.loss)) { XCTAssertEqual(a, b, accuracy: 1e-6) }
-        XCTAssertEqual(losses.count, 8)
+        // Step 4 ends epoch 2: the request lands in its evaluation, which the resumed run does first.
+        let (losses, resumed, after, resumedResult) = try interruptedAndResumed(
+            spec, after: 4, .suspend, resumesAfterStep: 4, directory: TrainingFixtures.temporaryDirectory())
+        XCTAssertEqual(after.evaluations.first?.step, 4)
+        assertSame(losses, events)
+        XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
+        XCTAssertEqual(resumedResult, result)
+    }
+
+    func testCancelAbandonsTheRunningEvaluationAndAKilledJobResumesFromTheLastCheckpoint() throws {
+        let spec = try spec("unipelt-apl")
+        let (reference, events, result) = try uninterrupted(spec)
+        // Cancelled in the epoch-2 evaluation: nothing is written, so `last` is the one of step 2, as after a
+        // crash; the resumed run replays steps 3 and 4.
+        let (losses, resumed, _, resumedResult) = try interruptedAndResumed(
+            spec, after: 4, .cancel, resumesAfterStep: 2, directory: TrainingFixtures.temporaryDirectory())
+        assertSame(losses, events)
         XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
         XCTAssertEqual(resumedResult, result)
     }
