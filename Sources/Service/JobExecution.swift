@@ -59,6 +59,7 @@ final class JobExecution: TrainingObserver {
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
             let trainer = try Trainer(spec: spec, backbone: model.backbone, data: data,
                                       checkpointDirectory: checkpointDirectory, control: control)
+            trainer.model.threads = settings.threadsPerWorker
             batchesPerEpoch = max(1, trainer.batchesPerEpoch)
             trainer.observer = self
             let resumePath = "\(checkpointDirectory)/last.safetensors"
