@@ -46,16 +46,7 @@ enum BenchHTTPCommand {
         print("listening on \(configuration.host):\(server.port)")
         fflush(stdout)
 
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        stop.wait()
+        waitForTerminationSignal()
         server.shutdown(gracePeriod: 5)
     }
 

@@ -28,18 +28,7 @@ enum ServeCommand {
         let app = try App(config: config, environment: environment)
         try app.start()
 
-        // Signals arrive on a queue, not in a handler: SIG_IGN first so the default action never runs.
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        stop.wait()
+        waitForTerminationSignal()
         app.shutdown()
-        sources.forEach { $0.cancel() }
     }
 }
