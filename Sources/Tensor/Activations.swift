@@ -34,7 +34,7 @@ public enum GELU {
                                y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let pre = preactivation + r * cols, out = y + r * cols
-            Elementwise.chunks(cols) { i, n in
+            for (i, n) in Elementwise.chunks(cols) {
                 let h = Elementwise.load(pre, i, n) + Elementwise.load(bias, i, n)
                 Elementwise.store(h, pre, i, n)
                 Elementwise.store(value(h), out, i, n)
@@ -48,7 +48,7 @@ public enum GELU {
                                 rows: Int, cols: Int) {
         for r in 0..<rows {
             let pre = preactivation + r * cols, g = dy + r * cols, dpre = dpreactivation + r * cols
-            Elementwise.chunks(cols) { i, n in
+            for (i, n) in Elementwise.chunks(cols) {
                 let d = derivative(Elementwise.load(pre, i, n)) * Elementwise.load(g, i, n)
                 Elementwise.store(Elementwise.load(dpre, i, n) + d, dpre, i, n)
                 if let dbias { Elementwise.store(Elementwise.load(dbias, i, n) + d, dbias, i, n) }

@@ -32,16 +32,15 @@ public enum LayerNorm {
                                      _ cols: Int, _ eps: Float) {
         // Two passes (mean, then centred squares) rather than E[x²]−E[x]²: no cancellation when |mean| ≫ std.
         var sumLanes = Lanes()
-        Elementwise.chunks(cols) { i, n in sumLanes += Elementwise.load(x, i, n) }
+        for (i, n) in Elementwise.chunks(cols) { sumLanes += Elementwise.load(x, i, n) }
         let mean = sumLanes.sum() / Float(cols)
         var squareLanes = Lanes()
-        Elementwise.chunks(cols) { i, n in
-            var d = Elementwise.load(x, i, n) - mean
-            if n < Lanes.scalarCount { for j in n..<Lanes.scalarCount { d[j] = 0 } }
+        for (i, n) in Elementwise.chunks(cols) {
+            let d = Elementwise.load(x, i, n, padding: mean) - mean  // padded lanes contribute 0
             squareLanes += d * d
         }
         let rstd = 1 / (squareLanes.sum() / Float(cols) + eps).squareRoot()
-        Elementwise.chunks(cols) { i, n in
+        for (i, n) in Elementwise.chunks(cols) {
             let normalized = (Elementwise.load(x, i, n) - mean) * rstd
             Elementwise.store(normalized * Elementwise.load(gamma, i, n) + Elementwise.load(beta, i, n), y, i, n)
         }
@@ -62,7 +61,7 @@ public enum LayerNorm {
             let xr = x + r * cols, gr = dy + r * cols, dr = dx + r * cols
             let mu = mean[r], rs = rstd[r]
             var gLanes = Lanes(), gxLanes = Lanes()
-            Elementwise.chunks(cols) { i, n in
+            for (i, n) in Elementwise.chunks(cols) {
                 let g = Elementwise.load(gr, i, n) * Elementwise.load(gamma, i, n)
                 let xhat = (Elementwise.load(xr, i, n) - mu) * rs
                 gLanes += g
@@ -75,7 +74,7 @@ public enum LayerNorm {
                 }
             }
             let gMean = gLanes.sum() / Float(cols), gxMean = gxLanes.sum() / Float(cols)
-            Elementwise.chunks(cols) { i, n in
+            for (i, n) in Elementwise.chunks(cols) {
                 let g = Elementwise.load(gr, i, n) * Elementwise.load(gamma, i, n)
                 let xhat = (Elementwise.load(xr, i, n) - mu) * rs
                 let d = rs * (g - gMean - xhat * gxMean)

@@ -3,13 +3,15 @@
 public enum Reduce {
     public static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
         var acc = Lanes()
-        Elementwise.chunks(count) { i, n in acc += Elementwise.load(x, i, n) }
+        for (i, n) in Elementwise.chunks(count) { acc += Elementwise.load(x, i, n) }
         return acc.sum()
     }
 
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
         var acc = Lanes()
-        Elementwise.chunks(count) { i, n in acc += Elementwise.load(a, i, n) * Elementwise.load(b, i, n) }
+        for (i, n) in Elementwise.chunks(count) {
+            acc += Elementwise.load(a, i, n) * Elementwise.load(b, i, n)
+        }
         return acc.sum()
     }
 

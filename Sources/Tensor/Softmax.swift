@@ -14,6 +14,7 @@ public enum Softmax {
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                                groups: Int, rowsPerGroup: Int, cols: Int,
                                scale: Float = 1, mask: SoftmaxMask = .none) {
+        precondition(scale > 0, "softmax scale must be positive, got \(scale)")
         for g in 0..<groups {
             for r in 0..<rowsPerGroup {
                 let offset = (g * rowsPerGroup + r) * cols
@@ -22,67 +23,36 @@ public enum Softmax {
         }
     }
 
-    @inline(__always)
     private static func forwardRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ cols: Int,
                                    _ scale: Float, _ mask: SoftmaxMask, group: Int) {
-        // Pass 1: logits into y (scaled and masked) and their maximum.
+        // Pass 1: logits into y (scaled and masked) and their maximum. Partial chunks pad x with −inf, so the
+        // unused lanes never win the maximum (scale > 0) and exponentiate to exactly 0 in pass 2.
         var maxLanes = Lanes(repeating: -.infinity)
-        switch mask {
-        case .none:
-            Elementwise.chunks(cols) { i, n in
-                let z = scale * Elementwise.load(x, i, n)
-                Elementwise.store(z, y, i, n)
-                maxLanes = pointwiseMax(maxLanes, z, n)
+        for (i, n) in Elementwise.chunks(cols) {
+            var z = scale * Elementwise.load(x, i, n, padding: -.infinity)
+            switch mask {
+            case .none: break
+            case .additive(let m): z += Elementwise.load(m + group * cols, i, n)
+            case .keys(let m): z.replace(with: -.infinity, where: Elementwise.load(m + group * cols, i, n) .== 0)
             }
-        case .additive(let m):
-            let row = m + group * cols
-            Elementwise.chunks(cols) { i, n in
-                let z = scale * Elementwise.load(x, i, n) + Elementwise.load(row, i, n)
-                Elementwise.store(z, y, i, n)
-                maxLanes = pointwiseMax(maxLanes, z, n)
-            }
-        case .keys(let m):
-            let row = m + group * cols
-            Elementwise.chunks(cols) { i, n in
-                var z = scale * Elementwise.load(x, i, n)
-                z.replace(with: -.infinity, where: Elementwise.load(row, i, n) .== 0)
-                Elementwise.store(z, y, i, n)
-                maxLanes = pointwiseMax(maxLanes, z, n)
-            }
+            Elementwise.store(z, y, i, n)
+            maxLanes = maxLanes.replacing(with: z, where: z .> maxLanes)
         }
         let rowMax = VectorMath.horizontalMax(maxLanes)
         if rowMax == -.infinity {  // every key masked out: no distribution, all zeros rather than NaN
             Buffer.zero(y, cols)
             return
         }
-        // Pass 2: exponentiate in place and sum; −inf logits give exactly 0.
+        // Pass 2: exponentiate in place and sum; −inf logits (masked keys, padding lanes) give exactly 0.
         var sumLanes = Lanes()
-        Elementwise.chunks(cols) { i, n in
-            var e = VectorMath.exp(Elementwise.load(UnsafePointer(y), i, n) - rowMax)
-            if n < Lanes.scalarCount { e = zeroTail(e, n) }
+        for (i, n) in Elementwise.chunks(cols) {
+            let e = VectorMath.exp(Elementwise.load(UnsafePointer(y), i, n, padding: -.infinity) - rowMax)
             Elementwise.store(e, y, i, n)
             sumLanes += e
         }
         let inverse = 1 / sumLanes.sum()
         Elementwise.scale(y, by: inverse, cols)
     }
-
-    /// Lane-wise running maximum; the unused lanes of a partial chunk must not count.
-    @inline(__always)
-    private static func pointwiseMax(_ running: Lanes, _ z: Lanes, _ lanes: Int) -> Lanes {
-        let candidate = lanes == Lanes.scalarCount ? z : fillTail(z, lanes, with: -.infinity)
-        return running.replacing(with: candidate, where: candidate .> running)
-    }
-
-    @inline(__always)
-    private static func fillTail(_ v: Lanes, _ lanes: Int, with value: Float) -> Lanes {
-        var out = v
-        for j in lanes..<Lanes.scalarCount { out[j] = value }
-        return out
-    }
-
-    @inline(__always)
-    private static func zeroTail(_ v: Lanes, _ lanes: Int) -> Lanes { fillTail(v, lanes, with: 0) }
 
     /// Accumulates dx += scale · y ⊙ (dy − Σ y·dy) row by row (the softmax Jacobian; the mask is a constant and
     /// masked entries have y = 0, so they get no gradient).
@@ -91,9 +61,11 @@ public enum Softmax {
         for r in 0..<rows {
             let yr = y + r * cols, gr = dy + r * cols, dr = dx + r * cols
             var dotLanes = Lanes()
-            Elementwise.chunks(cols) { i, n in dotLanes += Elementwise.load(yr, i, n) * Elementwise.load(gr, i, n) }
+            for (i, n) in Elementwise.chunks(cols) {
+                dotLanes += Elementwise.load(yr, i, n) * Elementwise.load(gr, i, n)
+            }
             let dot = dotLanes.sum()
-            Elementwise.chunks(cols) { i, n in
+            for (i, n) in Elementwise.chunks(cols) {
                 let d = scale * Elementwise.load(yr, i, n) * (Elementwise.load(gr, i, n) - dot)
                 Elementwise.store(Elementwise.load(UnsafePointer(dr), i, n) + d, dr, i, n)
             }

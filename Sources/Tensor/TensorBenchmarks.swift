@@ -143,7 +143,9 @@ public enum TensorBenchmarks {
     }
 
     /// Median thread-CPU seconds of `repeats` runs after two warm-ups (single-threaded work only: BLAS is set
-    /// to one thread while kernels and their GEMMs are timed).
+    /// to one thread while kernels and their GEMMs are timed). Never inlined, so each timed closure is compiled
+    /// on its own as a caller in another module would see the kernel, not folded into `run`'s huge body.
+    @inline(never)
     static func time(repeats: Int = 15, _ body: () -> Void) -> Double {
         body(); body()
         var samples: [Double] = []
