@@ -4,12 +4,15 @@ import Tensor
 /// and owns only its `parameters` (the registry), its dropout RNG and every activation buffer, planned once
 /// for (maxBatch, maxSeqLen) so that forward and backward never allocate. One model per thread.
 ///
+///     let backbone = try Backbone.load(directory: "var/models/minilm-l6")   // once per process, shared
 ///     let model = try BertModel(backbone: backbone, pelt: .method(.unipeltAPL, hiddenSize: 384),
 ///                               numLabels: 2, maxBatch: 16, maxSeqLen: 128, seed: 1)
+///     model.threads = 2                      // optional worker threads (results do not depend on it)
 ///     model.parameters.zeroGradients()
 ///     let loss = try model.forward(batch, training: true)
 ///     model.backward()                       // accumulates into model.parameters' gradients
 ///     for p in model.parameters.trainable { … p.value, p.gradient, p.weightDecay … }
+///     model.logits; model.gateValues          // after each forward
 public final class BertModel {
     public let backbone: Backbone
     public let config: BertConfig

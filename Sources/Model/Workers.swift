@@ -2,8 +2,10 @@ import Foundation
 import Tensor
 
 /// A model's own worker threads for a step's independent work (samples, row blocks). Threads are started
-/// once and woken by semaphores, so handing out work allocates nothing (Dispatch's concurrentPerform
-/// allocates on every call). One pool belongs to one model and is driven by one thread at a time.
+/// once and woken by semaphores (Dispatch's concurrentPerform allocates on every call). What
+/// remains is one 32-byte closure context per multi-worker call, because `withoutActuallyEscaping` keeps the
+/// caller's closure off the stack; with one worker the step allocates nothing. One pool belongs to one model
+/// and is driven by one thread at a time.
 final class WorkerPool: @unchecked Sendable {
     /// Workers including the calling thread.
     let count: Int
