@@ -53,6 +53,9 @@ final class Connection {
         sqlite3_close_v2(handle)
     }
 
+    /// The WAL file's size after a completed checkpoint (`PRAGMA journal_size_limit`).
+    static let walSizeLimitBytes = 16 << 20
+
     private func configure(_ settings: ConnectionSettings, queryOnly: Bool) throws {
         // busy_timeout first: switching to WAL may itself wait for another process.
         try expectPragma("busy_timeout", set: "\(settings.busyTimeoutMilliseconds)",
@@ -61,6 +64,10 @@ final class Connection {
         try expectPragma("synchronous", set: "\(settings.synchronous.rawValue)",
                          equals: "\(settings.synchronous.rawValue)")
         try expectPragma("foreign_keys", set: "ON", equals: "1")
+        // A long read blocks checkpoints and the WAL grows meanwhile; once a checkpoint completes,
+        // SQLite truncates the file back to this size instead of keeping its high-water mark.
+        try expectPragma("journal_size_limit", set: "\(Connection.walSizeLimitBytes)",
+                         equals: "\(Connection.walSizeLimitBytes)")
         try expectPragma("query_only", set: queryOnly ? "ON" : "OFF", equals: queryOnly ? "1" : "0")
     }
 

@@ -4,14 +4,15 @@ import XCTest
 
 /// The store shared by many threads of one process, as the service uses it (Q5 in-process).
 final class ConcurrencyTests: StoreTestCase {
-    /// Writers on four threads proceed while a read transaction stays open (WAL), the reader keeps
-    /// its snapshot, and no writer sees SQLITE_BUSY.
+    /// Writers on four threads (1,000 transactions each) proceed while a read transaction stays open
+    /// (WAL), the reader keeps its snapshot, no writer sees SQLITE_BUSY, and once the reader ends the
+    /// WAL file shrinks back to its size limit (service.md Q5).
     func testWritersProceedWhileALongReadIsOpen() throws {
         try createSweep(seeds: 4)
         let leases = try claim(4).map(\.lease)
         let writers = DispatchGroup()
         let failures = Locked<[Error]>([])
-        let stepsPerWriter = 100
+        let stepsPerWriter = 1_000
         let (snapshotCount, finishedInTime) = try store.read { reader -> (Int, Bool) in
             let before = try reader.connection.queryOne("SELECT count(*) FROM metrics") { $0.int(0) }!
             for lease in leases {
@@ -38,6 +39,15 @@ final class ConcurrencyTests: StoreTestCase {
         XCTAssertTrue(failures.current.isEmpty, "\(failures.current)")
         XCTAssertEqual(try store.read { try $0.connection.queryOne("SELECT count(*) FROM metrics") { $0.int(0) } },
                        4 * stepsPerWriter)
+
+        // With the reader gone, the next commits checkpoint the WAL and truncate it to the limit.
+        for step in stepsPerWriter..<(stepsPerWriter + 3) {
+            try store.write {
+                try $0.recordMetrics(leases[0], step: step, epoch: nil, wallTime: 0, values: [NamedValue(name: "loss", value: 1)])
+            }
+        }
+        let walBytes = (try FileManager.default.attributesOfItem(atPath: store.path + "-wal")[.size] as? Int) ?? 0
+        XCTAssertLessThanOrEqual(walBytes, Connection.walSizeLimitBytes, "WAL of \(walBytes) bytes after the reader ended")
     }
 
     /// Many threads claiming through one store claim each job once.
