@@ -12,6 +12,10 @@ public struct SQLiteFailure: Error, Equatable, Sendable, CustomStringConvertible
 
     public var isBusy: Bool { code == 5 || code == 6 }  // SQLITE_BUSY, SQLITE_LOCKED
     public var isConstraintViolation: Bool { code == 19 }  // SQLITE_CONSTRAINT
+    /// The disk or file system refused a write (SQLITE_FULL); the transaction was rolled back.
+    public var isDiskFull: Bool { code == 13 }
+    /// The database cannot be written at all: read-only file or folder, I/O error, cannot open.
+    public var isStorageUnavailable: Bool { code == 8 || code == 10 || code == 14 }
 
     public var description: String {
         "SQLite error \(extendedCode) (\(message)) in: \(operation)"

@@ -89,6 +89,10 @@ final class JobExecution: TrainingObserver {
     private func fail(_ error: Error) {
         let failure: JobFailure
         switch error {
+        case let error as TrainingError where Self.isDiskFull(error):
+            failure = JobFailure(code: "disk_full", message: error.description)
+        case let JobStoreError.sqlite(sqlite) where sqlite.isDiskFull:
+            failure = JobFailure(code: "disk_full", message: sqlite.description)
         case let error as TrainingError: failure = JobFailure(code: error.code, message: error.description)
         case let error as ModelLibrary.LoadError: failure = JobFailure(code: "model_unavailable", message: error.description)
         case let error as JobSpecCoding.DecodeError: failure = JobFailure(code: "invalid_spec", message: error.description)
@@ -99,6 +103,12 @@ final class JobExecution: TrainingObserver {
         do { try write { try $0.fail(lease, failure: failure, now: clock()) } } catch {
             log.error("could not record the failure: \(error)", job: jobID)
         }
+    }
+
+    /// A checkpoint or result file that could not be written because the disk is full (ENOSPC).
+    static func isDiskFull(_ error: TrainingError) -> Bool {
+        guard case let .writeFailed(_, reason) = error else { return false }
+        return reason.contains(String(cString: strerror(ENOSPC)))
     }
 
     // MARK: Store writes under the lease

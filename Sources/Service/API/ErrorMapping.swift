@@ -66,6 +66,12 @@ extension APIError {
         case .sqlite(let failure) where failure.isBusy:
             return APIError(status: 503, type: "server_error", code: "database_unavailable",
                             message: "the database is busy; retry shortly")
+        case .sqlite(let failure) where failure.isDiskFull:
+            return APIError(status: 503, type: "server_error", code: "disk_full",
+                            message: "the disk holding the job store is full; nothing was stored")
+        case .sqlite(let failure) where failure.isStorageUnavailable:
+            return APIError(status: 503, type: "server_error", code: "database_unavailable",
+                            message: "the job store cannot be written (read-only or I/O error); nothing was stored")
         default:
             return nil
         }
