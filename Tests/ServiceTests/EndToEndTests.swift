@@ -127,6 +127,57 @@ final class EndToEndTests: XCTestCase {
     }
 }
 
+extension EndToEndTests {
+    /// SIGTERM mid-job: the job writes its checkpoint, goes back to the queue, the process exits 0; a
+    /// restart resumes it from that checkpoint, and the result equals an uninterrupted run's (service.md Q13).
+    func testSIGTERMRequeuesAndTheResumedJobMatchesAnUninterruptedRun() throws {
+        let job = #"{"task": "rte", "k": 16, "seed": 7, "method": "unipelt-apl", "hyperparameters": {"epochs": 12, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0}}"#
+        var service = try ServiceProcess(world: world)
+        let interruptedID = try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: job).object["id"] as? String)
+        let deadline = Date().addingTimeInterval(120)
+        var step = 0
+        while Date() < deadline && step < 5 {
+            step = ((try service.json("/v1/jobs/\(interruptedID)").object["progress"] as? [String: Any])?["step"] as? Int) ?? 0
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.log_())
+
+        service = try ServiceProcess(world: world)
+        let interrupted = try waitForJob(service, interruptedID)
+        let events = (try service.json("/v1/jobs/\(interruptedID)/events?limit=100").object["data"] as? [[String: Any]] ?? [])
+            .compactMap { $0["message"] as? String }
+        XCTAssertTrue(events.contains { $0.contains("resumes from its last checkpoint") }, "\(events)")
+        XCTAssertTrue(events.contains { $0.contains("handed back") }, "\(events)")
+
+        let freshID = try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: job).object["id"] as? String)
+        let fresh = try waitForJob(service, freshID)
+        XCTAssertEqual(interrupted["status"] as? String, "succeeded", "\(interrupted)")
+        XCTAssertEqual(fresh["status"] as? String, "succeeded", "\(fresh)")
+        let interruptedResult = interrupted["result"] as? [String: Any]
+        XCTAssertEqual(interruptedResult?["test_metric"] as? Double, (fresh["result"] as? [String: Any])?["test_metric"] as? Double)
+        XCTAssertEqual(try losses(service, interruptedID), try losses(service, freshID), "the same curve, step for step")
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0)
+    }
+
+    private func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(300)
+        while Date() < deadline {
+            let job = try service.json("/v1/jobs/\(id)").object
+            if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { return job }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTFail("job \(id) did not finish; log:\n\(service.log_())")
+        return [:]
+    }
+
+    private func losses(_ service: ServiceProcess, _ id: String) throws -> [Double] {
+        (try service.json("/v1/jobs/\(id)/metrics?keys=train_loss&limit=1000").object["data"] as? [[String: Any]] ?? [])
+            .compactMap { $0["train_loss"] as? Double }
+    }
+}
+
 /// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
 final class DatagramSocket {
     let path: String
