@@ -92,6 +92,14 @@ final class ServiceProcess {
         throw NSError(domain: "ServiceProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start:\n\(log_())"])
     }
 
+    /// A failing test must not leave a server behind.
+    deinit {
+        if process.isRunning {
+            signal(SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     func log_() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
