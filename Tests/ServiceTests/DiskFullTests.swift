@@ -37,7 +37,7 @@ final class DiskFullTests: XCTestCase {
 
         let body = #"{"tasks": ["rte"], "k": [16], "seeds": [1, 2, 3], "methods": ["lora", "adapter"], "metadata": {"note": "\#(String(repeating: "x", count: 900))"}}"#
         let refused = try service.json("/v1/sweeps", method: "POST", body: body)
-        XCTAssertEqual(refused.status, 503, "\(refused.object)\n\(service.log_())")
+        XCTAssertEqual(refused.status, 503, "\(refused.object)\n\(service.logText())")
         let error = refused.object["error"] as? [String: Any]
         XCTAssertEqual(error?["code"] as? String, "disk_full", "\(refused.object)")
         XCTAssertEqual(try service.json("/v1/sweeps").status, 200, "reads keep working on a full disk")
@@ -51,7 +51,7 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(sweeps.count, 1, "the refused POST left no sweep behind")
 
         service.signal(SIGTERM)
-        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.log_())
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         check.arguments = ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])",

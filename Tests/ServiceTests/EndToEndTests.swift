@@ -30,7 +30,7 @@ final class EndToEndTests: XCTestCase {
             if sweep["status"] as? String == "completed" { return sweep }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        XCTFail("sweep \(id) did not complete in \(timeout) s; log:\n\(service.log_())")
+        XCTFail("sweep \(id) did not complete in \(timeout) s; log:\n\(service.logText())")
         return [:]
     }
 
@@ -52,7 +52,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(created.status, 201, "\(created.object)")
         let sweepID = try XCTUnwrap(created.object["id"] as? String)
         let sweep = try waitForCompletion(service, sweep: sweepID, timeout: 300)
-        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 4, "\(sweep)\n\(service.log_())")
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 4, "\(sweep)\n\(service.logText())")
 
         // Results: Table 1 layout with both methods over two seeds.
         let results = try service.json("/v1/sweeps/\(sweepID)/results").object
@@ -89,7 +89,7 @@ final class EndToEndTests: XCTestCase {
 
         // SIGTERM: STOPPING=1, then a clean exit.
         service.signal(SIGTERM)
-        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.log_())
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
         var messages: [String] = []
         while let message = notify.receive(timeout: 1) { messages.append(message) }
         XCTAssertTrue(messages.contains("STOPPING=1"), "\(messages)")
@@ -115,7 +115,7 @@ final class EndToEndTests: XCTestCase {
 
         service = try ServiceProcess(world: world)
         let sweep = try waitForCompletion(service, sweep: sweepID, timeout: 300)
-        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 4, "\(sweep)\n\(service.log_())")
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 4, "\(sweep)\n\(service.logText())")
         for job in try jobs(service, sweep: sweepID) {
             let id = job["id"] as! String
             let steps = (try service.json("/v1/jobs/\(id)/metrics?keys=train_loss&limit=100").object["data"] as? [[String: Any]] ?? [])
@@ -123,7 +123,7 @@ final class EndToEndTests: XCTestCase {
             XCTAssertEqual(steps, [1, 2, 3, 4, 5, 6], "job \(id)")
         }
         service.signal(SIGTERM)
-        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.log_())
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
     }
 }
 
@@ -141,7 +141,7 @@ extension EndToEndTests {
             Thread.sleep(forTimeInterval: 0.02)
         }
         service.signal(SIGTERM)
-        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.log_())
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
 
         service = try ServiceProcess(world: world)
         let interrupted = try waitForJob(service, interruptedID)
@@ -168,7 +168,7 @@ extension EndToEndTests {
             if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { return job }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        XCTFail("job \(id) did not finish; log:\n\(service.log_())")
+        XCTFail("job \(id) did not finish; log:\n\(service.logText())")
         return [:]
     }
 

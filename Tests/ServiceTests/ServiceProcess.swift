@@ -82,14 +82,14 @@ final class ServiceProcess {
         try process.run()
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if let match = log_().range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                port = Int(log_()[match].split(separator: ":").last!)!
+            if let match = logText().range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                port = Int(logText()[match].split(separator: ":").last!)!
                 return
             }
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw NSError(domain: "ServiceProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start:\n\(log_())"])
+        throw NSError(domain: "ServiceProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start:\n\(logText())"])
     }
 
     /// A failing test must not leave a server behind.
@@ -100,7 +100,7 @@ final class ServiceProcess {
         }
     }
 
-    func log_() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    func logText() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
