@@ -10,11 +10,12 @@ public final class SystemdNotifier: @unchecked Sendable {
     private let address: sockaddr_un?
     private let addressLength: socklen_t
     private let fd: Int32
-    /// Half the watchdog interval systemd asked for, or nil when no watchdog is configured.
+    /// How often to ping: a third of the watchdog interval systemd asked for (sd_watchdog_enabled(3)
+    /// suggests half; a third leaves room for a late timer), or nil when no watchdog is configured.
     public let watchdogInterval: TimeInterval?
 
     public init(environment: [String: String]) {
-        watchdogInterval = environment["WATCHDOG_USEC"].flatMap(Double.init).map { $0 / 2_000_000 }
+        watchdogInterval = environment["WATCHDOG_USEC"].flatMap(Double.init).map { $0 / 3_000_000 }
         guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty,
               path.hasPrefix("/") || path.hasPrefix("@"),
               path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {

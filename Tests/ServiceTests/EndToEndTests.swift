@@ -40,8 +40,14 @@ final class EndToEndTests: XCTestCase {
 
     func testSweepRunsToSucceededWithResultsCurvesGatesAndCheckpoints() throws {
         let notify = try DatagramSocket(path: world.root.appendingPathComponent("notify.sock").path)
-        let service = try ServiceProcess(world: world, extraEnvironment: ["NOTIFY_SOCKET": notify.path])
+        let service = try ServiceProcess(world: world, extraEnvironment: ["NOTIFY_SOCKET": notify.path,
+                                                                         "WATCHDOG_USEC": "2000000"])
         XCTAssertEqual(notify.receive(timeout: 10)?.hasPrefix("READY=1"), true, "READY=1 once the port listens")
+        // S2: with a 2 s watchdog, WATCHDOG=1 comes at under 1 s intervals.
+        var pings: [Date] = []
+        while pings.count < 3, let message = notify.receive(timeout: 1.5), message == "WATCHDOG=1" { pings.append(Date()) }
+        XCTAssertEqual(pings.count, 3, "WATCHDOG=1 pings")
+        XCTAssertTrue(zip(pings, pings.dropFirst()).allSatisfy { $1.timeIntervalSince($0) < 1 }, "\(pings)")
 
         let bad = try service.json("/v1/sweeps", method: "POST",
                                    body: #"{"tasks": ["rte"], "k": [16], "seeds": [1], "methods": ["lora2"]}"#)
@@ -93,6 +99,7 @@ final class EndToEndTests: XCTestCase {
         var messages: [String] = []
         while let message = notify.receive(timeout: 1) { messages.append(message) }
         XCTAssertTrue(messages.contains("STOPPING=1"), "\(messages)")
+        XCTAssertTrue(messages.contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") }, "\(messages)")
     }
 
     /// `kill -9` mid-sweep, then a restart: every job ends succeeded, each curve has one row per step.

@@ -36,7 +36,7 @@ final class SystemdNotifierTests: XCTestCase {
         addTeardownBlock { unlink(path) }
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"])
         XCTAssertTrue(notifier.isEnabled)
-        XCTAssertEqual(notifier.watchdogInterval, 1.0)
+        XCTAssertEqual(notifier.watchdogInterval!, 2.0 / 3, accuracy: 1e-9)
         notifier.ready(status: "listening on 127.0.0.1:8080")
         notifier.watchdog()
         notifier.stopping()
