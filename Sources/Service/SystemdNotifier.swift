@@ -51,14 +51,16 @@ public final class SystemdNotifier: @unchecked Sendable {
         send("EXTEND_TIMEOUT_USEC=\(UInt64(seconds * 1_000_000))")
     }
 
-    /// Sends one message; failures are ignored as sd_notify(3) does: notification is best effort.
+    /// Sends one message without ever blocking: if the receiver's queue is full the message is dropped
+    /// (a missed notification is better than a service stuck inside its shutdown). Failures are
+    /// ignored as sd_notify(3) does: notification is best effort.
     public func send(_ message: String) {
         guard var address, fd >= 0 else { return }
         let bytes = Array(message.utf8)
         _ = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
                 bytes.withUnsafeBytes { body in
-                    sendto(fd, body.baseAddress, body.count, Int32(MSG_NOSIGNAL), sockaddrPointer, addressLength)
+                    sendto(fd, body.baseAddress, body.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), sockaddrPointer, addressLength)
                 }
             }
         }

@@ -242,7 +242,7 @@ public final class Trainer {
         observer?.trainingDidEmit(event)
     }
 
-    private static func lengthOrder(_ split: EncodedSplit) -> [Int] {
+    static func lengthOrder(_ split: EncodedSplit) -> [Int] {
         let lengths = split.lengths
         return split.encodings.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
     }

@@ -1,5 +1,8 @@
 import Foundation
 import Glibc
+import Model
+import Service
+import Text
 import Training
 import XCTest
 
@@ -90,10 +93,12 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(download.status, 200)
         XCTAssertEqual(download.body.count, best["bytes"] as? Int)
         XCTAssertTrue(download.headers.lowercased().contains("x-checksum-sha256: \(SHA256.hex(download.body))"), download.headers)
+        try assertCheckpointReproducesBestDevMetric(download.body, job: apl)
         let traversal = try service.curl([], path: "/v1/jobs/\(jobID)/checkpoints/..%2f..%2funipelt.sqlite3/content")
         XCTAssertTrue([400, 404].contains(traversal.status), "\(traversal.status)")
 
-        // SIGTERM: STOPPING=1, then a clean exit.
+        // SIGTERM: STOPPING=1, then a clean exit. (Pings queued during the sweep are read first.)
+        while notify.receive(timeout: 0) != nil {}
         service.signal(SIGTERM)
         XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
         var messages: [String] = []
@@ -166,6 +171,25 @@ extension EndToEndTests {
         XCTAssertEqual(try losses(service, interruptedID), try losses(service, freshID), "the same curve, step for step")
         service.signal(SIGTERM)
         XCTAssertEqual(service.waitForExit(timeout: 60), 0)
+    }
+
+    /// The downloaded checkpoint, loaded into a fresh model of the job's spec, scores the job's best dev metric.
+    func assertCheckpointReproducesBestDevMetric(_ checkpoint: Data, job: [String: Any],
+                                                 file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = world.root.appendingPathComponent("downloaded.safetensors").path
+        try checkpoint.write(to: URL(fileURLWithPath: path))
+        let seed = try XCTUnwrap(job["seed"] as? Int)
+        let spec = try JobSpecCoding.trainingSpec(fromStored: #"{"task": "rte", "k": 16, "seed": \#(seed), "method": "unipelt-apl", "model": "default", "hyperparameters": {"epochs": 3, "batch_size": 8, "max_seq_length": 32}}"#)
+        let modelFolder = world.modelDirectory + "/tiny"
+        let tokenizer = try BertTokenizer(vocabularyURL: URL(fileURLWithPath: modelFolder + "/vocab.txt"))
+        let data = try TrainingData.load(task: .rte, size: spec.trainingSize, seed: UInt64(seed),
+                                         glueDirectory: world.glueDirectory, tokenizer: tokenizer,
+                                         maxSeqLength: spec.hyperparameters.maxSeqLength)
+        let trainer = try Trainer(spec: spec, backbone: try Backbone.load(directory: modelFolder), data: data)
+        let scores = try trainer.evaluateCheckpoint(at: path)
+        let finished = try XCTUnwrap(job["result"] as? [String: Any], "\(job)")
+        XCTAssertEqual(scores.dev, try XCTUnwrap(finished["best_dev_metric"] as? Double), file: file, line: line)
+        XCTAssertEqual(scores.test, try XCTUnwrap(finished["test_metric"] as? Double), file: file, line: line)
     }
 
     private func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {

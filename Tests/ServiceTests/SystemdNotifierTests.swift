@@ -54,6 +54,20 @@ final class SystemdNotifierTests: XCTestCase {
         XCTAssertEqual(receive(fd), "READY=1\nSTATUS=ok")
     }
 
+    /// A receiver that never reads must not block the service: once its queue is full, messages drop.
+    func testAFullReceiverQueueNeverBlocksTheSender() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-full-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        _ = try bindDatagramSocket(path)
+        addTeardownBlock { unlink(path) }
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path])
+        let done = expectation(description: "10,000 sends return")
+        Thread {
+            for _ in 0..<10_000 { notifier.watchdog() }
+            done.fulfill()
+        }.start()
+        wait(for: [done], timeout: 30)
+    }
+
     func testWithoutNotifySocketEverythingIsANoOp() {
         let notifier = SystemdNotifier(environment: [:])
         XCTAssertFalse(notifier.isEnabled)
