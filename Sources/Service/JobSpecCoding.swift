@@ -12,7 +12,7 @@ public enum JobSpecCoding {
     public static func encode(_ cell: JobCell) -> String {
         var members: [(key: String, value: JSONValue)] = [
             ("task", .string(cell.task)),
-            ("k", { if case let .examples(k) = cell.k { return .number(Double(k)) } else { return .string("all") } }()),
+            ("k", { if case let .k(k) = cell.k { return .number(Double(k)) } else { return .string("all") } }()),
             ("seed", .number(Double(cell.seed))),
             ("method", .string(cell.method)),
             ("model", .string(cell.model)),

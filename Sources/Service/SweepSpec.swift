@@ -1,3 +1,4 @@
+import Text
 import Training
 
 /// What a value in a request may be: the trainer's hyperparameter kinds (integer range, number range,
@@ -55,18 +56,6 @@ public struct SweepVocabulary: Sendable {
         self.hyperparameters = hyperparameters
         self.maxJobsPerSweep = maxJobsPerSweep
         self.defaultMaxAttempts = defaultMaxAttempts
-    }
-}
-
-/// Training size: K examples, or the whole train split.
-public enum TrainingSize: Hashable, Sendable, CustomStringConvertible {
-    case examples(Int)
-    case all
-    public var description: String {
-        switch self {
-        case let .examples(k): return String(k)
-        case .all: return "all"
-        }
     }
 }
 
@@ -173,7 +162,7 @@ public struct SweepSpec: Sendable {
         guard case .number = value else {
             throw APIError.invalidValue(param, "expected a positive integer or \"all\", got \(ValueRule.render(value))")
         }
-        return .examples(try integer(value, at: param, in: 1...10_000_000))
+        return .k(try integer(value, at: param, in: 1...10_000_000))
     }
 
     static func seed(_ value: JSONValue, at param: String) throws -> Int {

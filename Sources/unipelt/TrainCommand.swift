@@ -29,7 +29,7 @@ enum TrainCommand {
 
     struct Options {
         var task: GLUETask
-        var size: Text.TrainingSize
+        var size: TrainingSize
         var seed: Int
         var method: Method
         var modelDirectory = "var/models/minilm-l6"
@@ -114,7 +114,7 @@ enum TrainCommand {
             throw UsageError(description: "unknown method '\(values["--method"]!)'; expected one of "
                              + Method.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let size: Text.TrainingSize
+        let size: TrainingSize
         if values["--k"] == "all" {
             size = .all
         } else if let k = Int(values["--k"]!), k > 0 {

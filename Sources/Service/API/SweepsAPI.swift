@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import JobStore
+import Text
 
 /// `/v1/sweeps`: create (grid expansion), list, get, pause/resume/cancel/retry, results table.
 struct SweepsAPI {
@@ -103,7 +104,7 @@ extension NewJob {
         let variant = key.count > base.count ? String(key.dropFirst(base.count + 1)) : ""
         let k: KShot
         switch cell.k {
-        case .examples(let count): k = .examples(count)
+        case .k(let count): k = .examples(count)
         case .all: k = .all
         }
         self.init(cellKey: key, task: cell.task, k: k, seed: cell.seed, method: cell.method, variant: variant,
