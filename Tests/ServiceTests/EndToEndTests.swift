@@ -209,6 +209,64 @@ extension EndToEndTests {
     }
 }
 
+extension EndToEndTests {
+    /// Pause, cancel (job and sweep), resume and retry against the real binary (service.md Q8–Q11).
+    func testControlsThroughTheBinary() throws {
+        let service = try ServiceProcess(world: world)
+        let body = #"{"tasks": ["rte"], "k": [16], "seeds": [1, 2, 3], "methods": ["lora"], "max_concurrency": 1, "hyperparameters": {"epochs": 40, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0}}"#
+        let sweepID = try XCTUnwrap(try service.json("/v1/sweeps", method: "POST", body: body).object["id"] as? String)
+        func statuses() throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try jobs(service, sweep: sweepID).map { ($0["id"] as! String, $0["status"] as! String) })
+        }
+        func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline { if try condition() { return }; Thread.sleep(forTimeInterval: 0.05) }
+            XCTFail("timed out waiting for \(what): \(try statuses())\n\(service.logText())")
+        }
+        try waitUntil("a running job") { try statuses().values.contains("running") }
+        let running = try XCTUnwrap(try statuses().first { $0.value == "running" }?.key)
+
+        // Pause: the running job goes on, nothing new starts; cancelling it frees the slot, still nothing starts.
+        XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/pause", method: "POST").object["status"] as? String, "paused")
+        XCTAssertEqual(try service.json("/v1/jobs/\(running)/cancel", method: "POST").status, 200)
+        try waitUntil("the cancel") { try statuses()[running] == "cancelled" }
+        Thread.sleep(forTimeInterval: 2)
+        XCTAssertEqual(try statuses().values.filter { $0 == "queued" }.count, 2, "paused: no new start")
+        XCTAssertEqual(try service.json("/v1/jobs/\(running)/cancel", method: "POST").status, 409, "a cancelled job cannot be cancelled")
+
+        // Resume: the next job starts. Cancel the sweep: everything ends cancelled.
+        XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/resume", method: "POST").status, 200)
+        try waitUntil("a job after resume") { try statuses().values.contains("running") }
+        XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/cancel", method: "POST").status, 200)
+        try waitUntil("the sweep cancel") { try statuses().values.allSatisfy { $0 == "cancelled" } }
+
+        // Retry: the cancelled cells run again, now to the end.
+        XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/retry", method: "POST").status, 200)
+        let sweep = try waitForCompletion(service, sweep: sweepID, timeout: 300)
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 3, "\(sweep)")
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0)
+    }
+
+    /// With a token configured, /v1 needs it and /healthz does not; off loopback, no token means no start.
+    func testTokenThroughTheBinary() throws {
+        let service = try ServiceProcess(world: world, extraEnvironment: ["UNIPELT_API_TOKEN": "s3cret-token"])
+        let refused = try service.json("/v1/sweeps")
+        XCTAssertEqual(refused.status, 401)
+        XCTAssertEqual((refused.object["error"] as? [String: Any])?["code"] as? String, "invalid_api_key")
+        XCTAssertEqual(try service.json("/v1/sweeps", headers: ["Authorization: Bearer wrong"]).status, 401)
+        XCTAssertEqual(try service.json("/v1/sweeps", headers: ["Authorization: Bearer s3cret-token"]).status, 200)
+        XCTAssertEqual(try service.json("/healthz").status, 200)
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0)
+        XCTAssertFalse(service.logText().contains("s3cret-token"), "the token is never logged")
+
+        XCTAssertThrowsError(try ServiceProcess(world: world, extraEnvironment: ["UNIPELT_LISTEN_ADDRESS": "0.0.0.0"])) { error in
+            XCTAssertTrue("\(error)".contains("api_token"), "\(error)")
+        }
+    }
+}
+
 /// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
 final class DatagramSocket {
     let path: String
