@@ -115,14 +115,19 @@ public struct Job: Equatable, Sendable {
     public let result: String?
     public let error: JobFailure?
     public let bestCheckpointID: String?
+    /// Retried from scratch: the worker must discard earlier checkpoint files before it trains.
+    public let startsFresh: Bool
 
     /// The columns `init(row:)` reads, in order; also the RETURNING list of claims.
     static let columns = """
         id, sweep_id, cell_key, spec, task, k, seed, method, variant, status, attempt, max_attempts,
         lease_owner, lease_expires_at, created_at, started_at, finished_at,
         progress_step, progress_total_steps, progress_epoch, progress_eta_seconds,
-        best_metric_name, best_metric_value, result, error_code, error_message, best_checkpoint_id
+        best_metric_name, best_metric_value, result, error_code, error_message, best_checkpoint_id, start_fresh
         """
+
+    /// How many columns `columns` lists: a claim's RETURNING adds its own after them.
+    static let columnCount: Int32 = 28
 
     init(row: Statement) {
         id = row.text(0)
@@ -150,6 +155,7 @@ public struct Job: Equatable, Sendable {
         result = row.optionalText(23)
         error = row.optionalText(24).map { JobFailure(code: $0, message: row.optionalText(25) ?? "") }
         bestCheckpointID = row.optionalText(26)
+        startsFresh = row.int(27) != 0
     }
 }
 

@@ -81,8 +81,9 @@ extension StoreWriter {
                           ORDER BY created_at, seq LIMIT ?5)
             RETURNING \(Job.columns), lease_token, seq
             """, [.text(owner), .integer(now), .integer(leaseSeconds), .text(instanceID), .integer(limit)]) { row in
-            (ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(27), attempt: row.int(10))),
-             row.int(28))
+            (ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
+                                                         attempt: row.int(10))),
+             row.int(Job.columnCount + 1))
         }
         // RETURNING gives no order; hand jobs out in queue order.
         let ordered = claimed.sorted { ($0.0.job.createdAt, $0.1) < ($1.0.job.createdAt, $1.1) }.map(\.0)
@@ -206,22 +207,44 @@ extension StoreWriter {
     /// Re-queues a `failed` or `cancelled` job with a fresh attempt budget, clearing its error,
     /// result and progress (metric history is kept). Reactivates its sweep if that was cancelled,
     /// so the job can be claimed. Other statuses throw `illegalTransition`.
-    public func retryJob(id: String, now: Int) throws -> Job {
+    public func retryJob(id: String, fromScratch: Bool = false, now: Int) throws -> Job {
         let current = try job(id: id)
         guard current.status == .failed || current.status == .cancelled else {
             throw JobStoreError.illegalTransition(.job, id: id, status: current.status.rawValue, action: "retry")
         }
         try connection.run("UPDATE jobs SET \(Self.requeueForRetry) WHERE id = ?", [.text(id)])
+        if fromScratch { try discardHistory(ofJobs: [id]) }
         if let sweepID = current.sweepID {
             try connection.run("UPDATE sweeps SET state = 'active', updated_at = ? WHERE id = ? AND state = 'cancelled'",
                                [.integer(now), .text(sweepID)])
         }
-        try insertEvent(NewEvent(jobID: id, type: "retried", message: "re-queued by retry after \(current.status.rawValue)"),
+        try insertEvent(NewEvent(jobID: id, type: "retried",
+                                 message: "re-queued by retry after \(current.status.rawValue)" + (fromScratch ? ", from scratch" : "")),
                         now: now)
         return try job(id: id)
     }
 
     /// The assignments that put a failed or cancelled job back in the queue.
+    /// A retry from scratch: the jobs' curves, gates and checkpoint rows go, and `start_fresh` tells
+    /// the next worker to delete the old checkpoint files before training.
+    func discardHistory(ofJobs ids: [String]) throws {
+        for id in ids {
+            for table in ["metrics", "gates", "checkpoints"] {
+                try connection.run("DELETE FROM \(table) WHERE job_id = ?", [.text(id)])
+            }
+            try connection.run("""
+                UPDATE jobs SET start_fresh = 1, best_checkpoint_id = NULL, best_metric_name = NULL,
+                       best_metric_value = NULL WHERE id = ?
+                """, [.text(id)])
+        }
+    }
+
+    /// The worker discarded the old checkpoint files of a job retried from scratch.
+    public func markStartedFresh(_ lease: Lease) throws {
+        _ = try fence(lease)
+        try connection.run("UPDATE jobs SET start_fresh = 0 WHERE id = ?", [.text(lease.jobID)])
+    }
+
     static let requeueForRetry = """
         status = 'queued', attempt_offset = attempt, finished_at = NULL, result = NULL,
         error_code = NULL, error_message = NULL, progress_step = NULL, progress_total_steps = NULL,

@@ -59,7 +59,7 @@ extension StoreWriter {
     /// Re-queues the sweep's jobs whose status is in `statuses` (only `failed` and `cancelled` can
     /// be retried; succeeded jobs are never touched) with a fresh attempt budget, and makes a
     /// cancelled sweep active again. Returns the sweep and the ids re-queued, in queue order.
-    public func retrySweep(id: String, statuses: Set<JobStatus> = [.failed, .cancelled],
+    public func retrySweep(id: String, statuses: Set<JobStatus> = [.failed, .cancelled], fromScratch: Bool = false,
                            now: Int) throws -> (sweep: Sweep, retriedJobIDs: [String]) {
         precondition(!statuses.isEmpty && statuses.isSubset(of: [.failed, .cancelled]),
                      "only failed and cancelled jobs can be retried")
@@ -70,8 +70,10 @@ extension StoreWriter {
             RETURNING id, seq
             """, [.text(id)]) { ($0.text(0), $0.int(1)) }
             .sorted { $0.1 < $1.1 }.map(\.0)
+        if fromScratch { try discardHistory(ofJobs: retried) }
         for jobID in retried {
-            try insertEvent(NewEvent(jobID: jobID, type: "retried", message: "re-queued by sweep retry"), now: now)
+            try insertEvent(NewEvent(jobID: jobID, type: "retried",
+                                     message: "re-queued by sweep retry" + (fromScratch ? ", from scratch" : "")), now: now)
         }
         try connection.run("UPDATE sweeps SET state = 'active', updated_at = ? WHERE id = ? AND state = 'cancelled'",
                            [.integer(now), .text(id)])

@@ -56,6 +56,11 @@ final class JobExecution: TrainingObserver {
             let data = try TrainingData.load(task: task, size: spec.trainingSize, seed: UInt64(spec.seed),
                                              glueDirectory: settings.glueDirectory, tokenizer: model.tokenizer,
                                              maxSeqLength: spec.hyperparameters.maxSeqLength)
+            if claimed.job.startsFresh {
+                // Retried from scratch: the old checkpoints must not be resumed from.
+                try? FileManager.default.removeItem(atPath: checkpointDirectory)
+                try write { try $0.markStartedFresh(lease) }
+            }
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
             let trainer = try Trainer(spec: spec, backbone: model.backbone, data: data,
                                       checkpointDirectory: checkpointDirectory, control: control)

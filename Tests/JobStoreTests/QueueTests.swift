@@ -319,6 +319,36 @@ final class QueueTests: StoreTestCase {
         XCTAssertEqual(try claimOne().job.id, created.jobIDs[3])
     }
 
+    /// `resume: "scratch"`: the job's curves, gates and checkpoint rows go, the next claim says to start
+    /// fresh, and only the lease holder can clear that (after deleting the files).
+    func testRetryFromScratchDiscardsHistoryAndFlagsTheNextClaim() throws {
+        try createSweep(seeds: 2)
+        let first = try claimOne()
+        try store.write { writer in
+            try writer.recordMetrics(first.lease, step: 1, epoch: 0, wallTime: 0, values: [NamedValue(name: "train_loss", value: 1)])
+            try writer.recordGates(first.lease, step: 1, values: [GateValue(layer: 0, submodule: .adapter, value: 0.5)])
+            _ = try writer.recordCheckpoint(first.lease, NewCheckpoint(name: "best", step: 1, path: "/x", bytes: 1, sha256: String(repeating: "ab", count: 32)),
+                                            isBest: true, now: now)
+            _ = try writer.cancelJob(id: first.job.id, now: now)
+            _ = try writer.confirmCancelled(first.lease, now: now)
+        }
+        let retried = try store.write { try $0.retryJob(id: first.job.id, fromScratch: true, now: now) }
+        XCTAssertTrue(retried.startsFresh)
+        XCTAssertNil(retried.bestCheckpointID)
+        XCTAssertNil(retried.bestMetric)
+        for table in ["metrics", "gates", "checkpoints"] {
+            XCTAssertEqual(try store.read { try $0.connection.queryOne("SELECT count(*) FROM \(table) WHERE job_id = ?",
+                                                                       [.text(first.job.id)]) { $0.int(0) } }, 0, table)
+        }
+        let again = try claimOne()
+        XCTAssertEqual(again.job.id, first.job.id)
+        XCTAssertTrue(again.job.startsFresh)
+        assertThrows(.leaseLost(jobID: first.job.id), try store.write { try $0.markStartedFresh(first.lease) })
+        try store.write { try $0.markStartedFresh(again.lease) }
+        XCTAssertFalse(try job(first.job.id).startsFresh)
+        XCTAssertFalse(try claimOne().job.startsFresh, "an ordinary job starts without the flag")
+    }
+
     func testRetriedJobGetsAFreshAttemptBudget() throws {
         try createSweep(seeds: 1, maxAttempts: 1)
         let claimed = try claimOne()

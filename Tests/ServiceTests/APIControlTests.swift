@@ -85,7 +85,7 @@ final class APIControlTests: APITestCase {
         XCTAssertTrue(try get("/v1/jobs/\(failed.job.id)").json()["error"] is NSNull)
 
         for (body, param) in [(#"{"statuses":["succeeded"]}"#, "statuses[0]"), (#"{"statuses":[]}"#, "statuses"),
-                              (#"{"resume":"scratch"}"#, "resume"), (#"{"force":true}"#, "force")] {
+                              (#"{"resume":"later"}"#, "resume"), (#"{"force":true}"#, "force")] {
             XCTAssertEqual(try post("/v1/sweeps/\(sweepID)/retry", body).error["param"] as? String, param, body)
         }
         let notRetryable = try post("/v1/jobs/\(succeeded.job.id)/retry")

@@ -240,10 +240,16 @@ extension EndToEndTests {
         XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/cancel", method: "POST").status, 200)
         try waitUntil("the sweep cancel") { try statuses().values.allSatisfy { $0 == "cancelled" } }
 
-        // Retry: the cancelled cells run again, now to the end.
-        XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/retry", method: "POST").status, 200)
+        // Retry from scratch: the cancelled cells run again from step 1, to the end.
+        XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/retry", method: "POST", body: #"{"resume": "scratch"}"#).status, 200)
         let sweep = try waitForCompletion(service, sweep: sweepID, timeout: 300)
         XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 3, "\(sweep)")
+        let events = (try service.json("/v1/jobs/\(running)/events?limit=100").object["data"] as? [[String: Any]] ?? [])
+            .compactMap { $0["message"] as? String }
+        XCTAssertTrue(events.contains { $0.contains("from scratch") }, "\(events)")
+        XCTAssertEqual(events.last { $0.hasPrefix("attempt") && $0.contains("start") }.map { $0.hasSuffix("starts") }, true,
+                       "the last attempt starts over instead of resuming: \(events)")
+        XCTAssertEqual(try losses(service, running).count, 80, "40 epochs × 2 steps, nothing left from the cancelled run")
         service.signal(SIGTERM)
         XCTAssertEqual(service.waitForExit(timeout: 60), 0)
     }

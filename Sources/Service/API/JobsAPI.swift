@@ -13,8 +13,12 @@ struct JobsAPI {
         router.post("/v1/jobs/{job_id}/cancel", options: APIRoutes.jsonBody, routes.v1Control("job_id", .job) {
             try PostOutcome(JobObject(try $0.cancelJob(id: $1, now: $2)))
         })
-        router.post("/v1/jobs/{job_id}/retry", options: APIRoutes.jsonBody, routes.v1Control("job_id", .job) {
-            try PostOutcome(JobObject(try $0.retryJob(id: $1, now: $2)))
+        // Body (optional): `{"resume": "checkpoint" | "scratch"}`.
+        router.post("/v1/jobs/{job_id}/retry", options: APIRoutes.jsonBody, routes.v1Post { request in
+            let id = try APIID.require(request.pathParameters["job_id"], .job)
+            let fromScratch = try RetryBody.fromScratch(try RequestBody.object(request, allowed: ["resume"]))
+            let now = context.now()
+            return { writer in try PostOutcome(JobObject(try writer.retryJob(id: id, fromScratch: fromScratch, now: now))) }
         })
     }
 

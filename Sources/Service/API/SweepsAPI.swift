@@ -60,9 +60,7 @@ struct SweepsAPI {
 
     // MARK: Controls (service.md §3 items 5–6) return the sweep object; pause, resume and cancel are in `register`
 
-    /// Body (optional): `{"statuses": ["failed", "cancelled"], "resume": "checkpoint"}`. A retried job
-    /// keeps its checkpoints and the worker resumes from the last one; the store has no way to drop
-    /// them, so `"scratch"` is refused rather than silently ignored.
+    /// Body (optional): `{"statuses": ["failed", "cancelled"], "resume": "checkpoint" | "scratch"}`.
     private func retry(_ request: Request) throws -> PostEffect {
         let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
         let body = try RequestBody.object(request, allowed: ["statuses", "resume"])
@@ -77,11 +75,11 @@ struct SweepsAPI {
                                                                 at: param))!
             })
         }
-        if let resume = body["resume"] {
-            _ = try ValueRule.choice(["checkpoint"]).validate(resume, at: "resume")
-        }
+        let fromScratch = try RetryBody.fromScratch(body)
         let now = context.now()
-        return { writer in try PostOutcome(SweepObject(try writer.retrySweep(id: id, statuses: statuses, now: now).sweep)) }
+        return { writer in
+            try PostOutcome(SweepObject(try writer.retrySweep(id: id, statuses: statuses, fromScratch: fromScratch, now: now).sweep))
+        }
     }
 
     // MARK: Results
@@ -110,5 +108,15 @@ extension NewJob {
         self.init(cellKey: key, task: cell.task, k: k, seed: cell.seed, method: cell.method, variant: variant,
                   spec: JobSpecCoding.encode(cell),
                   maxAttempts: maxAttempts)
+    }
+}
+
+/// The `resume` option of a retry: `"checkpoint"` (default) continues from the job's last checkpoint;
+/// `"scratch"` discards its checkpoints and curves and trains from step 0.
+enum RetryBody {
+    static func fromScratch(_ body: JSONValue) throws -> Bool {
+        guard let resume = body["resume"] else { return false }
+        return try SweepSpec.string(ValueRule.choice(["checkpoint", "scratch"]).validate(resume, at: "resume"),
+                                    at: "resume") == "scratch"
     }
 }
