@@ -133,9 +133,13 @@ public struct Config: Equatable, Sendable {
         }
     }
 
-    /// The config file text with every key at its current value: `unipelt config` prints it.
-    public func rendered() -> String {
-        Config.keys.map { "\($0.name) = \($0.render(self))" }.joined(separator: "\n") + "\n"
+    /// The config file text with every key at its current value: `unipelt config` prints it, with
+    /// the API token masked so the output can be pasted into a bug report.
+    public func rendered(maskingToken: Bool = false) -> String {
+        Config.keys.map { key in
+            let value = key.render(self)
+            return "\(key.name) = \(maskingToken && key.name == "api_token" && !value.isEmpty ? "********" : value)"
+        }.joined(separator: "\n") + "\n"
     }
 
     // MARK: Derived settings

@@ -45,7 +45,6 @@ public final class SystemdNotifier: @unchecked Sendable {
     public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
     public func stopping() { send("STOPPING=1") }
     public func watchdog() { send("WATCHDOG=1") }
-    public func status(_ text: String) { send("STATUS=\(text)") }
     /// Asks systemd for more time during a long stop (checkpointing running jobs).
     public func extendTimeout(seconds: TimeInterval) {
         send("EXTEND_TIMEOUT_USEC=\(UInt64(seconds * 1_000_000))")

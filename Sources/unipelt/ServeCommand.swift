@@ -12,19 +12,8 @@ enum ServeCommand {
     """
 
     static func run(_ arguments: [String]) throws {
-        var configPath: String?
-        var remaining = arguments[...]
-        while let option = remaining.popFirst() {
-            switch option {
-            case "--config":
-                guard let path = remaining.popFirst() else { throw CommandLineError(message: "--config needs a path") }
-                configPath = path
-            default:
-                throw CommandLineError(message: "unexpected argument '\(option)'\n\n\(usage)")
-            }
-        }
         let environment = ProcessInfo.processInfo.environment
-        let config = try Config.load(file: configPath, environment: environment)
+        let config = try Config.load(file: try ConfigCommand.configPath(arguments, usage: usage), environment: environment)
         let app = try App(config: config, environment: environment)
         try app.start()
 

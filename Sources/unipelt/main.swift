@@ -14,6 +14,8 @@ struct Command {
 let commands: [Command] = [
     Command(name: "serve", summary: "run the service: HTTP API, job queue, training workers",
             usage: ServeCommand.usage, run: ServeCommand.run),
+    Command(name: "config", summary: "print the settings serve would use",
+            usage: ConfigCommand.usage, run: ConfigCommand.run),
     Command(name: "train", summary: "train one job in the foreground (no server)",
             usage: TrainCommand.usage, run: { exitOnFailure(TrainCommand.run($0)) }),
     Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",

@@ -98,6 +98,14 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try Config.load(file: file, environment: [:]), config)
     }
 
+    func testRenderedTextCanMaskTheToken() {
+        var config = Config()
+        config.apiToken = "s3cret"
+        XCTAssertTrue(config.rendered().contains("api_token = s3cret"))
+        XCTAssertTrue(config.rendered(maskingToken: true).contains("api_token = ********"))
+        XCTAssertFalse(config.rendered(maskingToken: true).contains("s3cret"))
+    }
+
     func testDerivedDirectoriesAndConcurrency() {
         var config = Config()
         config.dataDirectory = "/var/lib/unipelt"
