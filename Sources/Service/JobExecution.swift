@@ -1,6 +1,5 @@
 import Foundation
 import JobStore
-import Text
 import Training
 
 /// One attempt at one job: loads model and data, trains (resuming from the job's `last` checkpoint
@@ -50,20 +49,15 @@ final class JobExecution: TrainingObserver {
         do {
             let spec = try JobSpecCoding.trainingSpec(fromStored: claimed.job.spec)
             let model = try models.load(spec.model)
-            guard let task = GLUETask(rawValue: spec.task) else {
-                throw JobSpecCoding.DecodeError(description: "unknown task \(spec.task)")
-            }
-            let data = try TrainingData.load(task: task, size: spec.trainingSize, seed: UInt64(spec.seed),
-                                             glueDirectory: settings.glueDirectory, tokenizer: model.tokenizer,
-                                             maxSeqLength: spec.hyperparameters.maxSeqLength)
             if claimed.job.startsFresh {
                 // Retried from scratch: the old checkpoints must not be resumed from.
                 try? FileManager.default.removeItem(atPath: checkpointDirectory)
                 try write { try $0.markStartedFresh(lease) }
             }
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
-            let trainer = try Trainer(spec: spec, backbone: model.backbone, data: data,
-                                      checkpointDirectory: checkpointDirectory, control: control)
+            let trainer = try Trainer(spec: spec, backbone: model.backbone, tokenizer: model.tokenizer,
+                                      glueDirectory: settings.glueDirectory, checkpointDirectory: checkpointDirectory,
+                                      control: control)
             trainer.model.threads = settings.threadsPerWorker
             batchesPerEpoch = max(1, trainer.batchesPerEpoch)
             trainer.observer = self
