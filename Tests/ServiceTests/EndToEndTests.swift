@@ -42,8 +42,8 @@ final class EndToEndTests: XCTestCase {
     }
 
     func testSweepRunsToSucceededWithResultsCurvesGatesAndCheckpoints() throws {
-        let notify = try DatagramSocket(path: world.root.appendingPathComponent("notify.sock").path)
-        let service = try ServiceProcess(world: world, extraEnvironment: ["NOTIFY_SOCKET": notify.path,
+        let notify = try DatagramSocket(world.root.appendingPathComponent("notify.sock").path)
+        let service = try ServiceProcess(world: world, extraEnvironment: ["NOTIFY_SOCKET": notify.name,
                                                                          "WATCHDOG_USEC": "2000000"])
         XCTAssertEqual(notify.receive(timeout: 10)?.hasPrefix("READY=1"), true, "READY=1 once the port listens")
         // S2: with a 2 s watchdog, WATCHDOG=1 comes at under 1 s intervals.
@@ -182,10 +182,8 @@ extension EndToEndTests {
         let spec = try JobSpecCoding.trainingSpec(fromStored: #"{"task": "rte", "k": 16, "seed": \#(seed), "method": "unipelt-apl", "model": "default", "hyperparameters": {"epochs": 3, "batch_size": 8, "max_seq_length": 32}}"#)
         let modelFolder = world.modelDirectory + "/tiny"
         let tokenizer = try BertTokenizer(vocabularyURL: URL(fileURLWithPath: modelFolder + "/vocab.txt"))
-        let data = try TrainingData.load(task: .rte, size: spec.trainingSize, seed: UInt64(seed),
-                                         glueDirectory: world.glueDirectory, tokenizer: tokenizer,
-                                         maxSeqLength: spec.hyperparameters.maxSeqLength)
-        let trainer = try Trainer(spec: spec, backbone: try Backbone.load(directory: modelFolder), data: data)
+        let trainer = try Trainer(spec: spec, backbone: try Backbone.load(directory: modelFolder), tokenizer: tokenizer,
+                                  glueDirectory: world.glueDirectory)
         let scores = try trainer.evaluateCheckpoint(at: path)
         let finished = try XCTUnwrap(job["result"] as? [String: Any], "\(job)")
         XCTAssertEqual(scores.dev, try XCTUnwrap(finished["best_dev_metric"] as? Double), file: file, line: line)
@@ -270,36 +268,5 @@ extension EndToEndTests {
         XCTAssertThrowsError(try ServiceProcess(world: world, extraEnvironment: ["UNIPELT_LISTEN_ADDRESS": "0.0.0.0"])) { error in
             XCTAssertTrue("\(error)".contains("api_token"), "\(error)")
         }
-    }
-}
-
-/// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
-final class DatagramSocket {
-    let path: String
-    private let fd: Int32
-
-    init(path: String) throws {
-        self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-    }
-
-    deinit {
-        close(fd)
-        unlink(path)
-    }
-
-    func receive(timeout: TimeInterval) -> String? {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = recv(fd, &buffer, buffer.count, 0)
-        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
     }
 }
