@@ -28,9 +28,9 @@ struct AdapterLayer {
         } else {
             Buffer.fill(act.gate.values, shape.batch, 1)
         }
-        down.forward(act.normalized, act.bottleneck, rows: n)
+        down.forward(act.normalized, act.bottleneck, rows: n, workers: shape.workers)
         ReLU.forward(x: act.bottleneck, y: act.bottleneck, count: n * down.outFeatures)
-        up.forward(act.bottleneck, act.adapted, rows: n)
+        up.forward(act.bottleneck, act.adapted, rows: n, workers: shape.workers)
         let gated: UnsafePointer<Float>
         if gate != nil {
             SampleScale.forward(act.adapted, scales: act.gate.values, scratch, batch: shape.batch,
@@ -61,12 +61,11 @@ struct AdapterLayer {
         } else {
             dadapted = UnsafePointer(dresidual)
         }
-        Buffer.zero(scratch.dbottleneck, n * m)
-        up.backward(dadapted, act.bottleneck, dx: scratch.dbottleneck, rows: n)
+        up.backward(dadapted, act.bottleneck, dx: scratch.dbottleneck, overwrite: true, rows: n, workers: shape.workers)
         Buffer.zero(scratch.dpreactivation, n * m)
         ReLU.backward(y: act.bottleneck, dy: scratch.dbottleneck, dx: scratch.dpreactivation, count: n * m)
-        Buffer.zero(scratch.dnormalized, n * H)
-        down.backward(scratch.dpreactivation, act.normalized, dx: scratch.dnormalized, rows: n)
+        down.backward(scratch.dpreactivation, act.normalized, dx: scratch.dnormalized, overwrite: true, rows: n,
+                      workers: shape.workers)
         if let gate {
             gate.backward(dvalues: gateScratch.dvalues, act.normalized, act.gate, dx: scratch.dnormalized,
                           scratch: gateScratch, shape: shape)

@@ -27,8 +27,9 @@ public final class BertModel {
     /// Test hook: when set, training forwards take every dropout mask (0 or 1/(1−p) per element) from it
     /// instead of the RNG, so PyTorch's masks can be replayed.
     public var dropoutMaskOverride: ((DropoutSite, UnsafeMutableBufferPointer<Float>) -> Void)?
-    /// Threads a step may use besides BLAS's own (per-sample attention, row-parallel kernels). Results do
-    /// not depend on it. Several concurrent jobs on a small machine are best served by 1 each.
+    /// Threads a step uses: every matrix product, the per-sample attention and the row-parallel kernels are
+    /// split over them, each piece a single-threaded OpenBLAS call (the model sets OpenBLAS to one thread).
+    /// Results do not depend on it. Several concurrent jobs on a small machine are best served by 1 each.
     public var threads = 1 {
         didSet { if threads != workers.count { workers = WorkerPool(count: threads) } }
     }
@@ -54,6 +55,7 @@ public final class BertModel {
     public init(backbone: Backbone, pelt: PELTConfig, numLabels: Int, maxBatch: Int, maxSeqLen: Int,
                 seed: UInt64) throws {
         try pelt.validate()
+        BLAS.setThreads(1)  // see `threads`: the model's own workers split the products
         let c = backbone.config
         guard numLabels >= 1 else { throw ModelError.invalidPELTConfig(field: "numLabels", reason: "must be ≥ 1") }
         guard maxBatch >= 1, maxSeqLen >= 1, maxSeqLen <= c.maxPositions else {
@@ -262,12 +264,16 @@ public final class BertModel {
             } else {
                 let p: Float
                 if case .attentionProbs = site { p = self.config.attentionDropout } else { p = self.config.hiddenDropout }
-                Dropout.makeMask(mask, count: count, probability: p, rng: &self.dropoutRNG)
+                // One key per site from the RNG; the mask's blocks are then drawn in parallel from it.
+                let key = self.dropoutRNG.next()
+                self.workers.blocks(count, minimum: 1 << 14) { r in
+                    Dropout.makeMask(mask + r.lowerBound, count: r.count, probability: p, key: key, first: r.lowerBound)
+                }
             }
         }
         let inputs = Embeddings.Inputs(ids: ids, types: types, positions: positions)
         embeddings.forward(inputs, embeddingAct, shape: shape, fillMask: fillMask)
-        if let prefix, let prefixAct { prefix.forward(prefixAct) }
+        if let prefix, let prefixAct { prefix.forward(prefixAct, workers: workers) }
         var input = UnsafePointer(embeddingAct.out)
         for (layer, act) in zip(layers, layerActs) {
             layer.forward(input, act, prefix: prefix, prefixAct: prefixAct, scratch: scratch, shape: shape,
@@ -297,7 +303,7 @@ public final class BertModel {
             embeddings.backward(dout: dout, Embeddings.Inputs(ids: ids, types: types, positions: positions),
                                 embeddingAct, dsum: dinput, shape: shape)
         }
-        if let prefix, let prefixAct { prefix.backward(prefixAct) }
+        if let prefix, let prefixAct { prefix.backward(prefixAct, workers: workers) }
     }
 
     /// What layer l's backward must compute: the gradient of its input (every layer but the first, and the
@@ -344,7 +350,7 @@ public final class BertModel {
     /// block 2ℓ and values at 2ℓ + 1 (method.md §3). Nil without a prefix.
     public func foldedPrefix() -> [Float]? {
         guard let prefix, let prefixAct else { return nil }
-        prefix.forward(prefixAct)
+        prefix.forward(prefixAct, workers: workers)
         return Array(UnsafeBufferPointer(start: prefixAct.keyValues, count: prefix.length * prefix.rowStride))
     }
 }

@@ -73,25 +73,25 @@ struct EncoderLayer {
             if let prefixGate { prefixGate.forward(input, gateAct, shape: shape) }
             else { Buffer.fill(gateAct.values, shape.batch, 1) }
         }
-        qkv.forward(input, act.qkv, rows: n)
+        qkv.forward(input, act.qkv, rows: n, workers: shape.workers)
         if let loraQuery, let a = act.loraQuery { loraQuery.forward(input, qkv: act.qkv, a, shape: shape) }
         if let loraValue, let a = act.loraValue { loraValue.forward(input, qkv: act.qkv, a, shape: shape) }
         attention.forward(qkv: act.qkv, prefix: prefixView(prefix, prefixAct, act), context: act.context,
                           act.attention, layer: index, shape: shape, fillMask: fillMask)
-        attentionOutput.forward(act.context, scratch.hidden, rows: n)
+        attentionOutput.forward(act.context, scratch.hidden, rows: n, workers: shape.workers)
         if dropping {
             fillMask(.attentionOutput(layer: index), act.attentionDropMask, n * H)
             Dropout.forward(x: scratch.hidden, mask: act.attentionDropMask, y: scratch.hidden, count: n * H)
         }
         attentionNorm.forward(adding: scratch.hidden, input, sum: act.attentionSum, y: act.attended,
                               stats: act.attentionStats, rows: n, workers: shape.workers)
-        intermediate.forward(act.attended, act.intermediatePre, rows: n)
+        intermediate.forward(act.attended, act.intermediatePre, rows: n, workers: shape.workers)
         let I = intermediate.outFeatures
         shape.workers.rows(n) { r in
             GELU.forward(x: act.intermediatePre + r.lowerBound * I, y: act.intermediateAct + r.lowerBound * I,
                          count: r.count * I)
         }
-        output.forward(act.intermediateAct, act.ffnOut, rows: n)
+        output.forward(act.intermediateAct, act.ffnOut, rows: n, workers: shape.workers)
         if dropping {
             fillMask(.output(layer: index), act.outputDropMask, n * H)
             Dropout.forward(x: act.ffnOut, mask: act.outputDropMask, y: act.ffnOut, count: n * H)
@@ -128,15 +128,16 @@ struct EncoderLayer {
         // FFN: da = d(f + a) + W₁ᵀ-path; f was dropped after W₂.
         Buffer.copy(scratch.dresidual, scratch.dattended, n * H)
         if dropping { Elementwise.multiply(scratch.dresidual, act.outputDropMask, scratch.dresidual, n * H) }
-        Buffer.zero(scratch.dintermediateAct, n * I)
-        output.backward(scratch.dresidual, act.intermediateAct, dx: scratch.dintermediateAct, rows: n)
+        output.backward(scratch.dresidual, act.intermediateAct, dx: scratch.dintermediateAct, overwrite: true, rows: n,
+                        workers: shape.workers)
         Buffer.zero(scratch.dintermediatePre, n * I)
         shape.workers.rows(n) { r in
             let o = r.lowerBound * I
             GELU.backward(x: act.intermediatePre + o, dy: scratch.dintermediateAct + o, dx: scratch.dintermediatePre + o,
                           count: r.count * I)
         }
-        intermediate.backward(scratch.dintermediatePre, act.attended, dx: scratch.dattended, rows: n)
+        intermediate.backward(scratch.dintermediatePre, act.attended, dx: scratch.dattended, rows: n,
+                              workers: shape.workers)
         // Attention LayerNorm → d(dropout(dense) + input); the input's share is the residual.
         Buffer.zero(scratch.dattentionSum, n * H)
         attentionNorm.backward(scratch.dattended, input: act.attentionSum, stats: act.attentionStats,
@@ -145,8 +146,8 @@ struct EncoderLayer {
         if dropping {
             Elementwise.multiply(scratch.dattentionSum, act.attentionDropMask, scratch.dattentionSum, n * H)
         }
-        Buffer.zero(scratch.dcontext, n * H)
-        attentionOutput.backward(scratch.dattentionSum, act.context, dx: scratch.dcontext, rows: n)
+        attentionOutput.backward(scratch.dattentionSum, act.context, dx: scratch.dcontext, overwrite: true, rows: n,
+                                 workers: shape.workers)
         let prefixIn = prefixView(prefix, prefixAct, act)
         attention.backward(dcontext: scratch.dcontext, qkv: act.qkv, prefix: prefixIn, dqkv: scratch.dqkv,
                            act.attention, scratch: scratch.attention, shape: shape)
@@ -162,7 +163,7 @@ struct EncoderLayer {
             loraValue.backward(dqkv: scratch.dqkv, input, a, dx: dinput, scratch: scratch.lora,
                                gateScratch: scratch.gate, shape: shape)
         }
-        qkv.backward(scratch.dqkv, input, dx: dinput, rows: n)
+        qkv.backward(scratch.dqkv, input, dx: dinput, rows: n, workers: shape.workers)
     }
 
     /// The gated prefix g·P: P gets Σ_b g[b]·∂L/∂(gP)[b] in the shared (L, 2·layers·H) gradient block, and the

@@ -13,7 +13,7 @@ struct GateLayer {
     }
 
     func forward(_ x: UnsafePointer<Float>, _ act: Activations, shape: StepShape) {
-        linear.forward(x, act.sigmoid, rows: shape.tokens)
+        linear.forward(x, act.sigmoid, rows: shape.tokens, workers: shape.workers)
         Sigmoid.forward(x: act.sigmoid, y: act.sigmoid, count: shape.tokens)
         MaskedMean.forward(x: act.sigmoid, mask: pooling == .masked ? shape.tokenMask : nil, out: act.values,
                            batch: shape.batch, steps: shape.seqLen, width: 1)
@@ -28,7 +28,7 @@ struct GateLayer {
         MaskedMean.backward(dout: dvalues, mask: pooling == .masked ? shape.tokenMask : nil, dx: scratch.dsigmoid,
                             batch: shape.batch, steps: shape.seqLen, width: 1)
         Sigmoid.backward(y: act.sigmoid, dy: scratch.dsigmoid, dx: scratch.dlogit, count: n)
-        linear.backward(scratch.dlogit, x, dx: dx, rows: n)
+        linear.backward(scratch.dlogit, x, dx: dx, rows: n, workers: shape.workers)
     }
 }
 

@@ -18,33 +18,41 @@ struct LinearLayer {
 
     /// x: (rows, in) → out: (rows, out) with row stride `ldOut`. `accumulate` adds to out (bias included).
     func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int,
-                 ldOut: Int? = nil, accumulate: Bool = false) {
+                 ldOut: Int? = nil, accumulate: Bool = false, workers: WorkerPool) {
         let ld = ldOut ?? outFeatures
         if let bias {
-            if accumulate {
-                for r in 0..<rows { Elementwise.add(out + r * ld, bias.value, out + r * ld, outFeatures) }
-            } else {
-                for r in 0..<rows { Buffer.copy(bias.value, out + r * ld, outFeatures) }
+            workers.rows(rows) { r in
+                for row in r {
+                    if accumulate { Elementwise.add(out + row * ld, bias.value, out + row * ld, outFeatures) }
+                    else { Buffer.copy(bias.value, out + row * ld, outFeatures) }
+                }
             }
         }
-        BLAS.gemm(.none, .transposed, m: rows, n: outFeatures, k: inFeatures, a: x, b: weight.value,
-                  beta: bias != nil || accumulate ? 1 : 0, c: out, ldc: ld)
+        workers.gemm(.none, .transposed, m: rows, n: outFeatures, k: inFeatures, a: x, b: weight.value,
+                     beta: bias != nil || accumulate ? 1 : 0, c: out, ldc: ld)
     }
 
-    /// Accumulates dx += dout·W (when asked for) and, for trained tensors, dW += doutᵀ·x and db += Σ dout.
+    /// dx = dout·W (accumulated into dx unless `overwrite`) when asked for and, for trained tensors,
+    /// dW += doutᵀ·x and db += Σ dout.
     func backward(_ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                  rows: Int, ldDout: Int? = nil) {
+                  overwrite: Bool = false, rows: Int, ldDout: Int? = nil, workers: WorkerPool) {
         let ld = ldDout ?? outFeatures
         if let dx {
-            BLAS.gemm(.none, .none, m: rows, n: inFeatures, k: outFeatures, a: dout, lda: ld, b: weight.value,
-                      beta: 1, c: dx)
+            workers.gemm(.none, .none, m: rows, n: inFeatures, k: outFeatures, a: dout, lda: ld, b: weight.value,
+                         beta: overwrite ? 0 : 1, c: dx)
         }
         if let dweight = weight.grad {
-            BLAS.gemm(.transposed, .none, m: outFeatures, n: inFeatures, k: rows, a: dout, lda: ld, b: x,
-                      beta: 1, c: dweight)
+            workers.gemm(.transposed, .none, m: outFeatures, n: inFeatures, k: rows, a: dout, lda: ld, b: x,
+                         beta: 1, c: dweight)
         }
         if let dbias = bias?.grad {
-            for r in 0..<rows { Elementwise.add(dout + r * ld, dbias, dbias, outFeatures) }
+            // Column blocks: each worker sums its own slice of every row.
+            workers.blocks(outFeatures, minimum: 64) { cols in
+                for r in 0..<rows {
+                    Elementwise.add(dout + r * ld + cols.lowerBound, dbias + cols.lowerBound, dbias + cols.lowerBound,
+                                    cols.count)
+                }
+            }
         }
     }
 

@@ -25,18 +25,19 @@ struct LoRALayer {
         } else {
             Buffer.fill(act.gate.values, shape.batch, fixedScale)
         }
-        down.forward(x, act.projected, rows: shape.tokens)
+        down.forward(x, act.projected, rows: shape.tokens, workers: shape.workers)
         SampleScale.forward(act.projected, scales: act.gate.values, act.scaled, batch: shape.batch,
                             rowsPerSample: shape.seqLen, width: down.outFeatures)
-        up.forward(act.scaled, qkv + column, rows: shape.tokens, ldOut: 3 * up.outFeatures, accumulate: true)
+        up.forward(act.scaled, qkv + column, rows: shape.tokens, ldOut: 3 * up.outFeatures, accumulate: true,
+                   workers: shape.workers)
     }
 
     /// dqkv holds ∂L/∂(QKV); accumulates A, B, gate gradients and (when asked) dx.
     func backward(dqkv: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ act: Activations,
                   dx: UnsafeMutablePointer<Float>?, scratch: LoRAScratch, gateScratch: GateScratch, shape: StepShape) {
         let n = shape.tokens, r = down.outFeatures
-        Buffer.zero(scratch.dscaled, n * r)
-        up.backward(dqkv + column, act.scaled, dx: scratch.dscaled, rows: n, ldDout: 3 * up.outFeatures)
+        up.backward(dqkv + column, act.scaled, dx: scratch.dscaled, overwrite: true, rows: n, ldDout: 3 * up.outFeatures,
+                    workers: shape.workers)
         if let gate {
             SampleScale.dot(scratch.dscaled, act.projected, into: gateScratch.dvalues, batch: shape.batch,
                             rowsPerSample: shape.seqLen, width: r)
@@ -44,7 +45,7 @@ struct LoRALayer {
         }
         SampleScale.forward(scratch.dscaled, scales: act.gate.values, scratch.dprojected, batch: shape.batch,
                             rowsPerSample: shape.seqLen, width: r)
-        down.backward(scratch.dprojected, x, dx: dx, rows: n)
+        down.backward(scratch.dprojected, x, dx: dx, rows: n, workers: shape.workers)
     }
 }
 

@@ -23,20 +23,20 @@ struct PrefixEncoder {
 
     var rowStride: Int { mlpOut.outFeatures }
 
-    func forward(_ act: Activations) {
-        mlpIn.forward(embedding.value, act.middle, rows: length)
+    func forward(_ act: Activations, workers: WorkerPool) {
+        mlpIn.forward(embedding.value, act.middle, rows: length, workers: workers)
         Tanh.forward(x: act.middle, y: act.middle, count: length * mlpIn.outFeatures)
-        mlpOut.forward(act.middle, act.keyValues, rows: length)
+        mlpOut.forward(act.middle, act.keyValues, rows: length, workers: workers)
     }
 
     /// From act.dkeyValues (accumulated by every layer's attention backward) into the MLP and E.
-    func backward(_ act: Activations) {
+    func backward(_ act: Activations, workers: WorkerPool) {
         let width = mlpIn.outFeatures
         Buffer.zero(act.dmiddle, length * width)
-        mlpOut.backward(act.dkeyValues, act.middle, dx: act.dmiddle, rows: length)
+        mlpOut.backward(act.dkeyValues, act.middle, dx: act.dmiddle, rows: length, workers: workers)
         Buffer.zero(act.dmiddlePre, length * width)
         Tanh.backward(y: act.middle, dy: act.dmiddle, dx: act.dmiddlePre, count: length * width)
-        mlpIn.backward(act.dmiddlePre, embedding.value, dx: embedding.grad, rows: length)
+        mlpIn.backward(act.dmiddlePre, embedding.value, dx: embedding.grad, rows: length, workers: workers)
     }
 
     /// Layer ℓ's prefix keys (s = 0) or values (s = 1) inside a (L, 2·layers·H) block.

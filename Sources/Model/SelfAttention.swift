@@ -3,7 +3,7 @@ import Tensor
 /// Multi-head attention over [prefix; tokens] (method.md §1, §3, §6) on the fused (N, 3H) QKV buffer, one
 /// small product per (sample, head) on strided views: no head permutes, no concatenated K′/V′. The prefix
 /// gate is a per-sample scalar, so it rides in the products' alpha. Samples are independent, so they are
-/// spread over the workers, each product small enough to stay on its worker's thread.
+/// spread over the workers, each product a single-threaded OpenBLAS call on its worker's thread.
 struct SelfAttention {
     let heads: Int
     let headSize: Int
@@ -26,7 +26,7 @@ struct SelfAttention {
         let scales: UnsafePointer<Float>
     }
 
-    private typealias GEMM = CallerThreadGEMM
+    private typealias GEMM = BLAS
 
     /// Every sample once, spread over the workers.
     private func forEachSample(_ shape: StepShape, _ body: (Int) -> Void) {

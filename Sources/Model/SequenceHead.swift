@@ -30,7 +30,7 @@ struct SequenceHead {
                  fillMask: MaskFiller) -> Float {
         let B = shape.batch, H = pooler.inFeatures
         for b in 0..<B { Buffer.copy(encoded + b * shape.seqLen * H, act.cls + b * H, H) }
-        pooler.forward(act.cls, act.pooled, rows: B)
+        pooler.forward(act.cls, act.pooled, rows: B, workers: shape.workers)
         Tanh.forward(x: act.pooled, y: act.pooled, count: B * H)
         var features = UnsafePointer(act.pooled)
         if shape.training && dropout > 0 {
@@ -38,7 +38,7 @@ struct SequenceHead {
             Dropout.forward(x: act.pooled, mask: act.dropMask, y: act.dropped, count: B * H)
             features = UnsafePointer(act.dropped)
         }
-        classifier.forward(features, act.logits, rows: B)
+        classifier.forward(features, act.logits, rows: B, workers: shape.workers)
         Buffer.zero(act.dlogits, B * numLabels)
         switch labels {
         case .classes(let ids):
@@ -55,12 +55,13 @@ struct SequenceHead {
         let B = shape.batch, H = pooler.inFeatures
         let dropping = shape.training && dropout > 0
         Buffer.zero(scratch.ddropped, B * H)
-        classifier.backward(act.dlogits, dropping ? act.dropped : act.pooled, dx: scratch.ddropped, rows: B)
+        classifier.backward(act.dlogits, dropping ? act.dropped : act.pooled, dx: scratch.ddropped, rows: B,
+                            workers: shape.workers)
         if dropping { Elementwise.multiply(scratch.ddropped, act.dropMask, scratch.ddropped, B * H) }
         Buffer.zero(scratch.dpooled, B * H)
         Tanh.backward(y: act.pooled, dy: scratch.ddropped, dx: scratch.dpooled, count: B * H)
         Buffer.zero(scratch.dcls, B * H)
-        pooler.backward(scratch.dpooled, act.cls, dx: scratch.dcls, rows: B)
+        pooler.backward(scratch.dpooled, act.cls, dx: scratch.dcls, rows: B, workers: shape.workers)
         Buffer.zero(dencoded, shape.tokens * H)
         for b in 0..<B { Buffer.copy(scratch.dcls + b * H, dencoded + b * shape.seqLen * H, H) }
     }

@@ -53,8 +53,6 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     public func start() {
-        // OpenBLAS's thread count is process-wide: every worker gets the same.
-        setBLASThreads(settings.threadsPerWorker)
         condition.lock()
         liveWorkers = settings.workers
         condition.unlock()

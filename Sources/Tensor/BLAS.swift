@@ -97,10 +97,10 @@ public enum BLAS {
 
     /// OpenBLAS's build description (core type, thread model), for benchmark headers.
     public static var configuration: String { String(cString: openblas_get_config()) }
-}
 
-/// Spelled as a free function too, because the brief and callers name it so.
-public func setBLASThreads(_ count: Int) { BLAS.setThreads(count) }
+    /// The kernel set OpenBLAS chose for this CPU at load time ("Zen", "SkylakeX", …).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+}
 
 /// The machine's current SGEMM rate. Benchmarks divide their own rates by it, because this machine's speed
 /// drifts 10–30% from day to day and a ratio is comparable where an absolute figure is not.

@@ -41,7 +41,9 @@ public struct RNG: RandomNumberGenerator, Sendable {
         self.state = state
     }
 
-    private static func splitMix(_ x: UInt64) -> UInt64 {
+    /// SplitMix64's output function (Steele, Lea & Flood), also the counter-based draw of dropout masks.
+    @inline(__always)
+    static func splitMix(_ x: UInt64) -> UInt64 {
         var z = x
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
@@ -108,13 +110,5 @@ public struct RNG: RandomNumberGenerator, Sendable {
     /// Fills `count` floats uniformly in [a, b).
     public mutating func fillUniform(_ p: UnsafeMutablePointer<Float>, _ count: Int, from a: Float, to b: Float) {
         for i in 0..<count { p[i] = uniform(a, b) }
-    }
-
-    /// Each element is `keptValue` with probability `keepProbability`, else 0 (dropout masks).
-    public mutating func fillBernoulli(_ p: UnsafeMutablePointer<Float>, _ count: Int, keepProbability: Float,
-                                       keptValue: Float = 1) {
-        // Compare 24-bit integers, not floats: exact, and keepProbability = 1 always keeps.
-        let threshold = UInt64((Double(keepProbability) * 0x1p24).rounded())
-        for i in 0..<count { p[i] = (next() >> 40) < threshold ? keptValue : 0 }
     }
 }

@@ -64,7 +64,6 @@ enum BenchStepCommand {
 
     static func run(_ arguments: [String]) throws {
         let options = try parse(arguments)
-        BLAS.setThreads(options.threads)
         let backbone: Backbone
         if FileManager.default.fileExists(atPath: options.model + "/config.json") {
             backbone = try Backbone.load(directory: options.model)
@@ -75,8 +74,8 @@ enum BenchStepCommand {
         let c = backbone.config
         let probe = SGEMMProbe.measure(threads: options.threads)
         print("backbone \(backbone.source): \(c.numLayers) layers, hidden \(c.hiddenSize), \(c.numHeads) heads, intermediate \(c.intermediateSize)")
-        print("batch \(options.batch) × \(options.seqLen) tokens, \(options.threads) BLAS thread(s), \(options.steps) timed steps after 2 warm-up")
-        print(probe)
+        print("batch \(options.batch) × \(options.seqLen) tokens, \(options.threads) thread(s), \(options.steps) timed steps after 2 warm-up")
+        print(probe, "(OpenBLAS \(BLAS.coreName) kernels)")
         let batch = try syntheticBatch(size: options.batch, seqLen: options.seqLen, config: c)
         // CPU ms is the process's CPU time per step: with one thread it is immune to other processes' load.
         print("method               trainable   ms/step (min)   CPU ms  GFLOP/step  GFLOP/s  ×floor  peak RSS")

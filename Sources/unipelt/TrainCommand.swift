@@ -22,7 +22,7 @@ enum TrainCommand {
       --glue DIR         GLUE data folder [var/glue]
       --out DIR          output folder [var/runs/<task>-k<K>-s<seed>-<method>]
       --set KEY=VALUE    override a hyperparameter (repeatable); --set help lists them
-      --threads N        BLAS threads [1]
+      --threads N        compute threads [1]
       --resume           continue from <out>/last.safetensors when it exists
       --quiet            no progress line
     """
@@ -164,13 +164,13 @@ extension TrainCommand {
             let path = (options.modelDirectory as NSString).appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: path) else { throw TrainingError.missingData(path: path) }
         }
-        BLAS.setThreads(options.threads)
         let backbone = try Backbone.load(directory: options.modelDirectory)
         let tokenizer = try BertTokenizer(vocabularyURL: URL(fileURLWithPath: options.modelDirectory)
             .appendingPathComponent("vocab.txt"))
         let trainer = try Trainer(spec: spec, backbone: backbone, tokenizer: tokenizer,
                                   glueDirectory: options.glueDirectory, checkpointDirectory: options.outputDirectory)
         let progress = ProgressLine(quiet: options.quiet, metric: options.task.primaryMetric.rawValue)
+        trainer.model.threads = options.threads
         trainer.observer = progress
 
         // Ctrl-C / SIGTERM: checkpoint at the current step, then stop; `--resume` continues from there.

@@ -33,29 +33,6 @@ final class BLASTests: XCTestCase {
         }
     }
 
-    /// Above OpenBLAS's threading threshold the product is cut into row blocks; the result is the same.
-    func testCallerThreadGEMMMatchesTheReferenceAcrossBlocks() {
-        let (m, n, k) = (300, 40, 70)  // m·n·k = 840,000 > maxWork, so several row blocks
-        XCTAssertGreaterThan(m * n * k, CallerThreadGEMM.maxWork)
-        let a = randomArray(m * k, seed: 4), b = randomArray(k * n, seed: 5), c0 = randomArray(m * n, seed: 6)
-        for ta in [Transpose.none, .transposed] {
-            for tb in [Transpose.none, .transposed] {
-                var c = c0
-                a.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { b in
-                        c.withUnsafeMutableBufferPointer { c in
-                            CallerThreadGEMM.gemm(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: a.baseAddress!,
-                                                  lda: ta == .none ? k : m, b: b.baseAddress!, ldb: tb == .none ? n : k,
-                                                  beta: 1, c: c.baseAddress!, ldc: n)
-                        }
-                    }
-                }
-                assertClose(c, reference(ta, tb, m: m, n: n, k: k, alpha: 0.5, a, b, beta: 1, c0), atol: 1e-4,
-                            "caller-thread gemm \(ta) \(tb)")
-            }
-        }
-    }
-
     func testGEMMWithZeroInnerDimensionScalesByBeta() {
         var c: [Float] = [1, 2, 3, 4]
         let empty: [Float] = [0]

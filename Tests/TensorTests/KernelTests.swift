@@ -21,6 +21,29 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(dx, zip(x, mask).map { 1 + $0 * $1 })
     }
 
+    /// A mask filled in blocks (any split, odd offsets included) equals the mask filled in one piece, and the
+    /// extremes hold: p = 0 keeps everything, p near 1 keeps almost nothing.
+    func testDropoutMaskFromAKeyIsTheSameInAnySplit() {
+        let count = 1_001, key: UInt64 = 0xDEAD_BEEF
+        var whole = [Float](repeating: -1, count: count)
+        Dropout.makeMask(&whole, count: count, probability: 0.3, key: key, first: 0)
+        for cuts in [[0, 1001], [0, 1, 1001], [0, 333, 334, 700, 1001], [0, 2, 999, 1001]] {
+            var pieces = [Float](repeating: -1, count: count)
+            pieces.withUnsafeMutableBufferPointer { m in
+                for (a, b) in zip(cuts, cuts.dropFirst()) {
+                    Dropout.makeMask(m.baseAddress! + a, count: b - a, probability: 0.3, key: key, first: a)
+                }
+            }
+            XCTAssertEqual(pieces, whole, "cuts \(cuts)")
+        }
+        XCTAssertEqual(Double(whole.filter { $0 != 0 }.count) / Double(count), 0.7, accuracy: 0.05)
+        var all = [Float](repeating: -1, count: 100), none = all
+        Dropout.makeMask(&all, count: 100, probability: 0, key: key, first: 5)
+        XCTAssertTrue(all.allSatisfy { $0 == 1 })
+        Dropout.makeMask(&none, count: 100, probability: 0.9999999, key: key, first: 5)
+        XCTAssertTrue(none.allSatisfy { $0 == 0 })
+    }
+
     func testDropoutForwardWithGeneratorDrawsTheSameMaskAsMakeMask() {
         var a = RNG(seed: 8, stream: .dropout), b = a
         let x = randomArray(50, seed: 9)

@@ -87,13 +87,4 @@ final class RNGTests: XCTestCase {
         XCTAssertEqual(gStd, 0.02, accuracy: 0.0002)
         XCTAssertTrue(g.allSatisfy { $0.isFinite })
     }
-
-    func testBernoulliExtremes() {
-        var rng = RNG(seed: 6)
-        var m = [Float](repeating: 5, count: 1000)
-        rng.fillBernoulli(&m, 1000, keepProbability: 1, keptValue: 2)
-        XCTAssertTrue(m.allSatisfy { $0 == 2 })
-        rng.fillBernoulli(&m, 1000, keepProbability: 0)
-        XCTAssertTrue(m.allSatisfy { $0 == 0 })
-    }
 }
