@@ -42,7 +42,8 @@ final class EventLoop: @unchecked Sendable {
     private let listener: Int32
 
     /// Guards everything below, and each connection's `ownership`.
-    private let lock = NSCondition()
+    /// Guards the connection tables; internal so that tests can wedge the loop by holding it.
+    let lock = NSCondition()
     private var connections: [UInt64: Connection] = [:]
     /// Connections the loop waits for (armed or lingering).
     private var watched: [UInt64: Connection] = [:]
@@ -54,6 +55,10 @@ final class EventLoop: @unchecked Sendable {
     private var shuttingDown = false
     private var stopped = false
     private var loopExited = false
+    /// When the loop last started a turn (monotonic seconds); it turns at least every `deadlineCheckInterval`.
+    /// Under its own lock, so that it can be read while the loop is stuck holding `lock`.
+    private var lastTurn = monotonicNow()
+    private let lastTurnLock = NSLock()
 
     // Touched by the loop thread only.
     private var pollSet: PollSet
@@ -84,6 +89,14 @@ final class EventLoop: @unchecked Sendable {
         return min(0.25, max(0.005, shortest / 10))
     }
 
+    /// Seconds since the loop last turned: a few tenths at most while it is healthy, growing when it is
+    /// wedged (the service withholds its systemd watchdog ping then).
+    var secondsSinceLastTurn: Double {
+        lastTurnLock.lock()
+        defer { lastTurnLock.unlock() }
+        return monotonicNow() - lastTurn
+    }
+
     // MARK: The loop thread
 
     /// How often cold (idle keep-alive) connections are polled while others are busy: the most a request on
@@ -97,6 +110,9 @@ final class EventLoop: @unchecked Sendable {
         var nextColdPoll = 0.0
         var ready: [UInt64] = []
         while true {
+            lastTurnLock.lock()
+            lastTurn = monotonicNow()
+            lastTurnLock.unlock()
             lock.lock()
             if stopped { lock.unlock(); break }
             // A connection may have expired or closed since it was queued; only still-watched ones join.

@@ -39,7 +39,7 @@ public final class Server: @unchecked Sendable {
     public let configuration: Configuration
     private let router: Router
     private let lock = NSLock()
-    private var running: (loop: EventLoop, pool: WorkerPool, thread: Thread)?
+    private(set) var running: (loop: EventLoop, pool: WorkerPool, thread: Thread)?
     private var boundPort = 0
 
     public init(configuration: Configuration, router: Router) {
@@ -52,6 +52,15 @@ public final class Server: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return boundPort
+    }
+
+    /// Seconds since the poll loop last turned, nil when not running. It turns at least four times a second
+    /// while healthy, so a large value means the loop is wedged.
+    public var secondsSinceLoopTurn: Double? {
+        lock.lock()
+        let loop = running?.loop
+        lock.unlock()
+        return loop?.secondsSinceLastTurn
     }
 
     /// Binds and starts serving; returns at once.

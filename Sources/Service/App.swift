@@ -143,15 +143,30 @@ public final class App: @unchecked Sendable {
         }
     }
 
-    /// WATCHDOG=1 only while the worker pool is alive, so systemd restarts a wedged service.
+    /// WATCHDOG=1 only while the service is alive: the worker pool runs and the HTTP poll loop turned
+    /// recently. A wedged loop or a dead pool stops the pings, and systemd restarts the service.
     private func startWatchdog() {
         guard let interval = notifier.watchdogInterval else { return }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "unipelt.watchdog"))
         timer.schedule(deadline: .now() + interval, repeating: interval)
-        let workers = self.workers
-        let notifier = self.notifier
-        timer.setEventHandler { if workers.isRunning { notifier.watchdog() } }
+        let workers = self.workers, server = self.server, notifier = self.notifier
+        timer.setEventHandler {
+            if WatchdogCheck.healthy(workersRunning: workers.isRunning, secondsSinceLoopTurn: server.secondsSinceLoopTurn,
+                                     pingInterval: interval) {
+                notifier.watchdog()
+            }
+        }
         watchdog = timer
         timer.resume()
+    }
+}
+
+/// The liveness rule behind each systemd watchdog ping.
+enum WatchdogCheck {
+    /// The loop turns at least four times a second; one missed ping interval (at least a second) of silence
+    /// means it is stuck.
+    static func healthy(workersRunning: Bool, secondsSinceLoopTurn: Double?, pingInterval: Double) -> Bool {
+        guard workersRunning, let quiet = secondsSinceLoopTurn else { return false }
+        return quiet < max(1, pingInterval)
     }
 }

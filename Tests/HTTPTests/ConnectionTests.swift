@@ -20,6 +20,22 @@ final class ConnectionTests: XCTestCase {
 
     private let get = { (path: String) in "GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n" }
 
+    /// S2's HTTP half: the loop's heartbeat stays fresh while it runs and grows while it is wedged (here by
+    /// holding its lock, as a stuck loop would), which is what the service's watchdog ping checks.
+    func testLoopHeartbeatGoesStaleWhileTheLoopIsWedged() throws {
+        let http = server.server
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertLessThan(try XCTUnwrap(http.secondsSinceLoopTurn), 0.3)
+        let loop = try XCTUnwrap(http.running?.loop)
+        loop.lock.lock()
+        Thread.sleep(forTimeInterval: 1.0)
+        let wedged = try XCTUnwrap(http.secondsSinceLoopTurn)
+        loop.lock.unlock()
+        XCTAssertGreaterThan(wedged, 0.7)
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertLessThan(try XCTUnwrap(http.secondsSinceLoopTurn), 0.3)
+    }
+
     /// H34
     func testKeepAliveAndConnectionClose() throws {
         let client = try RawClient(port: server.port)

@@ -42,6 +42,17 @@ final class SystemdNotifierTests: XCTestCase {
         withExtendedLifetime(socket) { wait(for: [done], timeout: 30) }
     }
 
+    /// S2: no ping once the HTTP loop has been quiet for a ping interval (at least 1 s), or with the worker
+    /// pool gone, or before the server runs.
+    func testWatchdogPingsOnlyWhileTheLoopTurnsAndWorkersRun() {
+        XCTAssertTrue(WatchdogCheck.healthy(workersRunning: true, secondsSinceLoopTurn: 0.2, pingInterval: 0.67))
+        XCTAssertTrue(WatchdogCheck.healthy(workersRunning: true, secondsSinceLoopTurn: 4, pingInterval: 10))
+        XCTAssertFalse(WatchdogCheck.healthy(workersRunning: true, secondsSinceLoopTurn: 1.5, pingInterval: 0.67))
+        XCTAssertFalse(WatchdogCheck.healthy(workersRunning: true, secondsSinceLoopTurn: 11, pingInterval: 10))
+        XCTAssertFalse(WatchdogCheck.healthy(workersRunning: false, secondsSinceLoopTurn: 0.2, pingInterval: 0.67))
+        XCTAssertFalse(WatchdogCheck.healthy(workersRunning: true, secondsSinceLoopTurn: nil, pingInterval: 0.67))
+    }
+
     func testWithoutNotifySocketEverythingIsANoOp() {
         let notifier = SystemdNotifier(environment: [:])
         XCTAssertFalse(notifier.isEnabled)
