@@ -84,7 +84,7 @@ final class WorkerPool: @unchecked Sendable {
     /// Multiply-adds below which a product piece is not worth waking a worker for.
     private static let minimumPieceWork = 1 << 18
     /// Most pieces a product is cut into.
-    private static let maximumPieces = 8
+    private static let maximumPieces = 4
 
     /// BLAS.gemm's C = alpha·op(A)·op(B) + beta·C with C cut into row blocks (column blocks when C is wider
     /// than tall), one single-threaded OpenBLAS call per block, the blocks shared over the workers. The model
