@@ -1,11 +1,11 @@
 import Foundation
 import Tensor
 
-/// A model's own worker threads for a step's independent work (samples, row blocks). Threads are started
-/// once and woken by semaphores (Dispatch's concurrentPerform allocates on every call). What
-/// remains is one 32-byte closure context per multi-worker call, because `withoutActuallyEscaping` keeps the
-/// caller's closure off the stack; with one worker the step allocates nothing. One pool belongs to one model
-/// and is driven by one thread at a time.
+/// A model's own worker threads for a step's independent work: pieces of matrix products, samples, row
+/// blocks. Threads are started once and woken by semaphores (Dispatch's concurrentPerform allocates on every
+/// call). What remains is one 32-byte closure context per multi-worker call, because
+/// `withoutActuallyEscaping` keeps the caller's closure off the stack; with one worker the step allocates
+/// nothing. One pool belongs to one model and is driven by one thread at a time.
 final class WorkerPool: @unchecked Sendable {
     /// What the threads share with the pool. The threads hold it, not the pool, so they can still read it
     /// while the pool's deinit stops them.
