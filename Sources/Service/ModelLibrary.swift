@@ -14,12 +14,16 @@ public final class ModelLibrary: @unchecked Sendable {
 
     public enum LoadError: Error, CustomStringConvertible {
         case unknownModel(name: String, available: [String])
+        case defaultNotInstalled(defaultName: String, directory: String)
         case unreadable(name: String, directory: String, reason: String)
 
         public var description: String {
             switch self {
             case let .unknownModel(name, available):
                 return "unknown model \"\(name)\"; available: \(available.joined(separator: ", "))"
+            case let .defaultNotInstalled(defaultName, directory):
+                return "the default model \"\(defaultName)\" is not installed in \(directory) (no config.json there); "
+                    + "run deploy/setup.sh or set default_model"
             case let .unreadable(name, directory, reason):
                 return "model \(name) at \(directory) cannot be loaded: \(reason)"
             }
@@ -53,7 +57,10 @@ public final class ModelLibrary: @unchecked Sendable {
         loadLock.lock()
         defer { loadLock.unlock() }
         if let model = cached(name) { return model }
-        guard names().contains(name) else { throw LoadError.unknownModel(name: requested, available: names()) }
+        guard names().contains(name) else {
+            if requested == "default" { throw LoadError.defaultNotInstalled(defaultName: name, directory: directory) }
+            throw LoadError.unknownModel(name: requested, available: names())
+        }
         let folder = "\(directory)/\(name)"
         do {
             let model = LoadedModel(name: name, directory: folder, backbone: try Backbone.load(directory: folder),
