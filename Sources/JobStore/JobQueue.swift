@@ -224,7 +224,6 @@ extension StoreWriter {
         return try job(id: id)
     }
 
-    /// The assignments that put a failed or cancelled job back in the queue.
     /// A retry from scratch: the jobs' curves, gates and checkpoint rows go, and `start_fresh` tells
     /// the next worker to delete the old checkpoint files before training.
     func discardHistory(ofJobs ids: [String]) throws {
@@ -245,6 +244,7 @@ extension StoreWriter {
         try connection.run("UPDATE jobs SET start_fresh = 0 WHERE id = ?", [.text(lease.jobID)])
     }
 
+    /// The assignments that put a failed or cancelled job back in the queue.
     static let requeueForRetry = """
         status = 'queued', attempt_offset = attempt, finished_at = NULL, result = NULL,
         error_code = NULL, error_message = NULL, progress_step = NULL, progress_total_steps = NULL,
