@@ -26,8 +26,6 @@ struct SelfAttention {
         let scales: UnsafePointer<Float>
     }
 
-    private typealias GEMM = BLAS
-
     /// Every sample once, spread over the workers.
     private func forEachSample(_ shape: StepShape, _ body: (Int) -> Void) {
         let workers = min(shape.workers.count, shape.batch)
@@ -52,10 +50,10 @@ struct SelfAttention {
                 let q = qkv + b * T * 3 * H + h * d
                 let scores = act.probs + block + h * T * S
                 if let prefix {
-                    GEMM.gemm(.none, .transposed, m: T, n: L, k: d, alpha: prefix.scales[b] * scale,
+                    BLAS.gemm(.none, .transposed, m: T, n: L, k: d, alpha: prefix.scales[b] * scale,
                               a: q, lda: 3 * H, b: prefix.keys + h * d, ldb: prefix.rowStride, c: scores, ldc: S)
                 }
-                GEMM.gemm(.none, .transposed, m: T, n: T, k: d, alpha: scale, a: q, lda: 3 * H,
+                BLAS.gemm(.none, .transposed, m: T, n: T, k: d, alpha: scale, a: q, lda: 3 * H,
                           b: q + H, ldb: 3 * H, c: scores + L, ldc: S)
             }
             Softmax.forward(x: act.probs + block, y: act.probs + block, groups: 1, rowsPerGroup: heads * T, cols: S,
@@ -73,10 +71,10 @@ struct SelfAttention {
                 let p = used + h * T * S
                 let c = context + b * T * H + h * d
                 if let prefix {
-                    GEMM.gemm(.none, .none, m: T, n: d, k: L, alpha: prefix.scales[b], a: p, lda: S,
+                    BLAS.gemm(.none, .none, m: T, n: d, k: L, alpha: prefix.scales[b], a: p, lda: S,
                               b: prefix.values + h * d, ldb: prefix.rowStride, c: c, ldc: H)
                 }
-                GEMM.gemm(.none, .none, m: T, n: d, k: T, a: p + L, lda: S, b: v, ldb: 3 * H,
+                BLAS.gemm(.none, .none, m: T, n: d, k: T, a: p + L, lda: S, b: v, ldb: 3 * H,
                           beta: prefix == nil ? 0 : 1, c: c, ldc: H)
             }
         }
@@ -100,13 +98,13 @@ struct SelfAttention {
                 let dp = dprobs + h * T * S
                 let dc = dcontext + b * T * H + h * d
                 if let prefix {
-                    GEMM.gemm(.none, .transposed, m: T, n: L, k: d, alpha: prefix.scales[b], a: dc, lda: H,
+                    BLAS.gemm(.none, .transposed, m: T, n: L, k: d, alpha: prefix.scales[b], a: dc, lda: H,
                               b: prefix.values + h * d, ldb: prefix.rowStride, c: dp, ldc: S)
-                    GEMM.gemm(.transposed, .none, m: L, n: d, k: T, a: p, lda: S, b: dc, ldb: H,
+                    BLAS.gemm(.transposed, .none, m: L, n: d, k: T, a: p, lda: S, b: dc, ldb: H,
                               c: scratch.dprefixValues + b * L * H + h * d, ldc: H)
                 }
-                GEMM.gemm(.none, .transposed, m: T, n: T, k: d, a: dc, lda: H, b: v, ldb: 3 * H, c: dp + L, ldc: S)
-                GEMM.gemm(.transposed, .none, m: T, n: d, k: T, a: p + L, lda: S, b: dc, ldb: H, c: dv, ldc: 3 * H)
+                BLAS.gemm(.none, .transposed, m: T, n: T, k: d, a: dc, lda: H, b: v, ldb: 3 * H, c: dp + L, ldc: S)
+                BLAS.gemm(.transposed, .none, m: T, n: d, k: T, a: p + L, lda: S, b: dc, ldb: H, c: dv, ldc: 3 * H)
             }
             let count = heads * T * S
             if dropping { Elementwise.multiply(dprobs, act.mask + block, dprobs, count) }
@@ -116,14 +114,14 @@ struct SelfAttention {
                 let q = qkv + b * T * 3 * H + h * d
                 let dq = dqkv + b * T * 3 * H + h * d
                 let ds = dscores + h * T * S
-                GEMM.gemm(.none, .none, m: T, n: d, k: T, alpha: scale, a: ds + L, lda: S, b: q + H, ldb: 3 * H,
+                BLAS.gemm(.none, .none, m: T, n: d, k: T, alpha: scale, a: ds + L, lda: S, b: q + H, ldb: 3 * H,
                           c: dq, ldc: 3 * H)
-                GEMM.gemm(.transposed, .none, m: T, n: d, k: T, alpha: scale, a: ds + L, lda: S, b: q, ldb: 3 * H,
+                BLAS.gemm(.transposed, .none, m: T, n: d, k: T, alpha: scale, a: ds + L, lda: S, b: q, ldb: 3 * H,
                           c: dq + H, ldc: 3 * H)
                 if let prefix {
-                    GEMM.gemm(.none, .none, m: T, n: d, k: L, alpha: prefix.scales[b] * scale, a: ds, lda: S,
+                    BLAS.gemm(.none, .none, m: T, n: d, k: L, alpha: prefix.scales[b] * scale, a: ds, lda: S,
                               b: prefix.keys + h * d, ldb: prefix.rowStride, beta: 1, c: dq, ldc: 3 * H)
-                    GEMM.gemm(.transposed, .none, m: L, n: d, k: T, alpha: scale, a: ds, lda: S, b: q, ldb: 3 * H,
+                    BLAS.gemm(.transposed, .none, m: L, n: d, k: T, alpha: scale, a: ds, lda: S, b: q, ldb: 3 * H,
                               c: scratch.dprefixKeys + b * L * H + h * d, ldc: H)
                 }
             }
