@@ -47,6 +47,21 @@ final class CheckpointTests: XCTestCase {
         return (losses, second, after, result)
     }
 
+    /// Interrupts a run of `spec` with `request` after `step` and resumes it: the joined losses, the evaluations
+    /// and the result equal the uninterrupted run's. Returns the resumed run's events for further checks.
+    @discardableResult
+    private func assertResumeEqualsUninterrupted(_ spec: TrainingSpec, after step: Int, _ request: StopRequest,
+                                                 resumesAfterStep: Int, file: StaticString = #filePath,
+                                                 line: UInt = #line) throws -> EventRecorder {
+        let (reference, events, result) = try uninterrupted(spec)
+        let (losses, resumed, after, resumedResult) = try interruptedAndResumed(
+            spec, after: step, request, resumesAfterStep: resumesAfterStep, directory: TrainingFixtures.temporaryDirectory())
+        assertSame(losses, events, file: file, line: line)
+        XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations, file: file, line: line)
+        XCTAssertEqual(resumedResult, result, file: file, line: line)
+        return after
+    }
+
     private func assertSame(_ losses: [Float], _ reference: EventRecorder, file: StaticString = #filePath,
                             line: UInt = #line) {
         XCTAssertEqual(losses.count, reference.steps.count, file: file, line: line)
@@ -56,38 +71,20 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testResumeAfterAMidEpochSuspensionEqualsTheUninterruptedRun() throws {
-        let spec = try spec()
-        let (reference, events, result) = try uninterrupted(spec)
         // Step 3 is the first batch of epoch 1: the position within the epoch must be restored.
-        let (losses, resumed, _, resumedResult) = try interruptedAndResumed(
-            spec, after: 3, .suspend, resumesAfterStep: 3, directory: TrainingFixtures.temporaryDirectory())
-        assertSame(losses, events)
-        XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
-        XCTAssertEqual(resumedResult, result)
+        try assertResumeEqualsUninterrupted(try spec(), after: 3, .suspend, resumesAfterStep: 3)
     }
 
     func testSuspensionDuringAnEvaluationResumesWithThatEvaluation() throws {
-        let spec = try spec("unipelt-apl")
-        let (reference, events, result) = try uninterrupted(spec)
         // Step 4 ends epoch 2: the request lands in its evaluation, which the resumed run does first.
-        let (losses, resumed, after, resumedResult) = try interruptedAndResumed(
-            spec, after: 4, .suspend, resumesAfterStep: 4, directory: TrainingFixtures.temporaryDirectory())
+        let after = try assertResumeEqualsUninterrupted(try spec("unipelt-apl"), after: 4, .suspend, resumesAfterStep: 4)
         XCTAssertEqual(after.evaluations.first?.step, 4)
-        assertSame(losses, events)
-        XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
-        XCTAssertEqual(resumedResult, result)
     }
 
     func testCancelAbandonsTheRunningEvaluationAndAKilledJobResumesFromTheLastCheckpoint() throws {
-        let spec = try spec("unipelt-apl")
-        let (reference, events, result) = try uninterrupted(spec)
         // Cancelled in the epoch-2 evaluation: nothing is written, so `last` is the one of step 2, as after a
         // crash; the resumed run replays steps 3 and 4.
-        let (losses, resumed, _, resumedResult) = try interruptedAndResumed(
-            spec, after: 4, .cancel, resumesAfterStep: 2, directory: TrainingFixtures.temporaryDirectory())
-        assertSame(losses, events)
-        XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations)
-        XCTAssertEqual(resumedResult, result)
+        try assertResumeEqualsUninterrupted(try spec("unipelt-apl"), after: 4, .cancel, resumesAfterStep: 2)
     }
 
     func testCheckpointRestoresEveryTensorAndState() throws {
