@@ -88,7 +88,7 @@ final class JobExecution: TrainingObserver {
     private func fail(_ error: Error) {
         let failure: JobFailure
         switch error {
-        case let error as TrainingError where Self.isDiskFull(error):
+        case let error as TrainingError where error.isDiskFull:
             failure = JobFailure(code: "disk_full", message: error.description)
         case let JobStoreError.sqlite(sqlite) where sqlite.isDiskFull:
             failure = JobFailure(code: "disk_full", message: sqlite.description)
@@ -102,12 +102,6 @@ final class JobExecution: TrainingObserver {
         do { try write { try $0.fail(lease, failure: failure, now: clock()) } } catch {
             log.error("could not record the failure: \(error)", job: jobID)
         }
-    }
-
-    /// A checkpoint or result file that could not be written because the disk is full (ENOSPC).
-    static func isDiskFull(_ error: TrainingError) -> Bool {
-        guard case let .writeFailed(_, reason) = error else { return false }
-        return reason.contains(String(cString: strerror(ENOSPC)))
     }
 
     // MARK: Store writes under the lease

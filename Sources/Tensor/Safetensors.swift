@@ -71,10 +71,10 @@ public enum Safetensors {
     /// `SafetensorsError` naming the file and tensor, before any tensor memory is filled.
     public static func read(path: String) throws -> SafetensorsFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SafetensorsError(.unreadable, file: path, "open: \(errnoText())") }
+        guard fd >= 0 else { throw systemFailure(.unreadable, path, "open") }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SafetensorsError(.unreadable, file: path, "fstat: \(errnoText())") }
+        guard fstat(fd, &info) == 0 else { throw systemFailure(.unreadable, path, "fstat") }
         let fileSize = Int(info.st_size)
 
         guard fileSize >= 8 else {
@@ -251,7 +251,7 @@ public enum Safetensors {
             let n = pread(fd, buffer + done, count - done, off_t(offset + done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw SafetensorsError(.unreadable, file: path, tensor: tensor, "read at \(offset + done): \(errnoText())")
+                throw systemFailure(.unreadable, path, tensor: tensor, "read at \(offset + done)")
             }
             if n == 0 {
                 throw SafetensorsError(.truncated, file: path, tensor: tensor,
@@ -301,7 +301,7 @@ public enum Safetensors {
         let base = (path as NSString).lastPathComponent
         let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SafetensorsError(.writeFailed, file: path, "create \(temporary): \(errnoText())") }
+        guard fd >= 0 else { throw systemFailure(.writeFailed, path, "create \(temporary)") }
         do {
             var length = UInt64(headerBytes.count).littleEndian
             try withUnsafeBytes(of: &length) { try writeAll(fd, $0.baseAddress!, 8, path) }
@@ -310,26 +310,28 @@ public enum Safetensors {
                 let view = tensors[name]!
                 try writeAll(fd, UnsafeRawPointer(view.data), view.count * 4, path)
             }
-            guard fsync(fd) == 0 else { throw SafetensorsError(.writeFailed, file: path, "fsync: \(errnoText())") }
-            guard close(fd) == 0 else {
-                unlink(temporary)
-                throw SafetensorsError(.writeFailed, file: path, "close: \(errnoText())")
-            }
+            guard fsync(fd) == 0 else { throw systemFailure(.writeFailed, path, "fsync") }
         } catch {
             close(fd)
             unlink(temporary)
             throw error
         }
-        guard rename(temporary, path) == 0 else {
-            let text = errnoText()
+        // Outside the do block: a failed close must not be followed by a second close of a reused fd.
+        guard close(fd) == 0 else {
+            let failure = systemFailure(.writeFailed, path, "close")
             unlink(temporary)
-            throw SafetensorsError(.writeFailed, file: path, "rename: \(text)")
+            throw failure
+        }
+        guard rename(temporary, path) == 0 else {
+            let failure = systemFailure(.writeFailed, path, "rename")
+            unlink(temporary)
+            throw failure
         }
         let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directoryFD >= 0 else { throw SafetensorsError(.writeFailed, file: path, "open directory: \(errnoText())") }
+        guard directoryFD >= 0 else { throw systemFailure(.writeFailed, path, "open directory") }
         defer { close(directoryFD) }
         guard fsync(directoryFD) == 0 else {
-            throw SafetensorsError(.writeFailed, file: path, "fsync directory: \(errnoText())")
+            throw systemFailure(.writeFailed, path, "fsync directory")
         }
     }
 
@@ -344,7 +346,7 @@ public enum Safetensors {
             let n = Glibc.write(fd, bytes + done, count - done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw SafetensorsError(.writeFailed, file: path, "write: \(errnoText())")
+                throw systemFailure(.writeFailed, path, "write")
             }
             done += n
         }
@@ -367,5 +369,11 @@ public enum Safetensors {
         return out + "\""
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
+    /// The error for a failed system call, read from `errno` right after it.
+    private static func systemFailure(_ code: SafetensorsError.Code, _ path: String, tensor: String? = nil,
+                                      _ call: String) -> SafetensorsError {
+        let number = errno
+        return SafetensorsError(code, file: path, tensor: tensor, "\(call): \(String(cString: strerror(number)))",
+                                systemError: number)
+    }
 }

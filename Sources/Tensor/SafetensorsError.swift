@@ -19,12 +19,15 @@ public struct SafetensorsError: Error, Equatable, CustomStringConvertible, Senda
     public let file: String
     public let tensor: String?
     public let detail: String
+    /// The `errno` of the system call that failed, when one did (ENOSPC tells a full disk from the rest).
+    public let systemError: Int32?
 
-    public init(_ code: Code, file: String, tensor: String? = nil, _ detail: String) {
+    public init(_ code: Code, file: String, tensor: String? = nil, _ detail: String, systemError: Int32? = nil) {
         self.code = code
         self.file = file
         self.tensor = tensor
         self.detail = detail
+        self.systemError = systemError
     }
 
     public var description: String {

@@ -64,7 +64,7 @@ public enum RunFiles {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw TrainingError.writeFailed(path: path, reason: error.localizedDescription)
+            throw TrainingError.writeFailure(path: path, cause: error)
         }
     }
 }

@@ -24,7 +24,7 @@ extension Trainer {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw TrainingError.writeFailed(path: directory, reason: error.localizedDescription)
+            throw TrainingError.writeFailure(path: directory, cause: error)
         }
         state.dropoutRNG = model.dropoutRNG.state
         let parameters = model.parameters
@@ -53,7 +53,7 @@ extension Trainer {
         do {
             try withExtendedLifetime(folded) { try Safetensors.write(tensors, metadata: metadata, to: path) }
         } catch {
-            throw TrainingError.writeFailed(path: path, reason: "\(error)")
+            throw TrainingError.writeFailure(path: path, cause: error)
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         emit(.checkpoint(CheckpointRecord(name: name, path: path, bytes: bytes,

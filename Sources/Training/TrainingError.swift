@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Every failure of a training job. Each case carries the context a user needs (step, path, key, limits);
 /// `code` is stable for machines (the service maps it to the job's error and to HTTP answers).
@@ -19,8 +20,8 @@ public enum TrainingError: Error, Equatable, Sendable {
     case missingData(path: String)
     /// A checkpoint that cannot be used to resume this job (wrong spec, missing tensor or state entry).
     case invalidCheckpoint(path: String, reason: String)
-    /// Writing a checkpoint or a result file failed.
-    case writeFailed(path: String, reason: String)
+    /// Writing a checkpoint or a result file failed; `systemError` is the failing call's errno when known.
+    case writeFailed(path: String, reason: String, systemError: Int32?)
     /// The service asked the job to stop.
     case cancelled(step: Int)
     /// The model refused a batch or a configuration (its own error code and message), at `step` when training.
@@ -40,6 +41,32 @@ public enum TrainingError: Error, Equatable, Sendable {
         case .cancelled: return "cancelled"
         case let .model(code, _, _): return code
         }
+    }
+
+    /// A write that failed because the disk is full (ENOSPC): the service reports it as `disk_full`.
+    public var isDiskFull: Bool {
+        if case .writeFailed(_, _, ENOSPC?) = self { return true }
+        return false
+    }
+
+    /// `writeFailed` for `path` from whatever the writer threw, keeping the errno that Safetensors records or
+    /// that Foundation reports (its underlying POSIX error, or its out-of-space code).
+    static func writeFailure(path: String, cause: Error) -> TrainingError {
+        if let failure = cause as? SafetensorsError {
+            return .writeFailed(path: path, reason: failure.description, systemError: failure.systemError)
+        }
+        var systemError: Int32?
+        var error: NSError? = cause as NSError
+        while let current = error, systemError == nil {
+            if current.domain == NSPOSIXErrorDomain { systemError = Int32(current.code) }
+            // Foundation does not always attach the POSIX error (a non-atomic write to /dev/full does not).
+            if current.domain == NSCocoaErrorDomain, current.code == CocoaError.fileWriteOutOfSpace.rawValue {
+                systemError = ENOSPC
+            }
+            // Bridged through `Error`: on Linux the underlying value is not always an NSError instance.
+            error = (current.userInfo[NSUnderlyingErrorKey] as? Error).map { $0 as NSError }
+        }
+        return .writeFailed(path: path, reason: cause.localizedDescription, systemError: systemError)
     }
 
     /// The step at which the failure happened, when it happened during training.
@@ -70,7 +97,7 @@ extension TrainingError: CustomStringConvertible, LocalizedError {
             return "missing file or folder: \(path)"
         case let .invalidCheckpoint(path, reason):
             return "cannot resume from \(path): \(reason)"
-        case let .writeFailed(path, reason):
+        case let .writeFailed(path, reason, _):
             return "cannot write \(path): \(reason)"
         case let .cancelled(step):
             return "cancelled at step \(step)"

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Training
 import XCTest
 @testable import Service
 
@@ -25,15 +24,8 @@ final class DiskFullTests: XCTestCase {
         let created = try service.json("/v1/sweeps", method: "POST", body: #"{"tasks": ["rte"], "k": [16], "seeds": [1], "methods": ["lora"], "dry_run": true}"#)
         XCTAssertEqual(created.status, 200, "\(created.object)")
 
-        // Fill every free byte.
         let filler = mountPoint + "/filler"
-        FileManager.default.createFile(atPath: filler, contents: nil)
-        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: filler))
-        let chunk = Data(count: 64 << 10)
-        while (try? handle.write(contentsOf: chunk)) != nil {}
-        let small = Data(count: 512)
-        while (try? handle.write(contentsOf: small)) != nil {}
-        try handle.close()
+        fill(filler)
 
         let body = #"{"tasks": ["rte"], "k": [16], "seeds": [1, 2, 3], "methods": ["lora", "adapter"], "metadata": {"note": "\#(String(repeating: "x", count: 900))"}}"#
         let refused = try service.json("/v1/sweeps", method: "POST", body: body)
@@ -63,6 +55,54 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ok\n")
     }
 
+    /// The checkpoints' disk fills while the database's does not: the job fails with `disk_full` (by the
+    /// errno the checkpoint write saw) and says which file, and the service keeps serving.
+    func testJobWhoseCheckpointDiskIsFullFailsAsDiskFull() throws {
+        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
+            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
+        }
+        let world = try TinyWorld()
+        defer { world.remove() }
+        let checkpoints = world.dataDirectory + "/checkpoints"
+        try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", checkpoints]) == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (not root?)")
+        }
+        defer { _ = run("/bin/umount", ["-l", checkpoints]) }
+        fill(checkpoints + "/filler")
+
+        let service = try ServiceProcess(world: world)
+        let body = #"{"tasks": ["rte"], "k": [16], "seeds": [1], "methods": ["lora"], "hyperparameters": {"epochs": 1, "batch_size": 8, "max_seq_length": 32}}"#
+        let created = try service.json("/v1/sweeps", method: "POST", body: body)
+        XCTAssertEqual(created.status, 201, "\(created.object)")
+        let sweepID = try XCTUnwrap(created.object["id"] as? String)
+        var job: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, !["failed", "succeeded"].contains(job["status"] as? String ?? "") {
+            Thread.sleep(forTimeInterval: 0.2)
+            job = (try service.json("/v1/jobs?sweep_id=\(sweepID)").object["data"] as? [[String: Any]])?.first ?? [:]
+        }
+        XCTAssertEqual(job["status"] as? String, "failed", "\(job)\n\(service.logText())")
+        let error = job["error"] as? [String: Any]
+        XCTAssertEqual(error?["code"] as? String, "disk_full", "\(job)")
+        XCTAssertTrue((error?["message"] as? String ?? "").contains(checkpoints), "\(job)")
+        XCTAssertEqual(try service.json("/healthz").status, 200)
+
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
+    }
+
+    /// Writes to `path` until its file system has no byte left.
+    private func fill(_ path: String) {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: path) else { return XCTFail("cannot open \(path)") }
+        for size in [64 << 10, 512, 1] {
+            let chunk = Data(count: size)
+            while (try? handle.write(contentsOf: chunk)) != nil {}
+        }
+        try? handle.close()
+    }
+
     private func run(_ tool: String, _ arguments: [String]) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
@@ -71,16 +111,5 @@ final class DiskFullTests: XCTestCase {
         guard (try? process.run()) != nil else { return -1 }
         process.waitUntilExit()
         return process.terminationStatus
-    }
-}
-
-/// A job whose checkpoint cannot be written for lack of space fails with `disk_full`, not a generic code.
-final class DiskFullClassificationTests: XCTestCase {
-    func testENOSPCWriteFailuresAreDiskFull() {
-        let full = TrainingError.writeFailed(path: "/var/lib/unipelt/checkpoints/job_1/last.safetensors",
-                                             reason: "write failed: \(String(cString: strerror(ENOSPC)))")
-        XCTAssertTrue(JobExecution.isDiskFull(full))
-        XCTAssertFalse(JobExecution.isDiskFull(.writeFailed(path: "/x", reason: String(cString: strerror(EACCES)))))
-        XCTAssertFalse(JobExecution.isDiskFull(.missingData(path: "/data/glue")))
     }
 }
