@@ -69,7 +69,7 @@ public final class App: @unchecked Sendable {
                                onError: { error in log.error("lease rescue failed: \(error)") })
 
         var router = Router()
-        let workers = self.workers
+        let workers = self.workers, models = self.models
         registerAPIRoutes(on: &router, context: APIContext(
             store: store, vocabulary: Self.vocabulary(config: config, models: models), now: Self.clock,
             checkpointRoot: checkpointRoot, metrics: metrics, apiToken: token,

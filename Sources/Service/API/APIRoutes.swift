@@ -6,8 +6,10 @@ import Training
 /// What the API handlers need; the app builds one at start and tests build their own.
 public struct APIContext: Sendable {
     public var store: JobStore
-    /// Allowed tasks, methods, models and hyperparameters; job cap and default max_attempts.
-    public var vocabulary: SweepVocabulary
+    /// Allowed tasks, methods, models and hyperparameters; job cap and default max_attempts. Read anew for
+    /// each request, so a model folder installed while the service runs can be named at once.
+    public var vocabulary: SweepVocabulary { currentVocabulary() }
+    private let currentVocabulary: @Sendable () -> SweepVocabulary
     /// Unix seconds; injected so tests choose the time.
     public var now: @Sendable () -> Int
     /// Checkpoint files are served only from inside this directory (checked on the resolved real path).
@@ -22,12 +24,13 @@ public struct APIContext: Sendable {
     /// How often history streams look for new rows.
     public var streamPollInterval: TimeInterval
 
-    public init(store: JobStore, vocabulary: SweepVocabulary, now: @escaping @Sendable () -> Int,
+    public init(store: JobStore, vocabulary: @autoclosure @escaping @Sendable () -> SweepVocabulary,
+                now: @escaping @Sendable () -> Int,
                 checkpointRoot: String, metrics: PrometheusRegistry, apiToken: String?,
                 readiness: @escaping @Sendable () -> [String: Bool], codeVersion: String,
                 streamPollInterval: TimeInterval = 0.5) {
         self.store = store
-        self.vocabulary = vocabulary
+        currentVocabulary = vocabulary
         self.now = now
         self.checkpointRoot = checkpointRoot
         self.metrics = metrics
