@@ -8,29 +8,33 @@
 #
 #   Tests/Scripts/reproduce_table1.sh [RUNS_DIR] [extra unipelt train options, e.g. --threads 2]
 #
-# TABLE1_LANE=i/n runs only every n-th job starting at i, so n copies of the script (each with
-# --threads 1) fill n cores. UNIPELT_BIN pins the binary (default: a fresh release build), so that a
-# rebuild during a long run does not mix code versions in one table.
+# Several copies may run at once on the same RUNS_DIR (one per core, each on one thread): each job is taken
+# under an flock on RUNS_DIR/.locks/<job>, so every copy takes the next job nobody runs, and a lock dies with
+# the process that held it. UNIPELT_BIN pins the binary (default: a fresh release build), so that a rebuild
+# during a long run does not mix code versions in one table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${1:-var/runs/table1}"
 shift || true
-lane="${TABLE1_LANE:-0/1}"
-lane_index="${lane%/*}" lanes="${lane#*/}"
 bin="${UNIPELT_BIN:-}"
 if [[ -z "$bin" ]]; then
     swift build -c release --product unipelt
     bin=.build/release/unipelt
 fi
-job=0
+mkdir -p "$runs/.locks"
 for seed in 1 2 3; do
     for task in sst2 mrpc cola rte stsb; do
         for method in finetune bitfit adapter prefix lora unipelt-ap unipelt-apl; do
-            this=$((job++))
-            if (( this % lanes != lane_index )); then continue; fi
-            out="$runs/$task-k100-s$seed-$method"
+            name="$task-k100-s$seed-$method"
+            out="$runs/$name"
             if grep -qs '"status" : "finished"' "$out/result.json"; then continue; fi
-            "$bin" train --task "$task" --k 100 --seed "$seed" --method "$method" --out "$out" --resume --quiet "$@"
+            exec {lock}>"$runs/.locks/$name"
+            # Taken by another copy: go on to the next job. The check above is repeated under the lock,
+            # since that copy may have finished it in between.
+            if flock -n "$lock" && ! grep -qs '"status" : "finished"' "$out/result.json"; then
+                "$bin" train --task "$task" --k 100 --seed "$seed" --method "$method" --out "$out" --resume --quiet "$@"
+            fi
+            exec {lock}>&-
         done
     done
 done
