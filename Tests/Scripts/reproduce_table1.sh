@@ -11,7 +11,8 @@
 # Several copies may run at once on the same RUNS_DIR (one per core, each on one thread): each job is taken
 # under an flock on RUNS_DIR/.locks/<job>, so every copy takes the next job nobody runs, and a lock dies with
 # the process that held it. UNIPELT_BIN pins the binary (default: a fresh release build), so that a rebuild
-# during a long run does not mix code versions in one table.
+# during a long run does not mix code versions in one table. TABLE1_SEEDS lists the seeds (default "1 2 3";
+# the paper averages 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${1:-var/runs/table1}"
@@ -22,7 +23,7 @@ if [[ -z "$bin" ]]; then
     bin=.build/release/unipelt
 fi
 mkdir -p "$runs/.locks"
-for seed in 1 2 3; do
+for seed in ${TABLE1_SEEDS:-1 2 3}; do
     for task in sst2 mrpc cola rte stsb; do
         for method in finetune bitfit adapter prefix lora unipelt-ap unipelt-apl; do
             name="$task-k100-s$seed-$method"
