@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import JobStore
+import Tensor
 import Text
 import Training
 
@@ -115,7 +116,7 @@ public final class App: @unchecked Sendable {
         rescuer.start(intervalSeconds: Double(config.leaseSeconds) / 2)
         try server.start()
         let concurrency = config.resolvedConcurrency()
-        let status = "listening on \(config.listenAddress):\(server.port), \(concurrency.workers) workers × \(concurrency.threadsPerWorker) threads"
+        let status = "listening on \(config.listenAddress):\(server.port), \(concurrency.workers) workers × \(concurrency.threadsPerWorker) threads, OpenBLAS \(BLAS.coreName) kernels"
         log.info(status)
         notifier.ready(status: status)
         startWatchdog()

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// The files `unipelt train` leaves beside its checkpoints: `metrics.csv` (one row per evaluation), `gates.csv`
 /// (one row per evaluation, layer and gate) and `result.json` (spec, outcome, result).
@@ -9,6 +10,9 @@ public enum RunFiles {
         public let status: String
         public let result: TrainingResult?
         public let wallSeconds: Double
+        /// The OpenBLAS kernels that ran (`OPENBLAS_CORETYPE` or the library's own pick): float rounding, and so
+        /// the exact result, depends on them. Absent in files from before it was recorded.
+        public let blasKernels: String?
     }
 
     public static func write(trainer: Trainer, outcome: TrainingOutcome, seconds: Double, to directory: String) throws {
@@ -19,10 +23,11 @@ public enum RunFiles {
         let summary: Summary
         switch outcome {
         case let .finished(result):
-            summary = Summary(spec: trainer.spec, status: "finished", result: result, wallSeconds: seconds)
+            summary = Summary(spec: trainer.spec, status: "finished", result: result, wallSeconds: seconds,
+                              blasKernels: BLAS.coreName)
         case let .stopped(request, _):
             summary = Summary(spec: trainer.spec, status: request == .cancel ? "cancelled" : "suspended",
-                              result: nil, wallSeconds: seconds)
+                              result: nil, wallSeconds: seconds, blasKernels: BLAS.coreName)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

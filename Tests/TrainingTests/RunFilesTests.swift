@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import XCTest
 @testable import Training
 
@@ -36,6 +37,8 @@ final class RunFilesTests: XCTestCase {
         XCTAssertEqual(summary.status, "finished")
         guard case let .finished(result) = outcome else { return XCTFail("not finished") }
         XCTAssertEqual(summary.result, result)
+        XCTAssertEqual(summary.blasKernels, BLAS.coreName)
+        XCTAssertFalse(BLAS.coreName.isEmpty)
         let csv = try String(contentsOfFile: directory + "/metrics.csv", encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 2)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/gates.csv"))
