@@ -6,8 +6,9 @@ import Training
 /// What the API handlers need; the app builds one at start and tests build their own.
 public struct APIContext: Sendable {
     public var store: JobStore
-    /// Allowed tasks, methods, models and hyperparameters; job cap and default max_attempts. Read anew for
-    /// each request, so a model folder installed while the service runs can be named at once.
+    /// Allowed tasks, methods, models and hyperparameters; job cap and default max_attempts. Built anew on
+    /// each access (it lists the model folder), so a model installed while the service runs can be named at
+    /// once; a handler reads it once.
     public var vocabulary: SweepVocabulary { currentVocabulary() }
     private let currentVocabulary: @Sendable () -> SweepVocabulary
     /// Unix seconds; injected so tests choose the time.

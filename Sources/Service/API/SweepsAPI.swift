@@ -88,7 +88,8 @@ struct SweepsAPI {
         let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
         let format = try request.query.choice("format", ["json", "csv"]) ?? "json"
         let rows = try context.store.read { try $0.sweepResults(sweepID: id) }
-        let table = ResultsTable(results: rows, taskOrder: context.vocabulary.tasks, methodOrder: context.vocabulary.methods)
+        let vocabulary = context.vocabulary
+        let table = ResultsTable(results: rows, taskOrder: vocabulary.tasks, methodOrder: vocabulary.methods)
         if format == "csv" { return .csv(table.csv()) }
         return try .api(SweepResultsObject(sweep_id: id, data: table.rows()))
     }
