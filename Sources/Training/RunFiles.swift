@@ -20,15 +20,13 @@ public enum RunFiles {
         let metricNames = trainer.task.metrics.map(\.rawValue)
         try save(metricsCSV(evaluations, metricNames: metricNames), to: directory, name: "metrics.csv")
         try save(gatesCSV(evaluations), to: directory, name: "gates.csv")
-        let summary: Summary
+        let (status, result): (String, TrainingResult?)
         switch outcome {
-        case let .finished(result):
-            summary = Summary(spec: trainer.spec, status: "finished", result: result, wallSeconds: seconds,
-                              blasKernels: BLAS.coreName)
-        case let .stopped(request, _):
-            summary = Summary(spec: trainer.spec, status: request == .cancel ? "cancelled" : "suspended",
-                              result: nil, wallSeconds: seconds, blasKernels: BLAS.coreName)
+        case let .finished(finished): (status, result) = ("finished", finished)
+        case let .stopped(request, _): (status, result) = (request == .cancel ? "cancelled" : "suspended", nil)
         }
+        let summary = Summary(spec: trainer.spec, status: status, result: result, wallSeconds: seconds,
+                              blasKernels: BLAS.coreName)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try save(String(decoding: try encoder.encode(summary), as: UTF8.self) + "\n", to: directory, name: "result.json")
