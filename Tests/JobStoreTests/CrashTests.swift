@@ -161,7 +161,7 @@ final class CrashTests: StoreTestCase {
         let startFile = directory.appendingPathComponent("start").path
         let workers = try ["a", "b"].map {
             try WorkerProcess(["claim", "--db", databasePath, "--owner", $0, "--threads", "4", "--start-file", startFile,
-                               "--work-ms", "2"])
+                               "--work-ms", "10"])
         }
         for worker in workers { XCTAssertNotNil(worker.waitForLine(startingWith: "ready")) }
         XCTAssertTrue(FileManager.default.createFile(atPath: startFile, contents: nil))
