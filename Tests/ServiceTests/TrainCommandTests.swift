@@ -1,0 +1,73 @@
+import Foundation
+import XCTest
+
+/// `unipelt train` through the real binary (issue 4, item 8): one job writes its curves, gates, result and
+/// checkpoints into `--out`; bad input exits non-zero with a message that names what is wrong.
+final class TrainCommandTests: XCTestCase {
+    private var world: TinyWorld!
+
+    override func setUpWithError() throws { world = try TinyWorld() }
+    override func tearDown() { world.remove() }
+
+    private var tinyModelAndData: [String] { ["--model", world.modelDirectory + "/tiny", "--glue", world.glueDirectory] }
+    private let shortRun = ["--set", "epochs=2", "--set", "batch_size=8", "--set", "max_seq_length=32", "--quiet"]
+
+    private func train(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = ServiceProcess.binary
+        process.arguments = ["train"] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    func testOneJobWritesCurvesGatesResultAndCheckpoints() throws {
+        let out = world.root.appendingPathComponent("run").path
+        let run = try train(["--task", "rte", "--k", "16", "--seed", "1", "--method", "unipelt-apl", "--out", out]
+                            + tinyModelAndData + shortRun)
+        XCTAssertEqual(run.status, 0, run.errors)
+
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: out + "/result.json"))) as? [String: Any])
+        XCTAssertEqual(summary["status"] as? String, "finished")
+        let result = try XCTUnwrap(summary["result"] as? [String: Any], "\(summary)")
+        XCTAssertEqual(result["stepsRun"] as? Int, 4, "16 examples in batches of 8, 2 epochs")
+        XCTAssertNotNil(result["testMetric"] as? Double)
+
+        // One row per evaluation (each epoch), and per evaluation 2 layers × 4 gates (A, P, Lq, Lv).
+        let metrics = try String(contentsOfFile: out + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(metrics.dropFirst().map { $0.split(separator: ",")[0] }, ["2", "4"], "\(metrics)")
+        let gates = try String(contentsOfFile: out + "/gates.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(gates.count, 1 + 2 * 2 * 4, "\(gates)")
+        for name in ["best.safetensors", "last.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(name)"), name)
+        }
+    }
+
+    func testBadInputExitsNonZeroNamingTheProblem() throws {
+        let out = ["--out", world.root.appendingPathComponent("refused").path]
+        let missingModel = world.root.appendingPathComponent("no-such-model").path
+        let cases: [(arguments: [String], status: Int32, says: String)] = [
+            (["--task", "rtf", "--k", "16", "--seed", "1", "--method", "lora"] + tinyModelAndData, 2, "unknown task 'rtf'"),
+            (["--task", "rte", "--k", "16", "--seed", "1", "--method", "lorra"] + tinyModelAndData, 2, "unknown method 'lorra'"),
+            (["--task", "rte", "--k", "16", "--method", "lora"] + tinyModelAndData, 2, "missing --seed"),
+            (["--task", "rte", "--k", "16", "--seed", "1", "--method", "lora", "--set", "learning_rat=1"] + tinyModelAndData,
+             2, "unknown hyperparameter 'learning_rat'"),
+            // The tiny RTE train file has 1,100 rows; 1,000 of them become the dev split.
+            (["--task", "rte", "--k", "101", "--seed", "1", "--method", "lora"] + tinyModelAndData, 1, "maximum 100"),
+            (["--task", "sst2", "--k", "16", "--seed", "1", "--method", "lora"] + tinyModelAndData, 1,
+             world.glueDirectory + "/SST-2"),
+            (["--task", "rte", "--k", "16", "--seed", "1", "--method", "lora", "--model", missingModel,
+              "--glue", world.glueDirectory], 1, missingModel),
+        ]
+        for (arguments, status, says) in cases {
+            let run = try train(arguments + out + shortRun)
+            XCTAssertEqual(run.status, status, "\(arguments): \(run.errors)")
+            XCTAssertTrue(run.errors.contains(says), "\(arguments) should say '\(says)': \(run.errors)")
+        }
+    }
+}
