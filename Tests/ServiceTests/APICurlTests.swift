@@ -9,15 +9,9 @@ final class APICurlTests: APITestCase {
     private func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let curlPath = ["/usr/bin/curl", "/usr/local/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let curlPath else { throw XCTSkip("curl is not installed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: curlPath)
-        process.arguments = ["--silent", "--show-error", "--max-time", "10"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        let run = try runProgram(curlPath, ["--silent", "--show-error", "--max-time", "10"] + arguments)
+        if !run.errors.isEmpty { print("curl: \(run.errors)") }
+        return (run.status, run.output)
     }
 
     func testSweepDownloadAndLiveTailWithCurl() throws {

@@ -44,15 +44,9 @@ final class DiskFullTests: XCTestCase {
 
         service.signal(SIGTERM)
         XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])",
-                           mountPoint + "/unipelt.sqlite3"]
-        let output = Pipe()
-        check.standardOutput = output
-        try check.run()
-        check.waitUntilExit()
-        XCTAssertEqual(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ok\n")
+        let check = try runProgram("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])",
+                                                    mountPoint + "/unipelt.sqlite3"])
+        XCTAssertEqual(check.output, "ok\n")
     }
 
     /// The checkpoints' disk fills while the database's does not: the job fails with `disk_full` (by the
@@ -103,13 +97,8 @@ final class DiskFullTests: XCTestCase {
         try? handle.close()
     }
 
+    /// The tool's exit status, -1 when it cannot be started.
     private func run(_ tool: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? runProgram(tool, arguments))?.status ?? -1
     }
 }

@@ -13,16 +13,8 @@ final class TrainCommandTests: XCTestCase {
     private let shortRun = ["--set", "epochs=2", "--set", "batch_size=8", "--set", "max_seq_length=32", "--quiet"]
 
     private func train(_ arguments: [String]) throws -> (status: Int32, errors: String) {
-        let process = Process()
-        process.executableURL = ServiceProcess.binary
-        process.arguments = ["train"] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let run = try runProgram(ServiceProcess.binary.path, ["train"] + arguments)
+        return (run.status, run.errors)
     }
 
     func testOneJobWritesCurvesGatesResultAndCheckpoints() throws {
