@@ -1,7 +1,17 @@
-/// Matrix-product FLOPs (2·m·n·k per product) of one training step, walking the same layers and the same
-/// skip decisions as forward and backward, for the benchmark's GFLOP/s and SGEMM-floor figures.
+/// Matrix-product FLOPs (2·m·n·k per product) of one training step or one inference forward, walking the same
+/// layers and the same skip decisions as forward and backward, for the benchmarks' GFLOP/s and SGEMM-floor figures.
 extension BertModel {
     public func trainingStepFLOPs(batch B: Int, seqLen T: Int) -> Double {
+        let flops = productFLOPs(batch: B, seqLen: T)
+        return flops.forward + flops.backward
+    }
+
+    /// One forward without backward over a (B, T) batch.
+    public func inferenceFLOPs(batch B: Int, seqLen T: Int) -> Double {
+        productFLOPs(batch: B, seqLen: T).forward
+    }
+
+    private func productFLOPs(batch B: Int, seqLen T: Int) -> (forward: Double, backward: Double) {
         let N = Double(B * T), c = config
         let S = Double((prefix?.length ?? 0) + T)
         // QKᵀ and P·V forward; dP, dV, dQ, dK backward.
@@ -40,6 +50,6 @@ extension BertModel {
         }
         linear(head.pooler, rows: Double(B), dx: true)
         linear(head.classifier, rows: Double(B), dx: true)
-        return forward + backward
+        return (forward, backward)
     }
 }

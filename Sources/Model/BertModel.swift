@@ -20,6 +20,8 @@ public final class BertModel {
     public let numLabels: Int
     public let maxBatch: Int
     public let maxSeqLen: Int
+    /// Tokens (batch × padded length) a batch may hold: maxBatch × maxSeqLen unless planned smaller.
+    public let maxTokens: Int
     /// The registry of owned tensors (trainable deltas, plus a frozen head under `classifier: reference`).
     public let parameters: ParameterStore
     /// Dropout draws; part of the training state a checkpoint saves.
@@ -52,9 +54,36 @@ public final class BertModel {
     private let gradA, gradB: UnsafeMutablePointer<Float>
     private var current: StepShape?
 
-    public init(backbone: Backbone, pelt: PELTConfig, numLabels: Int, maxBatch: Int, maxSeqLen: Int,
-                seed: UInt64) throws {
+    /// What the activation buffers are planned for: a training step keeps every layer's activations for
+    /// backward; inference keeps none, so the layers share one set of buffers (only the layer outputs alternate
+    /// between two, and each layer keeps its own gate values for `gateValues`) and backward buffers are empty.
+    public enum Purpose: Sendable {
+        case training
+        case inference
+    }
+
+    public let purpose: Purpose
+
+    public convenience init(backbone: Backbone, pelt: PELTConfig, numLabels: Int, maxBatch: Int, maxSeqLen: Int,
+                            seed: UInt64) throws {
+        try self.init(backbone: backbone, pelt: pelt, numLabels: numLabels, maxBatch: maxBatch, maxSeqLen: maxSeqLen,
+                      seed: seed, sharing: nil, purpose: .training)
+    }
+
+    /// An inference-only model that reads `trained`'s parameters in place (a change to them is seen at once) and
+    /// plans its buffers for batches of up to `maxBatch` samples of up to `maxSeqLen` tokens and at most
+    /// `maxTokens` tokens in all (batch × padded length): evaluation and prediction run on it.
+    public convenience init(inferenceOf trained: BertModel, maxBatch: Int, maxSeqLen: Int, maxTokens: Int) throws {
+        try self.init(backbone: trained.backbone, pelt: trained.pelt, numLabels: trained.numLabels, maxBatch: maxBatch,
+                      maxSeqLen: maxSeqLen, maxTokens: maxTokens, seed: 0, sharing: trained.parameters,
+                      purpose: .inference)
+        threads = trained.threads
+    }
+
+    private init(backbone: Backbone, pelt: PELTConfig, numLabels: Int, maxBatch: Int, maxSeqLen: Int,
+                 maxTokens: Int? = nil, seed: UInt64, sharing: ParameterStore?, purpose: Purpose) throws {
         try pelt.validate()
+        self.purpose = purpose
         BLAS.setThreads(1)  // see `threads`: the model's own workers split the products
         let c = backbone.config
         guard numLabels >= 1 else { throw ModelError.invalidPELTConfig(field: "numLabels", reason: "must be ≥ 1") }
@@ -68,10 +97,10 @@ public final class BertModel {
         self.numLabels = numLabels
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
-        let store = ParameterStore(specs: ParameterLayout.owned(c, pelt, numLabels: numLabels))
+        let store = sharing ?? ParameterStore(specs: ParameterLayout.owned(c, pelt, numLabels: numLabels))
         self.parameters = store
         var initRNG = RNG(seed: seed, stream: .initialization)
-        for p in store.parameters {
+        for p in store.parameters where sharing == nil {
             let out = p.value.baseAddress!
             switch p.spec.initializer {
             case .copyOfBackbone: Buffer.copy(backbone.pointer(p.name), out, p.value.count)
@@ -145,58 +174,83 @@ public final class BertModel {
         head = SequenceHead(pooler: linear(ParameterName.pooler, H, H),
                             classifier: linear(ParameterName.classifier, numLabels, H), dropout: c.hiddenDropout)
 
-        // Activations for the largest step.
+        // Activations for the largest step. Inference shares each layer's buffers across layers (by role) and
+        // plans no backward buffers.
         let pool = self.pool
-        let N = maxBatch * maxSeqLen, I = c.intermediateSize, L = pelt.prefix?.length ?? 0
-        let probsCount = maxBatch * c.numHeads * maxSeqLen * (L + maxSeqLen)
-        func gateAct(_ on: Bool) -> GateLayer.Activations {
-            GateLayer.Activations(sigmoid: on ? pool.make(N) : pool.make(0), values: pool.make(maxBatch))
+        let N = min(maxBatch * maxSeqLen, maxTokens ?? .max), I = c.intermediateSize, L = pelt.prefix?.length ?? 0
+        self.maxTokens = N
+        let probsCount = c.numHeads * N * (L + maxSeqLen)
+        let training = purpose == .training
+        var shared: [String: UnsafeMutablePointer<Float>] = [:]
+        func layerBuffer(_ role: String, _ count: Int) -> UnsafeMutablePointer<Float> {
+            guard !training else { return pool.make(count) }
+            if let buffer = shared[role] { return buffer }
+            let buffer = pool.make(count)
+            shared[role] = buffer
+            return buffer
         }
-        func loraAct(_ cfg: LoRAConfig) -> LoRALayer.Activations {
-            LoRALayer.Activations(gate: gateAct(cfg.gated), projected: pool.make(N * cfg.rank), scaled: pool.make(N * cfg.rank))
+        func layerStats(_ role: String) -> RowStats {
+            RowStats(mean: layerBuffer(role + ".mean", N), rstd: layerBuffer(role + ".rstd", N))
+        }
+        func backwardBuffer(_ count: Int) -> UnsafeMutablePointer<Float> { pool.make(training ? count : 0) }
+        func gateAct(_ role: String, _ on: Bool) -> GateLayer.Activations {
+            GateLayer.Activations(sigmoid: on ? layerBuffer(role + ".sigmoid", N) : pool.make(0),
+                                  values: pool.make(maxBatch))
+        }
+        func loraAct(_ role: String, _ cfg: LoRAConfig) -> LoRALayer.Activations {
+            LoRALayer.Activations(gate: gateAct(role + ".gate", cfg.gated), projected: layerBuffer(role + ".projected", N * cfg.rank),
+                                  scaled: layerBuffer(role + ".scaled", N * cfg.rank))
         }
         embeddingAct = Embeddings.Activations(sum: pool.make(N * H), stats: RowStats(pool, rows: N),
-                                              out: pool.make(N * H), dropMask: pool.make(N * H))
-        layerActs = (0..<c.numLayers).map { _ in
+                                              out: pool.make(N * H), dropMask: backwardBuffer(N * H))
+        layerActs = (0..<c.numLayers).map { l in
             EncoderLayer.Activations(
-                qkv: pool.make(N * 3 * H), loraQuery: pelt.lora.map(loraAct), loraValue: pelt.lora.map(loraAct),
-                prefixGate: pelt.prefix.map { gateAct($0.gated) },
-                attention: SelfAttention.Activations(probs: pool.make(probsCount), mask: pool.make(probsCount),
-                                                     dropped: pool.make(probsCount)),
-                context: pool.make(N * H), attentionDropMask: pool.make(N * H), attentionSum: pool.make(N * H),
-                attentionStats: RowStats(pool, rows: N), attended: pool.make(N * H),
-                intermediatePre: pool.make(N * I), intermediateAct: pool.make(N * I), ffnOut: pool.make(N * H),
-                outputDropMask: pool.make(N * H), residualSum: pool.make(N * H), residualStats: RowStats(pool, rows: N),
+                qkv: layerBuffer("qkv", N * 3 * H), loraQuery: pelt.lora.map { loraAct("loraQuery", $0) },
+                loraValue: pelt.lora.map { loraAct("loraValue", $0) },
+                prefixGate: pelt.prefix.map { gateAct("prefixGate", $0.gated) },
+                attention: SelfAttention.Activations(probs: layerBuffer("probs", probsCount), mask: backwardBuffer(probsCount),
+                                                     dropped: backwardBuffer(probsCount)),
+                context: layerBuffer("context", N * H), attentionDropMask: backwardBuffer(N * H),
+                attentionSum: layerBuffer("attentionSum", N * H), attentionStats: layerStats("attentionStats"),
+                attended: layerBuffer("attended", N * H), intermediatePre: layerBuffer("intermediatePre", N * I),
+                intermediateAct: layerBuffer("intermediateAct", N * I), ffnOut: layerBuffer("ffnOut", N * H),
+                outputDropMask: backwardBuffer(N * H), residualSum: layerBuffer("residualSum", N * H),
+                residualStats: layerStats("residualStats"),
                 adapter: pelt.adapter.map { cfg in
-                    AdapterLayer.Activations(gate: gateAct(cfg.gated), normalized: pool.make(N * H),
-                                             bottleneck: pool.make(N * cfg.bottleneck), adapted: pool.make(N * H),
-                                             outputSum: pool.make(N * H), outputStats: RowStats(pool, rows: N))
+                    AdapterLayer.Activations(gate: gateAct("adapterGate", cfg.gated),
+                                             normalized: layerBuffer("adapter.normalized", N * H),
+                                             bottleneck: layerBuffer("adapter.bottleneck", N * cfg.bottleneck),
+                                             adapted: layerBuffer("adapter.adapted", N * H),
+                                             outputSum: layerBuffer("adapter.outputSum", N * H),
+                                             outputStats: layerStats("adapter.outputStats"))
                 },
-                out: pool.make(N * H))
+                // A layer reads the previous layer's output while writing its own: two buffers alternate.
+                out: layerBuffer("out\(l % 2)", N * H))
         }
         prefixAct = pelt.prefix.map { cfg in
             PrefixEncoder.Activations(middle: pool.make(L * cfg.mlpWidth), keyValues: pool.make(L * 2 * c.numLayers * H),
-                                      dkeyValues: pool.make(L * 2 * c.numLayers * H),
-                                      dmiddle: pool.make(L * cfg.mlpWidth), dmiddlePre: pool.make(L * cfg.mlpWidth))
+                                      dkeyValues: backwardBuffer(L * 2 * c.numLayers * H),
+                                      dmiddle: backwardBuffer(L * cfg.mlpWidth), dmiddlePre: backwardBuffer(L * cfg.mlpWidth))
         }
         headAct = SequenceHead.Activations(cls: pool.make(maxBatch * H), pooled: pool.make(maxBatch * H),
-                                           dropMask: pool.make(maxBatch * H), dropped: pool.make(maxBatch * H),
+                                           dropMask: backwardBuffer(maxBatch * H), dropped: backwardBuffer(maxBatch * H),
                                            logits: pool.make(maxBatch * numLabels), dlogits: pool.make(maxBatch * numLabels))
         let m = pelt.adapter?.bottleneck ?? 0, r = pelt.lora?.rank ?? 0
         scratch = EncoderLayer.Scratch(
-            hidden: pool.make(N * H), dresidual: pool.make(N * H), dattended: pool.make(N * H),
-            dintermediateAct: pool.make(N * I), dintermediatePre: pool.make(N * I), dattentionSum: pool.make(N * H),
-            dcontext: pool.make(N * H), dqkv: pool.make(N * 3 * H),
-            attention: AttentionScratch(dprobs: pool.make(probsCount), dscores: pool.make(probsCount),
-                                        dprefixKeys: pool.make(maxBatch * L * H), dprefixValues: pool.make(maxBatch * L * H)),
-            gate: GateScratch(dsigmoid: pool.make(N), dlogit: pool.make(N), dvalues: pool.make(maxBatch)),
-            lora: LoRAScratch(dscaled: pool.make(N * r), dprojected: pool.make(N * r)),
-            adapter: AdapterScratch(dadapted: pool.make(N * H), dbottleneck: pool.make(N * m),
-                                    dpreactivation: pool.make(N * m), dnormalized: pool.make(N * H)))
-        headScratch = SequenceHead.Scratch(ddropped: pool.make(maxBatch * H), dpooled: pool.make(maxBatch * H),
-                                           dcls: pool.make(maxBatch * H))
-        gradA = pool.make(N * H)
-        gradB = pool.make(N * H)
+            hidden: pool.make(N * H), dresidual: backwardBuffer(N * H), dattended: backwardBuffer(N * H),
+            dintermediateAct: backwardBuffer(N * I), dintermediatePre: backwardBuffer(N * I),
+            dattentionSum: backwardBuffer(N * H), dcontext: backwardBuffer(N * H), dqkv: backwardBuffer(N * 3 * H),
+            attention: AttentionScratch(dprobs: backwardBuffer(probsCount), dscores: backwardBuffer(probsCount),
+                                        dprefixKeys: backwardBuffer(maxBatch * L * H),
+                                        dprefixValues: backwardBuffer(maxBatch * L * H)),
+            gate: GateScratch(dsigmoid: backwardBuffer(N), dlogit: backwardBuffer(N), dvalues: backwardBuffer(maxBatch)),
+            lora: LoRAScratch(dscaled: backwardBuffer(N * r), dprojected: backwardBuffer(N * r)),
+            adapter: AdapterScratch(dadapted: backwardBuffer(N * H), dbottleneck: backwardBuffer(N * m),
+                                    dpreactivation: backwardBuffer(N * m), dnormalized: backwardBuffer(N * H)))
+        headScratch = SequenceHead.Scratch(ddropped: backwardBuffer(maxBatch * H), dpooled: backwardBuffer(maxBatch * H),
+                                           dcls: backwardBuffer(maxBatch * H))
+        gradA = backwardBuffer(N * H)
+        gradB = backwardBuffer(N * H)
         tokenMask = pool.make(N)
         additiveMask = pool.make(maxBatch * (L + maxSeqLen))
         valueLabels = pool.make(maxBatch)
@@ -220,7 +274,8 @@ public final class BertModel {
     @discardableResult
     public func forward(_ batch: Batch, training: Bool) throws -> Float {
         let B = batch.size, T = batch.seqLen, c = config
-        guard B <= maxBatch, T <= maxSeqLen else {
+        precondition(purpose == .training || !training, "an inference model has no dropout buffers")
+        guard B <= maxBatch, T <= maxSeqLen, B * T <= maxTokens else {
             throw ModelError.batchTooLarge(batch: B, seqLen: T, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
         }
         let L = prefix?.length ?? 0
@@ -287,6 +342,7 @@ public final class BertModel {
     /// with `parameters.zeroGradients()`). Gradients nothing needs are skipped: no dW for frozen weights, no
     /// gradient below the first layer unless the embeddings train.
     public func backward() {
+        precondition(purpose == .training, "an inference model keeps no activations for backward")
         guard let shape = current else { preconditionFailure("backward() called before forward()") }
         var dout = gradA, dinput = gradB
         head.backward(headAct, dencoded: dout, scratch: headScratch, shape: shape)

@@ -105,9 +105,13 @@ struct RowStats {
     let mean: UnsafeMutablePointer<Float>
     let rstd: UnsafeMutablePointer<Float>
 
+    init(mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
+        self.mean = mean
+        self.rstd = rstd
+    }
+
     init(_ pool: BufferPool, rows: Int) {
-        mean = pool.make(rows)
-        rstd = pool.make(rows)
+        self.init(mean: pool.make(rows), rstd: pool.make(rows))
     }
 }
 

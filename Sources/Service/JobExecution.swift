@@ -226,9 +226,10 @@ final class JobExecution: TrainingObserver {
             bestMetric = NamedValue(name: "valid_metric", value: record.devMetric)
             lock.unlock()
         }
+        let test = record.testMetric.map { String(format: ", test %.4f", $0) } ?? ""
         report(NewEvent(jobID: jobID, type: "evaluation",
-                        message: String(format: "step %d: dev %.4f, test %.4f%@", record.step, record.devMetric,
-                                        record.testMetric, record.isBest ? " (best so far)" : "")))
+                        message: String(format: "step %d: dev %.4f%@%@", record.step, record.devMetric, test,
+                                        record.isBest ? " (best so far)" : "")))
     }
 
     /// The trainer rewrites `best`/`last` in place; a hard link per step gives each recorded row a

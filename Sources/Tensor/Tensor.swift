@@ -200,4 +200,9 @@ public enum Buffer {
     public static func copy(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, _ count: Int) {
         if count > 0 { memmove(destination, source, count * MemoryLayout<Float>.stride) }
     }
+
+    /// Exchanges the contents of two non-overlapping regions.
+    public static func swap(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ count: Int) {
+        for i in 0..<count { (a[i], b[i]) = (b[i], a[i]) }
+    }
 }

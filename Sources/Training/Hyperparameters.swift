@@ -36,6 +36,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var prefixMidDim: Int
     public var loraRank: Int
     public var dropout: Bool
+    /// Scores the test split at every evaluation (a test curve) instead of once on the best-dev state at the end.
+    public var testEveryEval: Bool
 
     /// The defaults of `method` with `overrides` (names from `HyperparameterTable`) applied and checked.
     public init(method: String, overrides: [String: HyperparameterValue] = [:]) throws {
@@ -60,6 +62,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         prefixMidDim = 512
         loraRank = 8
         dropout = true
+        testEveryEval = false
         for name in overrides.keys.sorted() {
             try set(name, overrides[name]!)
         }
@@ -96,6 +99,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         case let ("prefix_mid_dim", .integer(v)): prefixMidDim = v
         case let ("lora_rank", .integer(v)): loraRank = v
         case let ("dropout", .boolean(v)): dropout = v
+        case let ("test_every_eval", .boolean(v)): testEveryEval = v
         default: preconditionFailure("hyperparameter \(name) is in the table but not in Hyperparameters")
         }
     }
@@ -110,7 +114,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
          ("gate_pooling", .string(gatePooling)), ("classifier", .string(classifier)),
          ("adapter_bottleneck", adapterBottleneck.map(HyperparameterValue.integer)),
          ("prefix_length", .integer(prefixLength)), ("prefix_mid_dim", .integer(prefixMidDim)),
-         ("lora_rank", .integer(loraRank)), ("dropout", .boolean(dropout))]
+         ("lora_rank", .integer(loraRank)), ("dropout", .boolean(dropout)),
+         ("test_every_eval", .boolean(testEveryEval))]
     }
 }
 
@@ -244,6 +249,8 @@ public enum HyperparameterTable {
         row("prefix_mid_dim", .integer(1...8192), .integer(512), "width of the prefix reparameterisation MLP"),
         row("lora_rank", .integer(1...1024), .integer(8), "LoRA rank r"),
         row("dropout", .boolean, .boolean(true), "BERT dropout (0.1) during training"),
+        row("test_every_eval", .boolean, .boolean(false),
+            "score the test split at every evaluation (a test curve); default: once, on the best-dev state"),
     ]
 
     public static var names: [String] { all.map(\.name) }

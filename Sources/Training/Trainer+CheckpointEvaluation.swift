@@ -5,8 +5,8 @@ extension Trainer {
     /// and test splits: what a downloaded checkpoint gives, with the task's selection metric.
     public func evaluateCheckpoint(at path: String) throws -> (dev: Double, test: Double) {
         try restore(from: path)
-        let dev = try evaluate(data.dev, order: Trainer.lengthOrder(data.dev), collectGates: false)
-        let test = try evaluate(data.test, order: Trainer.lengthOrder(data.test), collectGates: false)
+        let dev = try evaluate(data.dev, plan: devPlan, collectGates: false)
+        let test = try evaluate(data.test, plan: testPlan, collectGates: false)
         return (dev.report.primary, test.report.primary)
     }
 }

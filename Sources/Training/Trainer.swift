@@ -38,9 +38,10 @@ public final class Trainer {
     private var assembler: BatchAssembler
     /// The best evaluation's parameter values, parallel to the registry's flat buffer; restored at the end.
     let bestValues: UnsafeMutablePointer<Float>
-    /// Dev and test examples in the order they are evaluated: by length, so dynamic batches pad little.
-    private let devOrder: [Int]
-    private let testOrder: [Int]
+    /// Dev and test scoring: the inference twin of `model` and each split's order and batches, fixed once.
+    let evaluator: Evaluator
+    let devPlan: EvaluationPlan
+    let testPlan: EvaluationPlan
     private let trainLengths: [Int]
     private var hp: Hyperparameters { spec.hyperparameters }
 
@@ -63,11 +64,20 @@ public final class Trainer {
         guard data.train.count > 0, data.dev.count > 0, data.test.count > 0 else {
             throw TrainingError.invalidK(k: data.train.count, maximum: nil, reason: "a split is empty")
         }
-        let longest = [data.train, data.dev, data.test].map(\.longest).max()!
-        let planLength = hp.padding == .maxLength ? hp.maxSeqLength : longest
+        let planLength = hp.padding == .maxLength ? hp.maxSeqLength : data.train.longest
+        // Under unmasked gate pooling predictions depend on padding: evaluation keeps the training batch size.
+        let fixedBatch = hp.gatePooling == GatePooling.unmasked.rawValue ? hp.batchSize : nil
+        func plan(_ split: EncodedSplit) -> EvaluationPlan {
+            EvaluationPlan(lengths: split.lengths, padding: hp.padding, maxSeqLength: hp.maxSeqLength,
+                           tokenBudget: Evaluator.tokenBudget, maxBatch: Evaluator.maxBatch, fixedBatchSize: fixedBatch)
+        }
+        devPlan = plan(data.dev)
+        testPlan = plan(data.test)
         do {
             model = try BertModel(backbone: backbone, pelt: pelt, numLabels: task.numberOfLabels,
                                   maxBatch: hp.batchSize, maxSeqLen: planLength, seed: UInt64(spec.seed))
+            evaluator = try Evaluator(trained: model, task: task, plans: [devPlan, testPlan], padId: data.padId,
+                                      maxSeqLength: hp.maxSeqLength, padding: hp.padding)
         } catch let error as ModelError {
             throw TrainingError.model(code: error.code, message: error.description, step: nil)
         }
@@ -82,8 +92,6 @@ public final class Trainer {
         bestValues = .allocate(capacity: max(model.parameters.count, 1))
         bestValues.initialize(from: model.parameters.values, count: model.parameters.count)
         trainLengths = data.train.lengths
-        devOrder = Trainer.lengthOrder(data.dev)
-        testOrder = Trainer.lengthOrder(data.test)
     }
 
     /// Reads the job's K-shot data from `glueDirectory` (errors name the missing path or the largest K), then
@@ -149,11 +157,11 @@ public final class Trainer {
             if state.evaluations.last?.step != state.step {
                 _ = try evaluate()  // the last steps since an every-N-steps evaluation still count for selection
             }
+            return .finished(try finish())
         } catch let stop as StopSignal {
             if stop.request == .suspend { try writeLast() }
             return .stopped(stop.request, step: state.step)
         }
-        return .finished(finish())
     }
 
     /// Thrown out of a step or an evaluation batch when the service asks the job to stop.
@@ -191,18 +199,18 @@ public final class Trainer {
                               learningRate: rate, examplesPerSecond: Double(indices.count) / max(seconds, 1e-9))))
     }
 
-    /// Evaluates dev and test, updates early stopping and the best state, writes `best` (when improved) and
-    /// `last`. Returns whether training should stop.
+    /// Evaluates dev (and test under `test_every_eval`), updates early stopping and the best state, writes `best`
+    /// (when improved) and `last`. Returns whether training should stop.
     private func evaluate() throws -> Bool {
         state.evaluationPending = true
-        let dev = try evaluate(data.dev, order: devOrder, collectGates: model.pelt.hasGates)
-        let test = try evaluate(data.test, order: testOrder, collectGates: false)
+        let dev = try evaluate(data.dev, plan: devPlan, collectGates: model.pelt.hasGates)
+        let test = hp.testEveryEval ? try evaluate(data.test, plan: testPlan, collectGates: false) : nil
         let isBest = state.earlyStopping.record(metric: dev.report.primary, step: state.step)
         let record = EvaluationRecord(
             step: state.step, epoch: state.epoch,
             trainLoss: state.lossSteps > 0 ? state.lossSum / Double(state.lossSteps) : .nan,
-            devLoss: dev.loss, devMetrics: dev.report.named, testMetrics: test.report.named,
-            devMetric: dev.report.primary, testMetric: test.report.primary, isBest: isBest, gates: dev.gates)
+            devLoss: dev.loss, devMetrics: dev.report.named, testMetrics: test?.report.named ?? [:],
+            devMetric: dev.report.primary, testMetric: test?.report.primary, isBest: isBest, gates: dev.gates)
         state.evaluations.append(record)
         state.evaluationPending = false
         state.lossSum = 0
@@ -221,30 +229,41 @@ public final class Trainer {
         try writeCheckpoint(named: "last", metric: state.evaluations.last?.devMetric)
     }
 
-    /// Restores the best state into the model and reports the test metric of that state.
-    private func finish() -> TrainingResult {
-        Buffer.copy(bestValues, model.parameters.values, model.parameters.count)
+    /// Restores the best state into the model and scores the test split on it, once (the paper's protocol: the
+    /// best-dev checkpoint is loaded at the end, then tested). A stop during that pass swaps the current state
+    /// back, so a suspension's `last` checkpoint holds the state training ended with.
+    private func finish() throws -> TrainingResult {
         let best = state.evaluations.first { $0.step == state.bestStateStep && $0.isBest } ?? state.evaluations.last!
+        let parameters = model.parameters
+        Buffer.swap(bestValues, parameters.values, parameters.count)
+        let test: (metric: Double, metrics: [String: Double])
+        if let metric = best.testMetric {
+            test = (metric, best.testMetrics)
+        } else {
+            do {
+                let report = try evaluate(data.test, plan: testPlan, collectGates: false).report
+                test = (report.primary, report.named)
+            } catch {
+                Buffer.swap(bestValues, parameters.values, parameters.count)
+                throw error
+            }
+        }
+        Buffer.copy(parameters.values, bestValues, parameters.count)
         return TrainingResult(
             task: spec.task, k: spec.k, seed: spec.seed, method: spec.method, metric: task.primaryMetric.rawValue,
-            testMetric: best.testMetric, testMetrics: best.testMetrics, bestDevMetric: best.devMetric,
+            testMetric: test.metric, testMetrics: test.metrics, bestDevMetric: best.devMetric,
             bestStep: best.step, stepsRun: state.step, epochsRun: state.epoch,
             stoppedEarly: state.earlyStopping.shouldStop,
             trainableParameters: model.parameters.trainable.reduce(0) { $0 + $1.value.count })
     }
 
-    /// Evaluation batches come from the same reusable buffers as training batches.
-    func assembleEvaluationBatch(_ split: EncodedSplit, _ indices: ArraySlice<Int>) throws -> Batch {
-        try assembler.assemble(split, indices)
+    /// Scores `split` on the evaluator; a stop request is honoured between batches.
+    func evaluate(_ split: EncodedSplit, plan: EvaluationPlan, collectGates: Bool) throws -> SplitEvaluation {
+        try evaluator.evaluate(split, plan: plan, collectGates: collectGates, beforeBatch: checkStopRequest)
     }
 
     func emit(_ event: TrainingEvent) {
         observer?.trainingDidEmit(event)
-    }
-
-    static func lengthOrder(_ split: EncodedSplit) -> [Int] {
-        let lengths = split.lengths
-        return split.encodings.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
     }
 }
 

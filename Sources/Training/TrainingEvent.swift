@@ -39,7 +39,7 @@ public struct GateMean: Codable, Equatable, Sendable {
     public let mean: Double
 }
 
-/// One evaluation on dev and test.
+/// One evaluation on dev (and on test under `test_every_eval`).
 public struct EvaluationRecord: Codable, Equatable, Sendable {
     public let step: Int
     public let epoch: Int
@@ -48,10 +48,11 @@ public struct EvaluationRecord: Codable, Equatable, Sendable {
     public let devLoss: Double
     /// Every metric of the task (e.g. accuracy and f1 for MRPC), by name.
     public let devMetrics: [String: Double]
+    /// Empty unless the test split was scored at this evaluation.
     public let testMetrics: [String: Double]
-    /// The task's selection metric (method.md §10.2) on dev and test.
+    /// The task's selection metric on dev, and on test when it was scored.
     public let devMetric: Double
-    public let testMetric: Double
+    public let testMetric: Double?
     /// Whether this evaluation improved the best dev metric (and so wrote the `best` checkpoint).
     public let isBest: Bool
     public let gates: [GateMean]

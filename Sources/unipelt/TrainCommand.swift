@@ -232,8 +232,9 @@ final class ProgressLine: TrainingObserver {
                          record.examplesPerSecond, metric, best, eta))
         case let .evaluation(record):
             if record.isBest { bestDev = record.devMetric }
-            write(String(format: "\revaluation at step %d (epoch %d): dev %@ %.4f, test %.4f, dev loss %.4f%@\n",
-                         record.step, record.epoch, metric, record.devMetric, record.testMetric, record.devLoss,
+            let test = record.testMetric.map { String(format: ", test %.4f", $0) } ?? ""
+            write(String(format: "\revaluation at step %d (epoch %d): dev %@ %.4f%@, dev loss %.4f%@\n",
+                         record.step, record.epoch, metric, record.devMetric, test, record.devLoss,
                          record.isBest ? "  (best)" : ""))
         case .failed:
             write("\n")  // the error itself is printed by the command

@@ -42,7 +42,9 @@ final class TrainerTests: XCTestCase {
         }
         let best = evaluations.filter(\.isBest).last!
         XCTAssertEqual(result.bestStep, best.step)
-        XCTAssertEqual(result.testMetric, best.testMetric)
+        XCTAssertTrue(evaluations.allSatisfy { $0.testMetric == nil && $0.testMetrics.isEmpty },
+                      "the test split is scored once, at the end")
+        XCTAssertEqual(result.testMetrics.keys.sorted(), ["accuracy"])
         XCTAssertEqual(result.bestDevMetric, evaluations.map(\.devMetric).max())
         XCTAssertEqual(result.metric, "accuracy")
     }
@@ -60,9 +62,29 @@ final class TrainerTests: XCTestCase {
         trainer.observer = recorder
         guard case let .finished(result) = try trainer.run() else { return XCTFail("not finished") }
         XCTAssertNotEqual(result.bestStep, result.stepsRun, "the test must restore an older state; pick another lr")
-        let test = try trainer.evaluate(trainer.data.test, order: Array(trainer.data.test.encodings.indices),
-                                        collectGates: false)
+        // Scored again in other batches (three at a time, by length) on the restored state.
+        let plan = EvaluationPlan(lengths: trainer.data.test.lengths, padding: .dynamic, maxSeqLength: 128,
+                                  tokenBudget: .max, maxBatch: 3, fixedBatchSize: 3)
+        let test = try trainer.evaluate(trainer.data.test, plan: plan, collectGates: false)
         XCTAssertEqual(test.report.primary, result.testMetric)
+    }
+
+    /// Scoring the test split once on the restored best-dev state gives the result that scoring it at every
+    /// evaluation and taking the best evaluation's value gives.
+    func testTestSplitScoredOnceGivesTheResultOfScoringItEveryEvaluation() throws {
+        for method in ["unipelt-apl", "adapter"] {
+            let settings: [String: HyperparameterValue] = ["epochs": .integer(5), "learning_rate": .number(5e-2),
+                                                           "dropout": .boolean(false)]
+            let (once, onceEvents) = try run(try TrainingFixtures.spec(method, settings))
+            var everySettings = settings
+            everySettings["test_every_eval"] = .boolean(true)
+            let (every, everyEvents) = try run(try TrainingFixtures.spec(method, everySettings))
+            XCTAssertNotEqual(once.bestStep, once.stepsRun, "\(method): the best state must be an older one")
+            XCTAssertEqual(once, every, method)
+            XCTAssertEqual(everyEvents.evaluations.first { $0.step == every.bestStep }?.testMetric, every.testMetric)
+            XCTAssertEqual(onceEvents.evaluations.map(\.devMetric), everyEvents.evaluations.map(\.devMetric))
+            XCTAssertTrue(everyEvents.evaluations.allSatisfy { $0.testMetric != nil }, method)
+        }
     }
 
     func testEarlyStoppingStopsAfterPatienceEvaluationsWithoutImprovement() throws {
