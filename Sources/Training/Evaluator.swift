@@ -51,21 +51,22 @@ public struct EvaluationPlan: Sendable {
 
 /// Scores splits on an inference twin of the trained model (it reads the trained parameters in place, keeps no
 /// activations for backward and does no dropout work), batch by batch along each split's `EvaluationPlan`.
-/// Buffers are planned once for the largest batch of all plans and reused.
-final class Evaluator {
+/// Buffers are planned once for the largest batch of all plans and reused. Evaluation, prediction and the
+/// inference benchmark all run through it.
+public final class Evaluator {
     /// Padded tokens per evaluation batch: large enough that every product has many rows, small enough that a
     /// batch's activations stay within a few tens of MB.
-    static let tokenBudget = 4096
-    static let maxBatch = 256
+    public static let tokenBudget = 4096
+    public static let maxBatch = 256
 
-    let task: GLUETask
-    let model: BertModel
+    public let task: GLUETask
+    public let model: BertModel
     /// Whose thread count the twin follows (the service sets it after the trainer is built).
     private let trained: BertModel
     private var assembler: BatchAssembler
 
-    init(trained: BertModel, task: GLUETask, plans: [EvaluationPlan], padId: Int, maxSeqLength: Int,
-         padding: Padding) throws {
+    public init(trained: BertModel, task: GLUETask, plans: [EvaluationPlan], padId: Int, maxSeqLength: Int,
+                padding: Padding) throws {
         self.task = task
         self.trained = trained
         let maxBatch = plans.map(\.largestBatch).max() ?? 1
@@ -75,21 +76,28 @@ final class Evaluator {
                                    isRegression: task.isRegression)
     }
 
+    /// The logits of every example of `split`, row i for example i, (count, labels) row-major.
+    public func logits(_ split: EncodedSplit, plan: EvaluationPlan) throws -> [Float] {
+        let labels = model.numLabels
+        var out = [Float](repeating: 0, count: split.count * labels)
+        try run(split, plan: plan) { indices, logits, _ in
+            for (row, index) in indices.enumerated() {
+                for label in 0..<labels { out[index * labels + label] = logits[row * labels + label] }
+            }
+        }
+        return out
+    }
+
     /// Runs `split` along `plan` without dropout; `beforeBatch` runs before every batch (the trainer's stop
     /// check). The metrics do not depend on the plan except through padding under `gate_pooling: unmasked`.
     func evaluate(_ split: EncodedSplit, plan: EvaluationPlan, collectGates: Bool,
                   beforeBatch: () throws -> Void = {}) throws -> SplitEvaluation {
-        model.threads = trained.threads
         var classes: [Int] = []
         var scores: [Double] = []
         var lossSum = 0.0
         var gateSums: [GateSiteKey: Double] = [:]
-        for range in plan.batches {
-            try beforeBatch()
-            let indices = plan.order[range]
-            let batch = try assembler.assemble(split, indices)
-            lossSum += Double(try model.forward(batch, training: false)) * Double(indices.count)
-            let logits = model.logits
+        try run(split, plan: plan, beforeBatch: beforeBatch) { indices, logits, loss in
+            lossSum += Double(loss) * Double(indices.count)
             if task.isRegression {
                 scores.append(contentsOf: logits.map(Double.init))
             } else {
@@ -118,6 +126,18 @@ final class Evaluator {
             GateMean(layer: $0.layer, submodule: $0.site.rawValue, mean: gateSums[$0]! / Double(plan.order.count))
         }
         return SplitEvaluation(report: report, loss: lossSum / Double(plan.order.count), gates: gates)
+    }
+
+    /// The forward pass of every batch of `plan`, each followed by `body(indices, logits, mean loss)`.
+    private func run(_ split: EncodedSplit, plan: EvaluationPlan, beforeBatch: () throws -> Void = {},
+                     _ body: (ArraySlice<Int>, [Float], Float) -> Void) throws {
+        model.threads = trained.threads
+        for range in plan.batches {
+            try beforeBatch()
+            let indices = plan.order[range]
+            let loss = try model.forward(try assembler.assemble(split, indices), training: false)
+            body(indices, model.logits, loss)
+        }
     }
 }
 

@@ -26,6 +26,8 @@ let commands: [Command] = [
             usage: migrateUsage, run: { exitOnFailure(runMigrate($0)) }),
     Command(name: "bench step", summary: "time training steps per method against the SGEMM floor",
             usage: BenchStepCommand.usage, run: BenchStepCommand.run),
+    Command(name: "bench eval", summary: "time evaluation (inference) over a task's dev split against the SGEMM floor",
+            usage: BenchEvalCommand.usage, run: BenchEvalCommand.run),
     Command(name: "bench store", summary: "time the job store: sweep enqueue, claims, metric inserts",
             usage: storeBenchUsage, run: { exitOnFailure(runStoreBench($0)) }),
 ]

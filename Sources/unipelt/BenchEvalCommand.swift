@@ -1,0 +1,112 @@
+import Foundation
+import Model
+import Tensor
+import Text
+import Training
+
+/// `unipelt bench eval`: inference throughput of the evaluation path over a task's real dev split (the K-shot
+/// protocol's 1000 dev examples), per method, against the SGEMM floor and against the same twin fed in batches of
+/// the training batch size, both measured in this process.
+enum BenchEvalCommand {
+    static let usage = """
+    usage: unipelt bench eval [--task rte] [--method M|all] [--threads N] [--model DIR] [--glue DIR] [--repeats 3]
+
+      --task T      GLUE task whose dev split (K=100, seed 1) is scored [rte]
+      --method M    one of \(Method.allCases.map(\.rawValue).joined(separator: ", ")), or all [unipelt-apl]
+      --threads N   threads of the model [all cores]
+      --repeats N   timed passes per method after one warm-up; the fastest counts [3]
+    """
+
+    struct Options {
+        var task = GLUETask.rte
+        var methods = [Method.unipeltAPL]
+        var threads = ProcessInfo.processInfo.activeProcessorCount
+        var model = "var/models/minilm-l6"
+        var glue = "var/glue"
+        var repeats = 3
+    }
+
+    static func parse(_ arguments: [String]) throws -> Options {
+        var options = Options()
+        var rest = arguments[...]
+        while let option = rest.popFirst() {
+            guard let value = rest.popFirst() else { throw BenchStepCommand.ArgumentError.missingValue(option) }
+            let invalid = BenchStepCommand.ArgumentError.invalidValue(option: option, value: value)
+            func positive() throws -> Int {
+                guard let n = Int(value), n > 0 else { throw invalid }
+                return n
+            }
+            switch option {
+            case "--task":
+                guard let task = GLUETask(rawValue: value) else { throw invalid }
+                options.task = task
+            case "--method":
+                if value == "all" { options.methods = Method.allCases } else {
+                    guard let m = Method(rawValue: value) else { throw invalid }
+                    options.methods = [m]
+                }
+            case "--threads": options.threads = try positive()
+            case "--model": options.model = value
+            case "--glue": options.glue = value
+            case "--repeats": options.repeats = try positive()
+            default: throw BenchStepCommand.ArgumentError.unknownOption(option)
+            }
+        }
+        return options
+    }
+
+    static func run(_ arguments: [String]) throws {
+        let options = try parse(arguments)
+        let backbone = try Backbone.load(directory: options.model)
+        let tokenizer = try BertTokenizer(vocabularyURL: URL(fileURLWithPath: options.model)
+            .appendingPathComponent("vocab.txt"))
+        let hyperparameters = try Hyperparameters(method: options.methods[0].rawValue)
+        let data = try TrainingData.load(task: options.task, size: .k(100), seed: 1, glueDirectory: options.glue,
+                                         tokenizer: tokenizer, maxSeqLength: hyperparameters.maxSeqLength)
+        let dev = data.dev
+        let lengths = dev.lengths
+        let lean = EvaluationPlan(lengths: lengths, padding: .dynamic, maxSeqLength: hyperparameters.maxSeqLength,
+                                  tokenBudget: Evaluator.tokenBudget, maxBatch: Evaluator.maxBatch)
+        let trainingSized = EvaluationPlan(lengths: lengths, padding: .dynamic,
+                                           maxSeqLength: hyperparameters.maxSeqLength, tokenBudget: .max,
+                                           maxBatch: .max, fixedBatchSize: hyperparameters.batchSize)
+        let probe = SGEMMProbe.measure(threads: options.threads)
+        print("backbone \(backbone.source), \(options.task.rawValue) dev split: \(dev.count) examples, "
+              + "\(lengths.reduce(0, +)) tokens, \(options.threads) thread(s)")
+        print(lean.batches.count, "batches of ≤", Evaluator.tokenBudget, "padded tokens, against",
+              trainingSized.batches.count, "batches of", hyperparameters.batchSize)
+        print(probe, "(OpenBLAS \(BLAS.coreName) kernels)")
+        print("method               ex/s (budget)  ×floor   ex/s (batch \(hyperparameters.batchSize))  ×floor  budget/batch  twin MB")
+        for method in options.methods {
+            let model = try BertModel(backbone: backbone, pelt: .method(method, hiddenSize: backbone.config.hiddenSize),
+                                      numLabels: options.task.numberOfLabels, maxBatch: hyperparameters.batchSize,
+                                      maxSeqLen: hyperparameters.maxSeqLength, seed: 1)
+            model.threads = options.threads
+            let evaluator = try Evaluator(trained: model, task: options.task, plans: [lean, trainingSized],
+                                          padId: data.padId, maxSeqLength: hyperparameters.maxSeqLength,
+                                          padding: .dynamic)
+            func measure(_ plan: EvaluationPlan) throws -> (examplesPerSecond: Double, timesFloor: Double) {
+                var best = Double.infinity
+                for pass in 0...options.repeats {
+                    let start = BenchStepCommand.monotonicSeconds(), cpuStart = BenchStepCommand.processCPUSeconds()
+                    _ = try evaluator.logits(dev, plan: plan)
+                    // One thread: CPU time, immune to other processes as the probe is; else wall time.
+                    let seconds = probe.threadCPUTime ? BenchStepCommand.processCPUSeconds() - cpuStart
+                                                      : BenchStepCommand.monotonicSeconds() - start
+                    if pass > 0 { best = min(best, seconds) }
+                }
+                let flops = plan.batches.reduce(0.0) { sum, range in
+                    let longest = lengths[plan.order[range.upperBound - 1]]
+                    return sum + model.inferenceFLOPs(batch: range.count, seqLen: longest)
+                }
+                return (Double(dev.count) / best, best / (flops / (probe.gflops * 1e9)))
+            }
+            let budget = try measure(lean), batched = try measure(trainingSized)
+            let name = method.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print(name + String(format: " %13.1f  %6.2f  %17.1f  %6.2f  %12.2f  %7.0f", budget.examplesPerSecond,
+                                budget.timesFloor, batched.examplesPerSecond, batched.timesFloor,
+                                budget.examplesPerSecond / batched.examplesPerSecond,
+                                Double(evaluator.model.activationBytes) / 1e6))
+        }
+    }
+}
