@@ -55,7 +55,7 @@ public enum SweepReport: Sendable {
         case .table2:
             let table = Table2(grid)
             return format == .csv ? table.csv()
-                : try Self.json(Table2Object(sweep_id: sweep, data: table.rows))
+                : try Self.json(ResultsObject(sweep_id: sweep, table: 2, variants: VariantView.selected.rawValue, data: table.rows))
         case let .compare(a, b, bootstrap):
             let comparison = PairedComparison(grid, a: a, b: b, bootstrap: bootstrap)
             return format == .csv ? comparison.csv()
@@ -74,23 +74,15 @@ public enum SweepReport: Sendable {
 
 // MARK: Response objects (values on the paper's 0–100 scale, gates on their own 0–1 scale)
 
-struct ResultsObject: Encodable {
+/// Table 1 (`Table1.Row`) or Table 2 (`Table2.Row`).
+struct ResultsObject<Row: Encodable>: Encodable {
     let object = "sweep.results"
     let sweep_id: Nullable<String>
     let scale = 100
     let table: Int
     /// `selected` (per task the best-dev variant) or `all`.
     let variants: String
-    let data: [Table1.Row]
-}
-
-struct Table2Object: Encodable {
-    let object = "sweep.results"
-    let sweep_id: Nullable<String>
-    let scale = 100
-    let table = 2
-    let variants = VariantView.selected.rawValue
-    let data: [Table2.Row]
+    let data: [Row]
 }
 
 struct ComparisonObject: Encodable {
