@@ -34,9 +34,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["Model", "Text"], swiftSettings: fastRelease),
         .target(name: "JobStore", dependencies: ["CSQLite"]),
         .target(name: "HTTP"),
-        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP"]),
+        // Pure functions over result rows (tables, selection by dev, paired statistics, gate summaries).
+        .target(name: "Analysis", dependencies: ["Text"]),
+        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP", "Analysis"]),
 
-        .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP"]),
+        .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP", "Analysis"]),
         // A worker process that the job-store crash tests start and SIGKILL (Training for its SHA-256).
         .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore", "Training"],
                           path: "Sources/StoreCrashWorker"),
@@ -53,6 +55,8 @@ let package = Package(
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash"]),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
 
         .testTarget(name: "ServiceTests", dependencies: ["Service", "unipelt"]),
     ],

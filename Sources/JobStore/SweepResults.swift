@@ -1,91 +1,72 @@
-// The results table of a sweep (service.md §3 item 14): per (task, K, method, variant), the mean
-// and sample standard deviation over seeds of each succeeded job's best test metric. The store
-// does not know the result's schema: the metric is read from the result JSON at two JSON paths,
-// by default those of the trainer's result as the service stores it, {"metric": "accuracy",
-// "test_metric": 0.71, …}.
+// The result rows of a sweep, one per job, for the tables built over them (mean and std over seeds,
+// selection by dev, comparisons): the store hands out the numbers, the statistics are computed elsewhere.
+// The store does not know the result's schema: the numbers are read from the result JSON at JSON paths,
+// by default those of the trainer's result as the service stores it,
+// {"metric": "accuracy", "test_metric": 0.71, "best_dev_metric": 0.7, "best_step": 40, …}.
 import Foundation
 
-public struct SeedResult: Equatable, Sendable {
-    public let seed: Int
+/// One job of a sweep and, when it succeeded, the numbers its result reports.
+public struct SweepRun: Equatable, Sendable {
     public let jobID: String
-    public let value: Double
-
-    public init(seed: Int, jobID: String, value: Double) {
-        self.seed = seed
-        self.jobID = jobID
-        self.value = value
-    }
-}
-
-public struct SweepResultRow: Equatable, Sendable {
     public let task: String
     public let k: KShot
+    public let seed: Int
     public let method: String
     public let variant: String
-    /// The metric's name, from the first seed with a value (nil if no seed has one yet).
+    public let succeeded: Bool
+    /// Nil unless the job succeeded; a number only when the result holds one at the path.
     public let metricName: String?
-    /// One value per succeeded job that reported the metric, by seed.
-    public let seeds: [SeedResult]
-    public let mean: Double?
-    /// Sample standard deviation (n − 1); nil with fewer than two seeds.
-    public let standardDeviation: Double?
-    /// All jobs of the row, whatever their status.
-    public let jobCount: Int
+    public let testMetric: Double?
+    public let devMetric: Double?
+}
 
-    /// A row with the statistics of `seeds` (the one place they are computed, for the store's results
-    /// and for tables built from result files).
-    public init(task: String, k: KShot, method: String, variant: String, metricName: String?,
-                seeds: [SeedResult], jobCount: Int) {
-        let values = seeds.map(\.value)
-        let mean = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
-        self.task = task
-        self.k = k
-        self.method = method
-        self.variant = variant
-        self.metricName = metricName
-        self.seeds = seeds
-        self.mean = mean
-        standardDeviation = mean.flatMap { mean in
-            values.count < 2 ? nil
-                : (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
-        }
-        self.jobCount = jobCount
-    }
+/// Where the numbers are in a job's result JSON.
+public struct ResultPaths: Sendable {
+    public var testMetric = "$.test_metric"
+    public var metricName = "$.metric"
+    public var devMetric = "$.best_dev_metric"
+    /// The step of the best-dev state, whose gate values are the job's best-checkpoint gates.
+    public var bestStep = "$.best_step"
+
+    public init() {}
+}
+
+/// A gate value of a succeeded job at its best step.
+public struct BestGate: Equatable, Sendable {
+    public let jobID: String
+    public let layer: Int
+    public let submodule: GateSubmodule
+    public let value: Double
 }
 
 extension StoreReader {
-    /// Where the default result JSON holds the best-dev state's test metric (a number)…
-    public static var testMetricValuePath: String { "$.test_metric" }
-    /// …and the metric's name.
-    public static var testMetricNamePath: String { "$.metric" }
-
-    /// One row per (task, K, method, variant) of the sweep, ordered by task, K (numbers first, then
-    /// "all"), method and variant. A succeeded job whose result has no number at `valuePath` counts
-    /// in `jobCount` but gives no seed value.
-    public func sweepResults(sweepID: String, valuePath: String = testMetricValuePath,
-                             namePath: String = testMetricNamePath) throws -> [SweepResultRow] {
+    /// Every job of the sweep, ordered by seed and creation.
+    public func sweepRuns(sweepID: String, paths: ResultPaths = ResultPaths()) throws -> [SweepRun] {
         _ = try sweep(id: sweepID)
-        struct Cell { let task, k, method, variant: String; let seed: Int; let jobID: String; let name: String?; let value: Double? }
-        let cells = try connection.query("""
-            SELECT task, k, method, variant, seed, id,
-                   iif(status = 'succeeded', json_extract(result, ?2), NULL),
-                   iif(status = 'succeeded' AND json_type(result, ?3) IN ('integer', 'real'),
-                       json_extract(result, ?3), NULL)
+        return try connection.query("""
+            SELECT id, task, k, seed, method, variant, status = 'succeeded',
+                   iif(status = 'succeeded', json_extract(result, ?3), NULL),
+                   iif(status = 'succeeded' AND json_type(result, ?2) IN ('integer', 'real'), json_extract(result, ?2), NULL),
+                   iif(status = 'succeeded' AND json_type(result, ?4) IN ('integer', 'real'), json_extract(result, ?4), NULL)
             FROM jobs WHERE sweep_id = ?1 ORDER BY seed, seq
-            """, [.text(sweepID), .text(namePath), .text(valuePath)]) { row in
-            Cell(task: row.text(0), k: row.text(1), method: row.text(2), variant: row.text(3), seed: row.int(4),
-                 jobID: row.text(5), name: row.optionalText(6), value: row.optionalDouble(7))
+            """, [.text(sweepID), .text(paths.testMetric), .text(paths.metricName), .text(paths.devMetric)]) { row in
+            SweepRun(jobID: row.text(0), task: row.text(1), k: KShot(stored: row.text(2)), seed: row.int(3),
+                     method: row.text(4), variant: row.text(5), succeeded: row.int(6) != 0,
+                     metricName: row.optionalText(7), testMetric: row.optionalDouble(8), devMetric: row.optionalDouble(9))
         }
-        struct GroupKey: Hashable { let task, k, method, variant: String }
-        let groups = Dictionary(grouping: cells) { GroupKey(task: $0.task, k: $0.k, method: $0.method, variant: $0.variant) }
-        let rows = groups.map { key, cells -> SweepResultRow in
-            let seeds = cells.compactMap { cell in cell.value.map { SeedResult(seed: cell.seed, jobID: cell.jobID, value: $0) } }
-            return SweepResultRow(task: key.task, k: KShot(stored: key.k), method: key.method, variant: key.variant,
-                                  metricName: cells.first { $0.value != nil }?.name, seeds: seeds, jobCount: cells.count)
-        }
-        return rows.sorted { a, b in
-            func kOrder(_ k: KShot) -> Int { if case .examples(let count) = k { return count } else { return Int.max } }
-            return (a.task, kOrder(a.k), a.method, a.variant) < (b.task, kOrder(b.k), b.method, b.variant)
+    }
+
+    /// The gate values of the sweep's succeeded jobs at the step their result names as best.
+    public func sweepBestGates(sweepID: String, paths: ResultPaths = ResultPaths()) throws -> [BestGate] {
+        _ = try sweep(id: sweepID)
+        return try connection.query("""
+            SELECT g.job_id, g.layer, g.submodule, g.value
+            FROM jobs j JOIN gates g ON g.job_id = j.id AND g.step = json_extract(j.result, ?2)
+            WHERE j.sweep_id = ?1 AND j.status = 'succeeded'
+            ORDER BY j.seq, g.layer, g.submodule
+            """, [.text(sweepID), .text(paths.bestStep)]) { row in
+            BestGate(jobID: row.text(0), layer: row.int(1), submodule: GateSubmodule(rawValue: row.text(2))!,  // CHECK constraint
+                     value: row.double(3))
         }
     }
 }

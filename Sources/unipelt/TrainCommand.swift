@@ -12,7 +12,7 @@ import Training
 enum TrainCommand {
     static let usage = """
     usage: unipelt train --task TASK --k K --seed N --method METHOD [options]
-           unipelt train --summarize DIR     print Table 1 (mean ± std over seeds) from DIR/*/result.json
+    \(SummarizeCommand.usage)
 
       --task TASK        \(GLUETask.allNames.joined(separator: " | "))
       --k K              training examples (positive integer, or "all")
@@ -51,8 +51,7 @@ enum TrainCommand {
         do {
             if arguments.isEmpty { throw UsageError(description: "missing arguments") }
             if arguments.first == "--summarize" {
-                guard arguments.count == 2 else { throw UsageError(description: "--summarize takes one folder") }
-                print(try Table1Summary.csv(runsDirectory: arguments[1]), terminator: "")
+                print(try SummarizeCommand.run(Array(arguments.dropFirst())), terminator: "")
                 return 0
             }
             if arguments.contains("--set") && arguments.contains("help") {
@@ -250,32 +249,5 @@ final class ProgressLine: TrainingObserver {
     static func duration(_ seconds: Double) -> String {
         let total = Int(seconds.rounded())
         return total >= 3600 ? "\(total / 3600)h\(total % 3600 / 60)m" : "\(total / 60)m\(String(format: "%02d", total % 60))s"
-    }
-}
-
-/// Table 1 from a folder of runs (`<dir>/*/result.json`): mean ± std over seeds per task and method, average column.
-enum Table1Summary {
-    static func csv(runsDirectory: String) throws -> String {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: runsDirectory) else {
-            throw TrainingError.missingData(path: runsDirectory)
-        }
-        var seeds: [String: [SeedResult]] = [:]
-        var keys: [(task: String, k: Int?, method: String, metric: String)] = []
-        for name in names.sorted() {
-            let path = (runsDirectory as NSString).appendingPathComponent(name + "/result.json")
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            let summary = try RunFiles.readSummary(path: path)
-            guard let result = summary.result else { continue }
-            let key = "\(result.task)/\(result.k.map(String.init) ?? "all")/\(result.method)"
-            if seeds[key] == nil { keys.append((result.task, result.k, result.method, result.metric)) }
-            seeds[key, default: []].append(SeedResult(seed: result.seed, jobID: name, value: result.testMetric))
-        }
-        let rows = keys.map { key in
-            let runs = seeds["\(key.task)/\(key.k.map(String.init) ?? "all")/\(key.method)"]!
-            return SweepResultRow(task: key.task, k: key.k.map(KShot.examples) ?? .all, method: key.method, variant: "",
-                                  metricName: key.metric, seeds: runs, jobCount: runs.count)
-        }
-        return ResultsTable(results: rows, taskOrder: GLUETask.allNames,
-                            methodOrder: Method.allCases.map(\.rawValue)).csv()
     }
 }

@@ -214,7 +214,7 @@ final class ReadTests: StoreTestCase {
 
     // MARK: Results
 
-    func testSweepResultsMeanAndSampleStdOverSeeds() throws {
+    func testSweepRunsReadTheResultNumbersOfSucceededJobs() throws {
         let cells = [("rte", KShot.examples(100), "lora"), ("rte", .all, "lora"), ("rte", .examples(16), "bitfit")]
         let jobs = cells.flatMap { task, k, method in (1...3).map { newJob(task: task, k: k, seed: $0, method: method) } }
         let created = try store.write { try $0.createSweep(NewSweep(name: "r", spec: "{}"), jobs: jobs, now: now) }
@@ -222,29 +222,29 @@ final class ReadTests: StoreTestCase {
         for value in values {
             let claimed = try claimOne()
             _ = try store.write {
-                try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value),"best_step":9}"#, now: now)
+                try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value),"best_dev_metric":0.5,"best_step":9}"#,
+                              now: now)
             }
         }
         // The 8th job succeeded without a numeric test metric; the 9th is still queued.
         let odd = try claimOne()
         _ = try store.write { try $0.finish(odd.lease, result: #"{"metric":"f1","test_metric":{"value":1}}"#, now: now) }
-        let rows = try store.read { try $0.sweepResults(sweepID: created.sweep.id) }
-        XCTAssertEqual(rows.map { "\($0.task)/\($0.k)/\($0.method)" }, ["rte/16/bitfit", "rte/100/lora", "rte/all/lora"])
-        let lora100 = rows[1]
-        XCTAssertEqual(lora100.metricName, "accuracy")
-        XCTAssertEqual(lora100.seeds.map(\.seed), [1, 2, 3])
-        XCTAssertEqual(lora100.mean!, 0.72, accuracy: 1e-12)
-        XCTAssertEqual(lora100.standardDeviation!, 0.02, accuracy: 1e-12)
-        XCTAssertEqual(rows[2].standardDeviation!, 0, accuracy: 1e-12)
-        XCTAssertEqual(rows[0].seeds.map(\.value), [0.5])
-        XCTAssertNil(rows[0].standardDeviation, "one seed has no sample std")
-        XCTAssertEqual(rows[0].jobCount, 3)
+        let runs = try store.read { try $0.sweepRuns(sweepID: created.sweep.id) }
+        XCTAssertEqual(runs.count, 9)
+        let lora100 = runs.filter { $0.k == .examples(100) }
+        XCTAssertEqual(lora100.map(\.seed), [1, 2, 3])
+        XCTAssertEqual(lora100.map(\.testMetric), [0.70, 0.72, 0.74])
+        XCTAssertEqual(lora100.map(\.devMetric), [0.5, 0.5, 0.5])
+        XCTAssertEqual(lora100.map(\.metricName), ["accuracy", "accuracy", "accuracy"])
+        let bitfit = runs.filter { $0.method == "bitfit" }
+        XCTAssertEqual(bitfit.map(\.succeeded), [true, true, false])
+        XCTAssertEqual(bitfit.map(\.testMetric), [0.5, nil, nil], "a non-numeric metric and a queued job give no value")
+        XCTAssertEqual(bitfit[1].metricName, "f1")
         // Other result layouts name their own paths.
-        let nested = try store.read {
-            try $0.sweepResults(sweepID: created.sweep.id, valuePath: "$.test_metric.value", namePath: "$.metric")
-        }
-        XCTAssertEqual(nested[0].seeds.map(\.value), [1])
-        XCTAssertEqual(nested[0].metricName, "f1")
+        var paths = ResultPaths()
+        paths.testMetric = "$.test_metric.value"
+        let nested = try store.read { try $0.sweepRuns(sweepID: created.sweep.id, paths: paths) }
+        XCTAssertEqual(nested.first { $0.method == "bitfit" && $0.seed == 2 }?.testMetric, 1)
     }
 
     // MARK: Idempotency

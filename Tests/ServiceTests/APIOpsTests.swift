@@ -55,6 +55,37 @@ final class APIOpsTests: APITestCase {
         XCTAssertEqual(try get("/v1/sweeps/\(sweepID)/results?format=xlsx").error["param"] as? String, "format")
     }
 
+    func testComparisonTable2AndGatesRoutes() throws {
+        let sweepID = try XCTUnwrap(createSweep(tasks: ["rte"], seeds: [1, 2], methods: ["lora", "unipelt-apl"])["id"] as? String)
+        while let claimed = try claim() {
+            let value = (claimed.job.method == "lora" ? 0.5 : 0.6) + Double(claimed.job.seed) / 100
+            _ = try store.write { try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value)}"#, now: clock.now) }
+        }
+        let comparison = try get("/v1/sweeps/\(sweepID)/compare?a=unipelt-apl&b=lora").json()
+        XCTAssertEqual(comparison["object"] as? String, "sweep.comparison")
+        let row = try XCTUnwrap((comparison["data"] as? [[String: Any]])?.first)
+        let rte = try XCTUnwrap((row["tasks"] as? [String: Any])?["rte"] as? [String: Any])
+        XCTAssertEqual(rte["mean_difference"] as? Double ?? 0, 10, accuracy: 1e-9)
+        XCTAssertEqual(rte["wins"] as? Int, 2)
+        XCTAssertEqual((rte["ci95"] as? [String: Double])?["low"] ?? 0, 10, accuracy: 1e-9)
+        XCTAssertNotNil(row["average"] as? [String: Any], "one task: the average is that task")
+        let csv = try get("/v1/sweeps/\(sweepID)/compare?a=unipelt-apl&b=lora&format=csv").text
+        XCTAssertTrue(csv.hasPrefix("k,task,a,b,n,mean_difference,ci95_low,ci95_high,wins,ties,losses\n100,rte,unipelt-apl,lora,2,+10.00"), csv)
+        let table2 = try get("/v1/sweeps/\(sweepID)/results?table=2").json()
+        XCTAssertEqual(table2["table"] as? Int, 2)
+        XCTAssertEqual((table2["data"] as? [Any])?.count, 0, "no adapter or prefix runs, no upper bound")
+        XCTAssertEqual(try get("/v1/sweeps/\(sweepID)/gates").json()["object"] as? String, "sweep.gates")
+        // Bad parameters name themselves.
+        for (target, param) in [("compare?b=lora", "a"), ("compare?a=unipelt-apl", "b"), ("compare?a=lora2&b=lora", "a"),
+                                ("compare?a=unipelt-apl&b=nope", "b"), ("compare?a=lora&b=best-single", "b"),
+                                ("compare?a=lora&b=lora&resamples=5", "resamples"), ("results?table=3", "table"),
+                                ("results?table=2&variants=all", "variants"), ("gates?variants=some", "variants")] {
+            let response = try get("/v1/sweeps/\(sweepID)/\(target)")
+            XCTAssertEqual(response.status, 400, target)
+            XCTAssertEqual(response.error["param"] as? String, param, target)
+        }
+    }
+
     func testUnknownRoutesAndMethodsAnswerJSON() throws {
         let missing = try get("/v1/nothing")
         XCTAssertEqual(missing.status, 404)

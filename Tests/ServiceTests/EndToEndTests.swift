@@ -107,6 +107,63 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(messages.contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") }, "\(messages)")
     }
 
+    /// Research reports on a real sweep with a swept learning rate: Table 1 with the dev-selected variant,
+    /// Table 2, a comparison and the gate summary, from what the workers stored.
+    func testReportsOfASweepWithTwoLearningRates() throws {
+        let service = try ServiceProcess(world: world)
+        let body = #"{"name": "reports", "tasks": ["rte"], "k": [16], "seeds": [1], "methods": ["adapter", "prefix", "unipelt-ap"], "hyperparameters": {"epochs": 1, "batch_size": 8, "max_seq_length": 32, "learning_rate": [0.001, 0.01]}}"#
+        let created = try service.json("/v1/sweeps", method: "POST", body: body)
+        XCTAssertEqual(created.status, 201, "\(created.object)")
+        let sweepID = try XCTUnwrap(created.object["id"] as? String)
+        let sweep = try waitForCompletion(service, sweep: sweepID, timeout: 300)
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["succeeded"], 6, "\(sweep)\n\(service.logText())")
+        let jobs = try jobs(service, sweep: sweepID)
+
+        // Table 1: per method the variant with the better dev metric, whatever its test metric.
+        let table1 = try XCTUnwrap(try service.json("/v1/sweeps/\(sweepID)/results").object["data"] as? [[String: Any]])
+        XCTAssertEqual(table1.count, 3)
+        for row in table1 {
+            let method = try XCTUnwrap(row["method"] as? String)
+            let rte = try XCTUnwrap((row["tasks"] as? [String: Any])?["rte"] as? [String: Any])
+            // The key is `task/K=…/seed=…/method` followed by the variant.
+            let devByVariant = Dictionary(grouping: jobs.filter { $0["method"] as? String == method }) {
+                ($0["key"] as? String ?? "").split(separator: "/").dropFirst(4).joined(separator: "/")
+            }
+                .mapValues { runs in runs.compactMap { ($0["result"] as? [String: Any])?["best_dev_metric"] as? Double }.reduce(0, +) }
+            XCTAssertEqual(devByVariant.count, 2, "\(devByVariant)")
+            let best = devByVariant.max { ($0.value, $1.key) < ($1.value, $0.key) }!
+            XCTAssertEqual(rte["variant"] as? String, best.key, "\(method): \(devByVariant)")
+            XCTAssertEqual(rte["variant_count"] as? Int, 2)
+            XCTAssertEqual(rte["n"] as? Int, 1)
+        }
+        let all = try XCTUnwrap(try service.json("/v1/sweeps/\(sweepID)/results?variants=all").object["data"] as? [[String: Any]])
+        XCTAssertEqual(all.count, 6)
+
+        // Table 2: UniPELT (AP) against adapter and prefix; the upper bound is the better of their rte means.
+        let table2 = try XCTUnwrap(try service.json("/v1/sweeps/\(sweepID)/results?table=2").object["data"] as? [[String: Any]])
+        XCTAssertEqual(table2.compactMap { $0["method"] as? String }, ["unipelt-ap"], "no LoRA runs, no APL row")
+        let entry = try XCTUnwrap((table2[0]["tasks"] as? [String: Any])?["rte"] as? [String: Any])
+        let means = Dictionary(uniqueKeysWithValues: table1.compactMap { row -> (String, Double)? in
+            guard let method = row["method"] as? String, let rte = (row["tasks"] as? [String: Any])?["rte"] as? [String: Any],
+                  let mean = rte["mean"] as? Double else { return nil }
+            return (method, mean)
+        })
+        XCTAssertEqual(entry["upper_bound"] as? Double ?? -1, ["adapter", "prefix"].map { means[$0]! }.max()!, accuracy: 1e-9)
+        XCTAssertEqual(entry["margin"] as? Double ?? -1, means["unipelt-ap"]! - (entry["upper_bound"] as? Double ?? 0), accuracy: 1e-9)
+        XCTAssertEqual(((entry["paired"] as? [String: Any])?["seeds"] as? [Any])?.count, 1)
+
+        // A comparison against the best single method, and the gates of UniPELT at the best checkpoint.
+        let comparison = try service.json("/v1/sweeps/\(sweepID)/compare?a=unipelt-ap&b=best-single").object
+        let cell = try XCTUnwrap(((comparison["data"] as? [[String: Any]])?.first?["tasks"] as? [String: Any])?["rte"] as? [String: Any])
+        XCTAssertEqual(cell["b_method"] as? String, entry["upper_bound_method"] as? String)
+        XCTAssertEqual((cell["wins"] as? Int ?? 0) + (cell["ties"] as? Int ?? 0) + (cell["losses"] as? Int ?? 0), 1)
+        let gates = try XCTUnwrap(try service.json("/v1/sweeps/\(sweepID)/gates").object["data"] as? [[String: Any]])
+        XCTAssertEqual(gates.compactMap { $0["method"] as? String }, ["unipelt-ap"])
+        XCTAssertEqual((gates[0]["gates"] as? [Any])?.count, 2 * 2, "2 layers × A, P")
+        let csv = String(decoding: try service.curl([], path: "/v1/sweeps/\(sweepID)/gates?format=csv").body, as: UTF8.self)
+        XCTAssertEqual(csv.split(separator: "\n").count, 1 + 4, csv)
+    }
+
     /// `kill -9` mid-sweep, then a restart: every job ends succeeded, each curve has one row per step.
     func testKillNineMidSweepThenRestartLosesNothing() throws {
         var service = try ServiceProcess(world: world)

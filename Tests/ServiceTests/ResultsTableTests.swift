@@ -1,17 +1,19 @@
+import Analysis
 import Foundation
 import XCTest
 import JobStore
 @testable import Service
 
-/// The table lays out what `StoreReader.sweepResults` aggregated; the rows come from a real store.
+/// The reports over rows a real store hands out: per-job numbers and best-step gates in, tables out.
 final class ResultsTableTests: XCTestCase {
     private var directory: URL!
-    private var table: ResultsTable!
+    private var store: JobStore!
+    private var sweepID: String!
 
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("results-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try JobStore(path: directory.appendingPathComponent("db.sqlite3").path, now: 1)
+        store = try JobStore(path: directory.appendingPathComponent("db.sqlite3").path, now: 1)
         // (task, K, method, variant, seed, test metric or nil for a job that did not succeed)
         let cells: [(String, KShot, String, String, Int, Double?)] = [
             ("rte", .examples(100), "lora", "", 1, 0.5), ("rte", .examples(100), "lora", "", 2, 0.6),
@@ -26,35 +28,44 @@ final class ResultsTableTests: XCTestCase {
                    method: method, variant: variant, spec: "{}")
         }
         let sweep = try store.write { try $0.createSweep(NewSweep(name: "t", spec: "{}"), jobs: jobs, now: 1) }
-        for value in cells.map(\.5) {
+        sweepID = sweep.sweep.id
+        for (index, value) in cells.map(\.5).enumerated() {
             let claimed = try XCTUnwrap(try store.write { try $0.claim(limit: 1, owner: "w", leaseSeconds: 60, now: 1) }.first)
+            if claimed.job.method == "unipelt-apl" {
+                // Gates at two evaluations; the result names step 4 as the best.
+                try store.write { writer in
+                    for step in [2, 4] {
+                        try writer.recordGates(claimed.lease, step: step, values: [
+                            GateValue(layer: 0, submodule: .adapter, value: Double(step) / 10 + Double(claimed.job.seed) / 100),
+                            GateValue(layer: 0, submodule: .prefix, value: 0.5),
+                        ])
+                    }
+                }
+            }
             if let value {
-                _ = try store.write { try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value)}"#, now: 2) }
+                // The `epochs=3` variant has the best dev metric and the worst test metric.
+                let dev = index == cells.count - 1 ? 0.9 : 0.5
+                _ = try store.write {
+                    try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":\#(value),"best_dev_metric":\#(dev),"best_step":4}"#, now: 2)
+                }
             } else {
                 _ = try store.write { try $0.fail(claimed.lease, failure: JobFailure(code: "x", message: "x"), now: 2) }
             }
         }
-        let rows = try store.read { try $0.sweepResults(sweepID: sweep.sweep.id) }
-        table = ResultsTable(results: rows, taskOrder: ["sst2", "mrpc", "rte"], methodOrder: ["finetune", "lora", "unipelt-apl"])
     }
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func testOrdersDropEmptyTasksAndMethodsAndSortK() {
-        XCTAssertEqual(table.taskOrder, ["sst2", "rte"])
-        XCTAssertEqual(table.methodOrder, ["lora", "unipelt-apl"])
-        XCTAssertEqual(table.kValues, ["100", "500", "all"])
+    private func render(_ report: SweepReport, _ format: SweepReport.Format = .csv) throws -> String {
+        let inputs = try store.read { try $0.reportInputs(sweepID: sweepID, gates: report.needsGates) }
+        return try report.render(runs: inputs.runs, gates: inputs.gates, taskOrder: ["sst2", "mrpc", "rte"],
+                                 methodOrder: ["finetune", "lora", "unipelt-apl"], sweepID: sweepID, format: format)
     }
 
-    func testAverageOnlyWhenEveryTaskHasAValue() {
-        XCTAssertEqual(table.average(k: "100", method: "lora")!, 0.7, accuracy: 1e-12)
-        XCTAssertNil(table.average(k: "100", method: "unipelt-apl"))
-    }
-
-    func testCSVLayoutUsesTheStoresSampleStandardDeviation() {
-        XCTAssertEqual(table.csv(), """
+    func testAllVariantsKeepTheTable1Layout() throws {
+        XCTAssertEqual(try render(.table1(.all)), """
         k,method,variant,sst2,rte,avg
         100,lora,,80.00,60.00 ± 10.00,70.00
         100,lora,epochs=3,,40.00,
@@ -65,19 +76,35 @@ final class ResultsTableTests: XCTestCase {
         """)
     }
 
-    func testJSONRows() throws {
-        let rows = table.rows()
-        XCTAssertEqual(rows.map { "\($0.k)/\($0.method)/\($0.variant)" },
-                       ["100/lora/", "100/lora/epochs=3", "100/unipelt-apl/", "500/lora/", "all/lora/"])
-        let rte = try XCTUnwrap(rows[0].tasks["rte"])
-        XCTAssertEqual(rte.values.map { ($0 * 1e9).rounded() / 1e9 }, [50, 60, 70])
-        XCTAssertEqual(rte.seeds, [1, 2, 3])
-        XCTAssertEqual(rte.std!, 10, accuracy: 1e-9)
-        XCTAssertEqual(rte.metric, "accuracy")
-        XCTAssertNil(rows[0].tasks["sst2"]?.std)
-        XCTAssertEqual(rows[0].average!, 70, accuracy: 1e-9)
-        let json = String(decoding: try JSONEncoder().encode(rows[2]), as: UTF8.self)
-        XCTAssertTrue(json.contains(#""object":"results.row""#), json)
-        XCTAssertTrue(json.contains(#""average":null"#), json)
+    func testSelectionByTheStoresDevMetric() throws {
+        XCTAssertEqual(try render(.table1(.selected)), """
+        k,method,variant,sst2,rte,avg,sst2 variant,rte variant
+        100,lora,(per task),80.00,40.00,60.00,,epochs=3
+        100,unipelt-apl,,,60.00 ± 7.07,,,
+        500,lora,,,62.00 ± 1.41,,,
+        all,lora,,,90.00,,,
+
+        """)
+    }
+
+    func testGatesAtTheBestStepAveragedOverSeeds() throws {
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try render(.gates(.selected), .json).utf8)) as? [String: Any])
+        XCTAssertEqual(json["object"] as? String, "sweep.gates")
+        let rows = try XCTUnwrap(json["data"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows[0]["method"] as? String, "unipelt-apl")
+        XCTAssertEqual(rows[0]["seeds"] as? [Int], [1, 2])
+        let gates = try XCTUnwrap(rows[0]["gates"] as? [[String: Any]])
+        XCTAssertEqual(gates.compactMap { $0["submodule"] as? String }, ["A", "P"])
+        XCTAssertEqual(gates[0]["mean"] as? Double ?? 0, 0.415, accuracy: 1e-12, "step 4's values, not step 2's")
+    }
+
+    func testStoreRowsCarryDevAndCountUnsucceededJobs() throws {
+        let runs = try store.read { try $0.sweepRuns(sweepID: sweepID) }
+        XCTAssertEqual(runs.count, 11)
+        let failed = try XCTUnwrap(runs.first { $0.task == "mrpc" })
+        XCTAssertFalse(failed.succeeded)
+        XCTAssertNil(failed.testMetric)
+        XCTAssertEqual(runs.first { $0.variant == "epochs=3" }?.devMetric, 0.9)
     }
 }

@@ -40,6 +40,43 @@ final class TrainCommandTests: XCTestCase {
         }
     }
 
+    /// `--summarize` over run folders that differ in one hyperparameter: it becomes the variant, and dev selects.
+    func testSummarizeSelectsTheSweptVariantByDev() throws {
+        let record = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Results/table1-k100/rte-k100-s1-lora/result.json")
+        let template = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: record)) as? [String: Any])
+        let runs = world.root.appendingPathComponent("runs")
+        // (learning rate, seed, dev, test): 0.001 wins on dev, loses on test.
+        for (rate, seed, dev, test) in [(0.001, 1, 0.6, 0.5), (0.001, 2, 0.6, 0.5), (0.0005, 1, 0.55, 0.7), (0.0005, 2, 0.55, 0.7)] {
+            var summary = template, spec = template["spec"] as! [String: Any], result = template["result"] as! [String: Any]
+            var hyperparameters = spec["hyperparameters"] as! [String: Any]
+            hyperparameters["learningRate"] = rate
+            spec["hyperparameters"] = hyperparameters
+            spec["seed"] = seed
+            result["seed"] = seed
+            result["bestDevMetric"] = dev
+            result["testMetric"] = test
+            (summary["spec"], summary["result"]) = (spec, result)
+            let folder = runs.appendingPathComponent("rte-lora-\(rate)-s\(seed)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: summary).write(to: folder.appendingPathComponent("result.json"))
+        }
+        let table = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path])
+        XCTAssertEqual(table.status, 0, table.errors)
+        XCTAssertEqual(table.output, """
+        k,method,variant,rte,avg,rte variant
+        100,lora,learning_rate=0.001,50.00 ± 0.00,50.00,learning_rate=0.001
+
+        """)
+        let all = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path, "--variants", "all"])
+        XCTAssertEqual(all.output.split(separator: "\n").count, 3, all.output)
+        let compare = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path, "--compare", "lora", "lora"])
+        XCTAssertTrue(compare.output.contains("100,rte,lora,lora,2,+0.00,+0.00,+0.00,0,2,0"), compare.output)
+        let bad = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path, "--compare", "lora", "best-single"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.errors.contains("best-single needs a UniPELT method"), bad.errors)
+    }
+
     func testBadInputExitsNonZeroNamingTheProblem() throws {
         let out = ["--out", world.root.appendingPathComponent("refused").path]
         let missingModel = world.root.appendingPathComponent("no-such-model").path

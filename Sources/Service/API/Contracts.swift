@@ -345,16 +345,6 @@ struct CheckpointObject: Encodable, Identified {
     }
 }
 
-// MARK: Results
-
-struct SweepResultsObject: Encodable {
-    let object = "sweep.results"
-    let sweep_id: String
-    /// Values are on the paper's 0–100 scale.
-    let scale = 100
-    let data: [ResultsTable.Row]
-}
-
 // MARK: Ops
 
 struct HealthObject: Encodable {

@@ -1,9 +1,10 @@
+import Analysis
 import Foundation
 import HTTP
 import JobStore
 import Text
 
-/// `/v1/sweeps`: create (grid expansion), list, get, pause/resume/cancel/retry, results table.
+/// `/v1/sweeps`: create (grid expansion), list, get, pause/resume/cancel/retry, results tables, comparisons, gates.
 struct SweepsAPI {
     let context: APIContext
 
@@ -22,6 +23,8 @@ struct SweepsAPI {
         })
         router.post("/v1/sweeps/{sweep_id}/retry", options: APIRoutes.jsonBody, routes.v1Post { try retry($0) })
         router.get("/v1/sweeps/{sweep_id}/results", routes.v1 { try results($0) })
+        router.get("/v1/sweeps/{sweep_id}/compare", routes.v1 { try compare($0) })
+        router.get("/v1/sweeps/{sweep_id}/gates", routes.v1 { try gates($0) })
     }
 
     // MARK: Create
@@ -84,14 +87,41 @@ struct SweepsAPI {
 
     // MARK: Results
 
+    /// `table=1` (default; `variants=selected|all`) or `table=2`; `format=json|csv`.
     private func results(_ request: Request) throws -> Response {
+        let table = try request.query.choice("table", ["1", "2"]) ?? "1"
+        let view = try variantView(request)
+        if table == "2", view == .all {
+            throw APIError.invalidValue("variants", "Table 2 compares the dev-selected variants; expected selected")
+        }
+        return try report(request, table == "2" ? .table2 : .table1(view))
+    }
+
+    /// `a`, `b` (a method, or `best-single` for a UniPELT `a`), `bootstrap_seed`, `resamples`, `format`.
+    private func compare(_ request: Request) throws -> Response {
+        let bootstrap = PairedBootstrap(resamples: try request.query.integer("resamples", in: 100...100_000) ?? 10_000,
+                                        seed: UInt64(try request.query.integer("bootstrap_seed", in: 0...Int(Int32.max)) ?? 1))
+        return try report(request, try SweepReport.comparison(a: request.query["a"], b: request.query["b"],
+                                                              methods: context.vocabulary.methods, bootstrap: bootstrap))
+    }
+
+    /// `variants=selected|all`, `format`.
+    private func gates(_ request: Request) throws -> Response {
+        try report(request, .gates(try variantView(request)))
+    }
+
+    private func variantView(_ request: Request) throws -> VariantView {
+        try request.query.choice("variants", VariantView.allCases.map(\.rawValue)).flatMap(VariantView.init) ?? .selected
+    }
+
+    private func report(_ request: Request, _ report: SweepReport) throws -> Response {
         let id = try APIID.require(request.pathParameters["sweep_id"], .sweep)
-        let format = try request.query.choice("format", ["json", "csv"]) ?? "json"
-        let rows = try context.store.read { try $0.sweepResults(sweepID: id) }
+        let format = try request.query.choice("format", SweepReport.Format.allCases.map(\.rawValue)).flatMap(SweepReport.Format.init) ?? .json
+        let inputs = try context.store.read { try $0.reportInputs(sweepID: id, gates: report.needsGates) }
         let vocabulary = context.vocabulary
-        let table = ResultsTable(results: rows, taskOrder: vocabulary.tasks, methodOrder: vocabulary.methods)
-        if format == "csv" { return .csv(table.csv()) }
-        return try .api(SweepResultsObject(sweep_id: id, data: table.rows()))
+        let text = try report.render(runs: inputs.runs, gates: inputs.gates, taskOrder: vocabulary.tasks,
+                                     methodOrder: vocabulary.methods, sweepID: id, format: format)
+        return format == .csv ? .csv(text) : .json(bytes: Array(text.utf8), status: .ok)
     }
 }
 
