@@ -34,7 +34,9 @@ let package = Package(
         .target(name: "Training", dependencies: ["Model", "Text"], swiftSettings: fastRelease),
         .target(name: "JobStore", dependencies: ["CSQLite"]),
         .target(name: "HTTP"),
-        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP"]),
+        // The dashboard's HTML, CSS and JavaScript are compiled in (`PackageResources`), so the binary serves them.
+        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP"],
+                resources: [.embedInCode("Dashboard")]),
 
         .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP"]),
         // A worker process that the job-store crash tests start and SIGKILL (Training for its SHA-256).

@@ -51,6 +51,7 @@ public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     JobHistoryAPI(context: context).register(on: &router, routes)
     CheckpointsAPI(context: context).register(on: &router, routes)
     OpsAPI(context: context).register(on: &router, routes)
+    Dashboard.register(on: &router)
 }
 
 /// Wraps handlers with what every route shares: the API token check (/v1 only) and error mapping.
