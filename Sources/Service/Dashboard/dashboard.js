@@ -28,7 +28,7 @@
       else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
       else node.setAttribute(name, value === true ? '' : String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : String(child));
     }
@@ -307,12 +307,12 @@
           .map(([status, count]) => el('span', { class: `chip status-${status}`, text: `${count} ${status}` })))),
         el('td', {}, formatTime(sweep.created_at)))));
       if (list.data.length === 0) body.append(el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'No sweeps yet.' })));
-      pager.replaceChildren(
+      pager.replaceChildren(...[
         after ? el('button', { type: 'button', class: 'quiet', onclick: () => { location.hash = sweepCursors.pop() || '#/'; } }, 'Newer') : null,
         list.has_more ? el('button', { type: 'button', class: 'quiet', onclick: () => {
           sweepCursors.push(location.hash || '#/');
           location.hash = `#/?after=${list.last_id}`;
-        } }, 'Older') : null);
+        } }, 'Older') : null].filter(Boolean));
     });
   }
 
@@ -503,8 +503,9 @@
         section('Gates (layer × submodule)', gatePanel, el('div', { class: 'buttons' },
           downloadButton('Gates CSV', `/v1/jobs/${id}/gates?format=csv&limit=10000`, `${id}-gates.csv`))),
         section('Checkpoints', checkpoints)),
-      section('Events', el('div', { class: 'scroll events' }, el('table', { id: 'events' },
-        el('thead', {}, el('tr', {}, ['Time', 'Level', 'Type', 'Message'].map((name) => el('th', { scope: 'col', text: name })))), events))),
+      section('Events', el('div', { class: 'scroll events', tabindex: 0, 'aria-label': 'Event log' }, el('table', { id: 'events' },
+        el('thead', {}, el('tr', {}, ['Time', 'Level', 'Type', 'Message'].map((name) => el('th', { scope: 'col', text: name,
+          class: name === 'Level' ? 'hide-narrow' : null })))), events))),
       section('Spec', spec));
 
     // Curves: step → metric values, filled by the live stream.
@@ -543,7 +544,7 @@
         const fresh = batch.data.filter((event) => !shownEvents.has(event.id));
         fresh.forEach((event) => shownEvents.add(event.id));
         events.append(...fresh.map((event) => el('tr', { class: `level-${event.level}` },
-          el('td', {}, formatTime(event.created_at)), el('td', { text: event.level }), el('td', { text: event.type }),
+          el('td', {}, formatTime(event.created_at)), el('td', { class: 'hide-narrow', text: event.level }), el('td', { text: event.type }),
           el('td', { text: event.message }))));
         if (batch.last_id) lastEvent = batch.last_id;
         more = batch.has_more;
@@ -612,7 +613,7 @@
     if (list.length === 0) return el('p', { class: 'muted', text: 'No checkpoints yet.' });
     return el('table', {}, el('thead', {}, el('tr', {}, ['Name', 'Step', 'Size', 'SHA-256', ''].map((name) => el('th', { scope: 'col', text: name })))),
       el('tbody', {}, list.map((checkpoint) => el('tr', {},
-        el('td', { text: checkpoint.is_best ? `${checkpoint.name} (best)` : checkpoint.name }),
+        el('td', { text: checkpoint.is_best && checkpoint.name !== 'best' ? `${checkpoint.name} (best)` : checkpoint.name }),
         el('td', { class: 'num', text: checkpoint.step.toLocaleString() }),
         el('td', { class: 'num', text: formatBytes(checkpoint.bytes) }),
         el('td', {}, el('code', { class: 'hash', text: checkpoint.sha256 })),
@@ -725,8 +726,8 @@
         map.append(svg('rect', { class: 'gate-cell', x: left + column * cellWidth + 1, y: top + row * cellHeight + 1,
           width: cellWidth - 2, height: cellHeight - 2, fill: viridis(gate.value), 'data-value': gate.value },
         svg('title', { text: `layer ${gate.layer}, ${gate.module}: ${formatNumber(gate.value)}` })),
-        svg('text', { class: 'value', x: left + column * cellWidth + cellWidth / 2, y: top + row * cellHeight + 16, 'text-anchor': 'middle',
-          fill: gate.value < 0.6 ? '#ffffff' : '#111111', text: gate.value.toFixed(3) }));
+        svg('text', { class: gate.value < 0.6 ? 'value on-dark' : 'value', x: left + column * cellWidth + cellWidth / 2,
+          y: top + row * cellHeight + 16, 'text-anchor': 'middle', text: gate.value.toFixed(3) }));
       }
       const slider = el('input', { type: 'range', min: 0, max: gateSteps.length - 1, value: index, id: 'gate-step',
         'aria-label': 'Evaluation step of the gate values', 'aria-valuetext': `step ${current.step}` });
