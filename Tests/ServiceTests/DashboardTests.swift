@@ -102,3 +102,43 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertFalse(requested.contains { $0.contains("dashboard-secret") || $0.contains("token") }, "no token in a URL")
     }
 }
+
+extension DashboardBrowserTests {
+    /// With an API token the page asks for it once, sends it as a Bearer header and never puts it in a URL.
+    func testTokenIsAskedOnceAndNeverSentInAURL() throws {
+        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
+            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
+        }
+        let world = try TinyWorld()
+        defer { world.remove() }
+        let token = "browser-token-\(UUID().uuidString.prefix(8))"
+        let service = try ServiceProcess(world: world, extraEnvironment: ["UNIPELT_API_TOKEN": token])
+        let created = try service.json("/v1/sweeps", method: "POST", body: #"{"name": "tokened", "tasks": ["rte"], "k": [16], "seeds": [1], "methods": ["lora"], "dry_run": false, "hyperparameters": {"epochs": 1, "batch_size": 8, "max_seq_length": 32}}"#,
+                                       headers: ["Authorization: Bearer \(token)"])
+        let sweepID = try XCTUnwrap(created.object["id"] as? String, "\(created.object)")
+        let browser = try HeadlessChromium(profile: world.root.appendingPathComponent("chromium").path)
+        let origin = "http://127.0.0.1:\(service.port)"
+        try browser.open("\(origin)/")
+
+        try browser.poll("document.getElementById('token-dialog')?.open ?? false") { (open: Bool) in open }
+        _ = try browser.evaluate("document.getElementById('token-input').value = '\(token)'; document.getElementById('token-save').click()")
+        try browser.poll("document.querySelectorAll('#sweeps tr[data-id=\"\(sweepID)\"]').length") { (count: Int) in count == 1 }
+        // Further pages and refreshes use the kept token: the dialog stays closed.
+        _ = try browser.evaluate("location.hash = '#/sweeps/\(sweepID)'")
+        try browser.poll("document.querySelectorAll('#jobs-grid a.cell').length") { (count: Int) in count == 1 }
+        XCTAssertEqual(try browser.evaluate("document.getElementById('token-dialog').open") as? Bool, false)
+        XCTAssertEqual(try browser.evaluate("sessionStorage.length") as? Int, 1)
+
+        let requests = browser.events.filter { $0["method"] as? String == "Network.requestWillBeSent" }
+            .compactMap { ($0["params"] as? [String: Any])?["request"] as? [String: Any] }
+        let urls = requests.compactMap { $0["url"] as? String }
+        XCTAssertFalse(urls.isEmpty)
+        XCTAssertEqual(urls.filter { $0.contains(token) }, [], "the token never appears in a URL")
+        // The headers as sent on the wire come in the "extra info" events.
+        let sentHeaders = browser.events.filter { $0["method"] as? String == "Network.requestWillBeSentExtraInfo" }
+            .compactMap { ($0["params"] as? [String: Any])?["headers"] as? [String: Any] }
+        XCTAssertTrue(sentHeaders.contains { headers in
+            headers.contains { $0.key.lowercased() == "authorization" && $0.value as? String == "Bearer \(token)" }
+        }, "\(sentHeaders)")
+    }
+}
