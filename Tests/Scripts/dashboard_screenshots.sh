@@ -57,6 +57,10 @@ running_job=$(curl -sf "$base/v1/jobs" -H 'Content-Type: application/json' -d '{
 sweep=$(curl -sf "$base/v1/sweeps" -H 'Content-Type: application/json' -d '{"name": "screenshots",
   "tasks": ["rte"], "k": [16, 32], "seeds": [1, 2], "methods": ["unipelt-apl", "lora", "bitfit"],
   "hyperparameters": {"epochs": 15, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0}}' | json 'd["id"]')
+# A second sweep, cancelled at once, for the list.
+cancelled=$(curl -sf "$base/v1/sweeps" -H 'Content-Type: application/json' -d '{"name": "cancelled-example",
+  "tasks": ["rte"], "k": [16], "seeds": [1, 2], "methods": ["adapter", "prefix"]}' | json 'd["id"]')
+curl -sf -X POST "$base/v1/sweeps/$cancelled/cancel" >/dev/null
 done_job=""
 for _ in $(seq 300); do
     done_job=$(curl -sf "$base/v1/jobs?sweep_id=$sweep&method=unipelt-apl&status=succeeded&limit=1" | json '" ".join(j["id"] for j in d["data"])')

@@ -88,6 +88,16 @@
 
   function clearReport() { statusLine.textContent = ''; }
 
+  // Replaces `container`'s content unless the new content looks the same, so a periodic refresh keeps the
+  // keyboard focus and the scroll position.
+  function update(container, ...nodes) {
+    const next = nodes.filter((node) => node !== null && node !== undefined && node !== '')
+      .map((node) => (node instanceof Node ? node : document.createTextNode(String(node))));
+    const current = [...container.childNodes];
+    if (current.length === next.length && current.every((node, index) => node.isEqualNode(next[index]))) return;
+    container.replaceChildren(...next);
+  }
+
   // MARK: API access
 
   let tokenPrompt = null;
@@ -298,16 +308,16 @@
       body)), pager);
     await repeat(3000, async () => {
       const list = await api(`/v1/sweeps?limit=20${after ? `&after=${after}` : ''}`);
-      body.replaceChildren(...list.data.map((sweep) => el('tr', { 'data-id': sweep.id },
+      update(body, ...list.data.map((sweep) => el('tr', { 'data-id': sweep.id },
         el('td', {}, el('a', { href: `#/sweeps/${sweep.id}`, text: sweep.name || sweep.id })),
         el('td', {}, chip(sweep.status)),
         el('td', {}, progressBar(sweep.progress.fraction, `progress of ${sweep.name || sweep.id}`),
           el('span', { class: 'muted', text: `${sweep.progress.finished} of ${sweep.progress.total} finished` })),
         el('td', {}, el('div', { class: 'chips' }, Object.entries(sweep.counts).filter(([, count]) => count > 0)
           .map(([status, count]) => el('span', { class: `chip status-${status}`, text: `${count} ${status}` })))),
-        el('td', {}, formatTime(sweep.created_at)))));
-      if (list.data.length === 0) body.append(el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'No sweeps yet.' })));
-      pager.replaceChildren(...[
+        el('td', {}, formatTime(sweep.created_at)))),
+        list.data.length === 0 ? el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'No sweeps yet.' })) : null);
+      update(pager, ...[
         after ? el('button', { type: 'button', class: 'quiet', onclick: () => { location.hash = sweepCursors.pop() || '#/'; } }, 'Newer') : null,
         list.has_more ? el('button', { type: 'button', class: 'quiet', onclick: () => {
           sweepCursors.push(location.hash || '#/');
@@ -341,15 +351,15 @@
         api(`/v1/sweeps/${id}/results`)]);
       document.title = `${sweep.name || id} · unipelt`;
       title.textContent = sweep.name ? `Sweep ${sweep.name}` : `Sweep ${id}`;
-      meta.replaceChildren(metaList([['Status', chip(sweep.status)],
+      update(meta, metaList([['Status', chip(sweep.status)],
         ['Progress', el('div', {}, progressBar(sweep.progress.fraction, 'sweep progress'),
           el('span', { class: 'muted', text: `${sweep.progress.finished} of ${sweep.progress.total} finished` }))],
         ['Jobs by status', el('div', { class: 'chips' }, Object.entries(sweep.counts).filter(([, n]) => n > 0)
           .map(([status, n]) => el('span', { class: `chip status-${status}`, text: `${n} ${status}` })))],
         ['Created', formatTime(sweep.created_at)], ['Updated', formatTime(sweep.updated_at)], ['Id', el('code', { text: id })]]));
       renderSweepControls(controls, sweep, refresh);
-      grid.replaceChildren(jobsGrid(jobs));
-      table1.replaceChildren(resultsTable(results.data));
+      update(grid, jobsGrid(jobs));
+      update(table1, resultsTable(results.data));
       methods = [...new Set(jobs.map((job) => job.method))];
       if (!extrasProbed) {
         extrasProbed = true;
@@ -371,12 +381,12 @@
       return button;
     };
     const open = sweep.status === 'active' || sweep.status === 'paused';
-    container.replaceChildren(
+    update(container,
       action('Pause', 'pause', sweep.status === 'active'),
       action('Resume', 'resume', sweep.status === 'paused'),
       action('Retry failed and cancelled', 'retry', retryable > 0),
       action('Cancel sweep', 'cancel', open,
-        `Cancel every queued and running job of this sweep (${sweep.progress.total - sweep.progress.finished} not finished)?`));
+        'Cancel every queued and running job of this sweep?'));
   }
 
   function statusLegend() {
@@ -389,8 +399,11 @@
     const rowOf = (job) => job.key.split('/').filter((part, index) => index > 0 && !/^(K|seed)=/.test(part)).join('/') || job.method;
     const groupOf = (job) => `${job.task} K=${job.k}`;
     const unique = (values) => [...new Set(values)];
-    const rows = unique(jobs.map(rowOf));
-    const groups = unique(jobs.map(groupOf));
+    // Lists come newest first; a sweep's jobs were made in the order of its expansion.
+    const ordered = [...jobs].reverse();
+    const rows = unique(ordered.map(rowOf));
+    const kOrder = (k) => (k === 'all' ? Infinity : Number(k));
+    const groups = unique([...ordered].sort((a, b) => (a.task === b.task ? kOrder(a.k) - kOrder(b.k) : 0)).map(groupOf));
     const seeds = unique(jobs.map((job) => job.seed)).sort((a, b) => a - b);
     const cells = new Map();
     for (const job of jobs) {
@@ -549,7 +562,7 @@
         if (batch.last_id) lastEvent = batch.last_id;
         more = batch.has_more;
       }
-      checkpoints.replaceChildren(checkpointTable(id, (await api(`/v1/jobs/${id}/checkpoints`)).data));
+      update(checkpoints, checkpointTable(id, (await api(`/v1/jobs/${id}/checkpoints`)).data));
       if (terminalJob.has(job.status)) {
         page.timers.forEach(clearInterval);
         page.timers = [];
@@ -568,7 +581,7 @@
     if (sweepLink && job.sweep_id && !sweepLink.firstChild) {
       sweepLink.append(' · ', el('a', { href: `#/sweeps/${job.sweep_id}`, text: 'its sweep' }));
     }
-    parts.meta.replaceChildren(metaList([
+    update(parts.meta, metaList([
       ['Status', el('span', { id: 'job-status', 'data-status': job.status }, chip(job.status))],
       ['Task', job.task], ['K', String(job.k)], ['Seed', String(job.seed)], ['Method', job.method],
       ['Model', typeof job.model === 'string' ? job.model : JSON.stringify(job.model)],
@@ -581,11 +594,11 @@
       const fraction = p.total_steps ? p.step / p.total_steps : terminalJob.has(job.status) ? 1 : 0;
       const eta = p.eta_seconds !== null && !terminalJob.has(job.status)
         ? `ETA ${formatDuration(p.eta_seconds)} (about ${new Date(Date.now() + p.eta_seconds * 1000).toLocaleTimeString()})` : '';
-      parts.progress.replaceChildren(progressBar(fraction, 'job progress'), el('p', { class: 'muted',
+      update(parts.progress, progressBar(fraction, 'job progress'), el('p', { class: 'muted',
         text: [`step ${p.step}${p.total_steps ? ` of ${p.total_steps}` : ''}`, p.epoch !== null ? `epoch ${formatNumber(p.epoch, 3)}` : '', eta]
           .filter(Boolean).join(' · ') }));
     } else {
-      parts.progress.replaceChildren(el('p', { class: 'muted', text: job.status === 'queued' ? 'Waiting in the queue.' : 'No progress reported.' }));
+      update(parts.progress, el('p', { class: 'muted', text: job.status === 'queued' ? 'Waiting in the queue.' : 'No progress reported.' }));
     }
     if (!parts.controls.firstChild || parts.controls.dataset.status !== job.status) {
       parts.controls.dataset.status = job.status;
@@ -603,7 +616,7 @@
       });
       parts.controls.replaceChildren(cancel, retry);
     }
-    parts.failure.replaceChildren(job.error ? el('p', { class: 'error', id: 'job-error' },
+    update(parts.failure, job.error ? el('p', { class: 'error', id: 'job-error' },
       el('strong', { text: `${job.error.code}: ` }), job.error.message) : '');
     parts.spec.textContent = JSON.stringify({ task: job.task, k: job.k, seed: job.seed, method: job.method, model: job.model,
       hyperparameters: job.hyperparameters, max_attempts: job.max_attempts }, null, 2);
@@ -697,52 +710,62 @@
   }
 
   // The gate heatmap with its step slider; returns a function that redraws it from all gate steps so far.
-  // The slider follows the newest evaluation until the user moves it.
+  // The slider is made once (a redraw must not take it from under a dragging pointer or the keyboard) and
+  // follows the newest evaluation until the user moves it.
   function gateHeatmap(container) {
     let pinned = null;
-    const draw = (gateSteps, job) => {
-      if (gateSteps.length === 0) {
-        container.replaceChildren(el('p', { class: 'muted', text: terminalJob.has(job.status) || /^(finetune|bitfit)$/.test(job.method)
-          ? 'This job recorded no gate values (its method has no gates).' : 'No evaluation yet.' }));
-        return;
-      }
-      const index = pinned === null ? gateSteps.length - 1 : Math.min(pinned, gateSteps.length - 1);
-      const current = gateSteps[index];
+    let steps = [];
+    const map = el('div', { class: 'heatmap-box' });
+    const label = el('label', { for: 'gate-step' });
+    const position = el('span', { class: 'muted' });
+    const slider = el('input', { type: 'range', min: 0, max: 0, value: 0, id: 'gate-step', 'aria-label': 'Evaluation step of the gate values' });
+    const body = [map, el('div', { class: 'slider' }, label, slider, position),
+      el('div', { class: 'legend' }, '0', el('span', { class: 'gradient', role: 'img', 'aria-label': 'viridis scale from 0 to 1' }), '1')];
+    const drawStep = () => {
+      const index = pinned === null ? steps.length - 1 : Math.min(pinned, steps.length - 1);
+      const current = steps[index];
+      slider.max = String(steps.length - 1);
+      slider.value = String(index);
+      slider.setAttribute('aria-valuetext', `step ${current.step}`);
+      label.textContent = `Step ${current.step}`;
+      position.textContent = `evaluation ${index + 1} of ${steps.length}`;
       const known = ['A', 'P', 'Lq', 'Lv'];
-      const modules = [...new Set(gateSteps.flatMap((step) => step.values.map((value) => value.module)))]
+      const modules = [...new Set(steps.flatMap((step) => step.values.map((value) => value.module)))]
         .sort((a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99));
-      const layers = [...new Set(gateSteps.flatMap((step) => step.values.map((value) => value.layer)))].sort((a, b) => a - b);
+      const layers = [...new Set(steps.flatMap((step) => step.values.map((value) => value.layer)))].sort((a, b) => a - b);
       const cellWidth = 64;
       const cellHeight = 24;
       const left = 64;
       const top = 22;
-      const map = svg('svg', { class: 'chart heatmap', viewBox: `0 0 ${left + modules.length * cellWidth + 4} ${top + layers.length * cellHeight + 4}`,
+      const chart = svg('svg', { class: 'chart heatmap', viewBox: `0 0 ${left + modules.length * cellWidth + 4} ${top + layers.length * cellHeight + 4}`,
         role: 'img', 'aria-label': `gate values at step ${current.step}` });
-      modules.forEach((module, column) => map.append(svg('text', { x: left + column * cellWidth + cellWidth / 2, y: 15, 'text-anchor': 'middle', text: module })));
-      layers.forEach((layer, row) => map.append(svg('text', { x: left - 6, y: top + row * cellHeight + 16, 'text-anchor': 'end', text: `layer ${layer}` })));
+      modules.forEach((module, column) => chart.append(svg('text', { x: left + column * cellWidth + cellWidth / 2, y: 15, 'text-anchor': 'middle', text: module })));
+      layers.forEach((layer, row) => chart.append(svg('text', { x: left - 6, y: top + row * cellHeight + 16, 'text-anchor': 'end', text: `layer ${layer}` })));
       for (const gate of current.values) {
         const column = modules.indexOf(gate.module);
         const row = layers.indexOf(gate.layer);
-        map.append(svg('rect', { class: 'gate-cell', x: left + column * cellWidth + 1, y: top + row * cellHeight + 1,
+        chart.append(svg('rect', { class: 'gate-cell', x: left + column * cellWidth + 1, y: top + row * cellHeight + 1,
           width: cellWidth - 2, height: cellHeight - 2, fill: viridis(gate.value), 'data-value': gate.value },
         svg('title', { text: `layer ${gate.layer}, ${gate.module}: ${formatNumber(gate.value)}` })),
-        svg('text', { class: gate.value < 0.6 ? 'value on-dark' : 'value', x: left + column * cellWidth + cellWidth / 2,
+        svg('text', { class: gate.value < 0.4 ? 'value on-dark' : 'value', x: left + column * cellWidth + cellWidth / 2,
           y: top + row * cellHeight + 16, 'text-anchor': 'middle', text: gate.value.toFixed(3) }));
       }
-      const slider = el('input', { type: 'range', min: 0, max: gateSteps.length - 1, value: index, id: 'gate-step',
-        'aria-label': 'Evaluation step of the gate values', 'aria-valuetext': `step ${current.step}` });
-      slider.addEventListener('input', () => {
-        pinned = Number(slider.value) === gateSteps.length - 1 ? null : Number(slider.value);
-        draw(gateSteps, job);
-      });
-      const focused = document.activeElement && document.activeElement.id === 'gate-step';
-      container.replaceChildren(map,
-        el('div', { class: 'slider' }, el('label', { for: 'gate-step', text: `Step ${current.step}` }), slider,
-          el('span', { class: 'muted', text: `evaluation ${index + 1} of ${gateSteps.length}` })),
-        el('div', { class: 'legend' }, '0', el('span', { class: 'gradient', role: 'img', 'aria-label': 'viridis scale from 0 to 1' }), '1'));
-      if (focused) slider.focus();
+      update(map, chart);
     };
-    return draw;
+    slider.addEventListener('input', () => {
+      pinned = Number(slider.value) === steps.length - 1 ? null : Number(slider.value);
+      drawStep();
+    });
+    return (gateSteps, job) => {
+      if (gateSteps.length === 0) {
+        update(container, el('p', { class: 'muted', text: terminalJob.has(job.status) || /^(finetune|bitfit)$/.test(job.method)
+          ? 'This job recorded no gate values (its method has no gates).' : 'No evaluation yet.' }));
+        return;
+      }
+      steps = gateSteps;
+      if (container.firstChild !== map) container.replaceChildren(...body);
+      drawStep();
+    };
   }
 
   document.getElementById('forget-token').addEventListener('click', () => {
