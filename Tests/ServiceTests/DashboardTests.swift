@@ -30,12 +30,20 @@ final class DashboardRoutesTests: APITestCase {
 /// (issue 17 item 7): the sweeps page lists the sweep, the job page's curve grows while the job runs, the
 /// gate heatmap has cells, cancel (confirmed) cancels the job; no console error, no other origin.
 final class DashboardBrowserTests: XCTestCase {
-    func testSweepsPageLiveJobPageHeatmapAndCancel() throws {
+    private var world: TinyWorld!
+
+    override func setUpWithError() throws {
         guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
             throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
         }
-        let world = try TinyWorld()
-        defer { world.remove() }
+        world = try TinyWorld()
+    }
+
+    override func tearDown() {
+        world?.remove()
+    }
+
+    func testSweepsPageLiveJobPageHeatmapAndCancel() throws {
         let service = try ServiceProcess(world: world)
         let browser = try HeadlessChromium(profile: world.root.appendingPathComponent("chromium").path)
         let origin = "http://127.0.0.1:\(service.port)"
@@ -106,11 +114,6 @@ final class DashboardBrowserTests: XCTestCase {
 extension DashboardBrowserTests {
     /// With an API token the page asks for it once, sends it as a Bearer header and never puts it in a URL.
     func testTokenIsAskedOnceAndNeverSentInAURL() throws {
-        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
-            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
-        }
-        let world = try TinyWorld()
-        defer { world.remove() }
         let token = "browser-token-\(UUID().uuidString.prefix(8))"
         let service = try ServiceProcess(world: world, extraEnvironment: ["UNIPELT_API_TOKEN": token])
         let created = try service.json("/v1/sweeps", method: "POST", body: #"{"name": "tokened", "tasks": ["rte"], "k": [16], "seeds": [1], "methods": ["lora"], "dry_run": false, "hyperparameters": {"epochs": 1, "batch_size": 8, "max_seq_length": 32}}"#,

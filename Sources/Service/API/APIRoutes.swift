@@ -42,7 +42,7 @@ public struct APIContext: Sendable {
     }
 }
 
-/// Registers the /v1 API (service.md §4.1) and the unversioned ops routes, and the scrape-time
+/// Registers the /v1 API (service.md §4.1), the unversioned ops and dashboard routes, and the scrape-time
 /// gauges of `/metrics`. Call once per router.
 public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     let routes = APIRoutes(context: context)
