@@ -32,6 +32,13 @@ final class DashboardRoutesTests: APITestCase {
 final class DashboardBrowserTests: XCTestCase {
     private var world: TinyWorld!
 
+    /// The page's links, buttons and inputs that a screen reader could not name (no text, label or aria-label).
+    private static let unnamedControls = """
+        [...document.querySelectorAll('a, button, input, select')].filter((control) => !control.closest('dialog')
+          && !(control.getAttribute('aria-label') || control.textContent.trim() || (control.labels && control.labels.length)))
+          .map((control) => control.outerHTML)
+        """
+
     override func setUpWithError() throws {
         guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
             throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
@@ -63,6 +70,7 @@ final class DashboardBrowserTests: XCTestCase {
         // The sweep page's grid links the job (same page, new route, as a click on a link does).
         _ = try browser.evaluate("location.hash = '#/sweeps/\(sweepID)'")
         try browser.poll("document.querySelectorAll('#jobs-grid a.cell[href=\"#/jobs/\(jobID)\"]').length") { (count: Int) in count == 1 }
+        XCTAssertEqual(try browser.evaluate(Self.unnamedControls) as? [String], [], "controls without a name")
 
         // Same page, new route: the curve must grow from the live stream, without a reload.
         _ = try browser.evaluate("location.hash = '#/jobs/\(jobID)'")
@@ -72,6 +80,8 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertGreaterThan(grown ?? 0, first ?? 0)
         XCTAssertEqual(try service.json("/v1/jobs/\(jobID)").object["status"] as? String, "running",
                        "the curve grew while the job ran")
+
+        XCTAssertEqual(try browser.evaluate(Self.unnamedControls) as? [String], [], "controls without a name")
 
         let cells: Int? = try browser.poll("document.querySelectorAll('#gates rect.gate-cell').length", timeout: 30) { $0 > 0 }
         let gates = try service.json("/v1/jobs/\(jobID)/gates?limit=1").object["data"] as? [[String: Any]] ?? []

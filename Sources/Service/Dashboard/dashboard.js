@@ -590,13 +590,18 @@
       ['Best metric', job.best_metric ? `${job.best_metric.name} ${formatNumber(job.best_metric.value)}` : '—'],
       ['Test metric', job.result && typeof job.result.test_metric === 'number' ? formatNumber(job.result.test_metric) : '—']]));
     const p = job.progress;
-    if (p) {
-      const fraction = p.total_steps ? p.step / p.total_steps : terminalJob.has(job.status) ? 1 : 0;
-      const eta = p.eta_seconds !== null && !terminalJob.has(job.status)
+    const stepText = p ? `step ${p.step}${p.total_steps ? ` of ${p.total_steps}` : ''}` : '';
+    const reached = p && p.total_steps ? p.step / p.total_steps : 0;
+    if (terminalJob.has(job.status)) {
+      // Progress comes with heartbeats, so a finished job's last report may stop short of its end.
+      const took = job.started_at !== null && job.finished_at !== null ? ` after ${formatDuration(job.finished_at - job.started_at)}` : '';
+      update(parts.progress, progressBar(job.status === 'succeeded' ? 1 : reached, 'job progress'), el('p', { class: 'muted',
+        text: `${job.status}${took}${job.status !== 'succeeded' && p ? ` (last report: ${stepText})` : ''}` }));
+    } else if (p) {
+      const eta = p.eta_seconds !== null
         ? `ETA ${formatDuration(p.eta_seconds)} (about ${new Date(Date.now() + p.eta_seconds * 1000).toLocaleTimeString()})` : '';
-      update(parts.progress, progressBar(fraction, 'job progress'), el('p', { class: 'muted',
-        text: [`step ${p.step}${p.total_steps ? ` of ${p.total_steps}` : ''}`, p.epoch !== null ? `epoch ${formatNumber(p.epoch, 3)}` : '', eta]
-          .filter(Boolean).join(' · ') }));
+      update(parts.progress, progressBar(reached, 'job progress'), el('p', { class: 'muted',
+        text: [stepText, p.epoch !== null ? `epoch ${formatNumber(p.epoch, 3)}` : '', eta].filter(Boolean).join(' · ') }));
     } else {
       update(parts.progress, el('p', { class: 'muted', text: job.status === 'queued' ? 'Waiting in the queue.' : 'No progress reported.' }));
     }
