@@ -510,7 +510,7 @@
     main.append(el('p', {}, el('a', { href: '#/', text: '← Sweeps' }), el('span', { id: 'sweep-link' })), title, meta,
       progress, controls, failure,
       el('div', { class: 'panels' },
-        section('Training loss', lossChart, el('div', { class: 'buttons' },
+        section('Loss (training and dev)', lossChart, el('div', { class: 'buttons' },
           downloadButton('Metrics CSV', `/v1/jobs/${id}/metrics?format=csv&limit=10000`, `${id}-metrics.csv`))),
         section('Dev and test metrics', metricChart),
         section('Gates (layer × submodule)', gatePanel, el('div', { class: 'buttons' },
