@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "HTTP"),
         // Pure functions over result rows (tables, selection by dev, paired statistics, gate summaries).
         .target(name: "Analysis", dependencies: ["Text"]),
-        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP", "Analysis"]),
+        // The dashboard's HTML, CSS and JavaScript are compiled in (`PackageResources`), so the binary serves them.
+        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP", "Analysis"],
+                resources: [.embedInCode("Dashboard")]),
 
         .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP", "Analysis"]),
         // A worker process that the job-store crash tests start and SIGKILL (Training for its SHA-256).

@@ -42,7 +42,7 @@ public struct APIContext: Sendable {
     }
 }
 
-/// Registers the /v1 API (service.md §4.1) and the unversioned ops routes, and the scrape-time
+/// Registers the /v1 API (service.md §4.1), the unversioned ops and dashboard routes, and the scrape-time
 /// gauges of `/metrics`. Call once per router.
 public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     let routes = APIRoutes(context: context)
@@ -51,6 +51,7 @@ public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     JobHistoryAPI(context: context).register(on: &router, routes)
     CheckpointsAPI(context: context).register(on: &router, routes)
     OpsAPI(context: context).register(on: &router, routes)
+    Dashboard.register(on: &router)
 }
 
 /// Wraps handlers with what every route shares: the API token check (/v1 only) and error mapping.

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs Debian's chromium for the dashboard's browser tests (ServiceTests.DashboardBrowserTests) and
+# the screenshot script; does nothing when it is already there. Uses sudo when not run as root.
+set -eu
+command -v chromium >/dev/null 2>&1 && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || {
+    $sudo apt-get update >/dev/null
+    $sudo apt-get install -y --no-install-recommends chromium >/dev/null
+}
+command -v chromium >/dev/null
