@@ -86,6 +86,11 @@ public struct TrainingResult: Codable, Equatable, Sendable {
     public let epochsRun: Int
     public let stoppedEarly: Bool
     public let trainableParameters: Int
+    /// Which rows of the task's train file (0-based, in the parsed file's order) formed the K training and the
+    /// dev examples, so another pipeline can train on exactly these. nil for `k: all` (every row trains, the dev
+    /// set is the GLUE validation file) and in records from before they were kept.
+    public let trainRows: [Int]?
+    public let devRows: [Int]?
 }
 
 /// How the service asks a job to stop.
