@@ -231,7 +231,8 @@ public final class Trainer {
             bestStep: best.step, stepsRun: state.step, epochsRun: state.epoch,
             stoppedEarly: state.earlyStopping.shouldStop,
             trainableParameters: model.parameters.trainable.reduce(0) { $0 + $1.value.count },
-            trainRows: spec.k == nil ? nil : data.trainRows, devRows: spec.k == nil ? nil : data.devRows)
+            split: hp.split, trainRows: spec.k == nil ? nil : data.trainRows,
+            devRows: spec.k == nil ? nil : data.devRows)
     }
 
     /// Evaluation batches come from the same reusable buffers as training batches.
