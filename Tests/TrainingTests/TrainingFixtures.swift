@@ -61,7 +61,7 @@ enum TrainingFixtures {
     static func trainer(_ spec: TrainingSpec, checkpointDirectory: String? = nil,
                         control: TrainingControl = TrainingControl()) throws -> Trainer {
         let data = try data(GLUETask(rawValue: spec.task)!, k: spec.k!, seed: spec.seed,
-                            maxSeqLength: spec.hyperparameters.maxSeqLength)
+                            maxSeqLength: spec.hyperparameters.maxSeqLength, split: spec.hyperparameters.split)
         return try Trainer(spec: spec, backbone: backbone, data: data, checkpointDirectory: checkpointDirectory,
                            control: control)
     }
