@@ -11,8 +11,10 @@ and Hugging Face `datasets` (1.x, as that code ran with, through today's release
 
 For every task in the GLUE folder and seeds 1-10 this compares, index by index, numpy's permutation with
 `unipelt split` (the Swift SeedSequence + PCG64 + shuffle, through the real task loader): the whole
-permutation (`--k all`) and the K=100 train and dev rows. It also checks that the Swift loader sees as many
-train rows as the file has data lines.
+permutation (`--k all`) and the K=100 train and dev rows. When Hugging Face `datasets` is installed, the
+K=100 rows are also drawn the reference code's way (`Dataset.shuffle(seed=...).select(range(...))` on a
+dataset of row numbers) and compared. It also checks that the Swift loader sees as many train rows as the
+file has data lines.
 
 usage: python3 Tests/Scripts/split_parity.py [--glue ../shared/glue] [--binary .build/debug/unipelt]
                                              [--write-golden]
@@ -27,10 +29,17 @@ import sys
 
 import numpy as np
 
+try:
+    import datasets
+except ImportError:
+    datasets = None
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "Tests" / "TextTests" / "Golden" / "numpy_split_golden.json"
 TASKS = [("sst2", "SST-2"), ("mrpc", "MRPC"), ("cola", "CoLA"), ("rte", "RTE"), ("qnli", "QNLI"),
          ("stsb", "STS-B"), ("mnli", "MNLI"), ("qqp", "QQP")]
+# The train split sizes the reference code shuffles for the three tasks whose files here are subsets.
+FULL_TRAIN_SIZES = [("mnli", 392702), ("qnli", 104743), ("qqp", 363846)]
 SEEDS = list(range(1, 11))
 K, DEV = 100, 1000
 
@@ -41,10 +50,17 @@ def data_lines(path, header):
     return len(lines) - (1 if header else 0)
 
 
-def swift_split(binary, glue, task, k):
-    out = subprocess.run([binary, "split", "--task", task, "--k", str(k), "--glue", str(glue),
+def swift_split(binary, glue, task, k, train_size=None):
+    source = ["--task", task] if train_size is None else ["--train-size", str(train_size)]
+    out = subprocess.run([binary, "split", *source, "--k", str(k), "--glue", str(glue),
                           "--seeds", ",".join(map(str, SEEDS))], check=True, capture_output=True, text=True).stdout
     return [json.loads(line) for line in out.splitlines()]
+
+
+def reference_rows(n, seed):
+    """run_glue.py's train_as_val rows, through Hugging Face datasets itself."""
+    shuffled = datasets.Dataset.from_dict({"row": list(range(n))}).shuffle(seed=seed)
+    return shuffled.select(range(K))["row"], shuffled.select(range(K, K + DEV))["row"]
 
 
 def weighted_sum(permutation):
@@ -84,24 +100,33 @@ def main():
         binary = str(ROOT / ".build" / "debug" / "unipelt")
     glue = pathlib.Path(args.glue)
 
-    print(f"numpy {np.__version__}; seeds {SEEDS[0]}-{SEEDS[-1]}; K={K}, dev={DEV}")
+    via = f"datasets {datasets.__version__}" if datasets else "datasets not installed"
+    print(f"numpy {np.__version__}; {via}; seeds {SEEDS[0]}-{SEEDS[-1]}; K={K}, dev={DEV}")
     failures = 0
     train_sizes = []
-    for task, directory in TASKS:
-        lines = data_lines(glue / directory / "train.tsv", header=task != "cola")
-        full = swift_split(binary, glue, task, "all")
-        kshot = swift_split(binary, glue, task, K)
+    runs = [(task, directory, None) for task, directory in TASKS] + [(t, None, n) for t, n in FULL_TRAIN_SIZES]
+    for task, directory, size in runs:
+        full = swift_split(binary, glue, task, "all", size)
+        kshot = swift_split(binary, glue, task, K, size)
         n = full[0]["train_size"]
-        train_sizes.append((task, n))
-        problems = [] if n == lines else [f"Swift loader has {n} train rows, the file {lines} data lines"]
+        problems = []
+        if directory:
+            train_sizes.append((task, n))
+            lines = data_lines(glue / directory / "train.tsv", header=task != "cola")
+            if n != lines:
+                problems.append(f"Swift loader has {n} train rows, the file {lines} data lines")
         for whole, split, seed in zip(full, kshot, SEEDS):
             p = np.random.default_rng(seed).permutation(n)
             if whole["seed"] != seed or whole["train_rows"] != p.tolist():
                 problems.append(f"seed {seed}: whole permutation differs")
             if split["train_rows"] != p[:K].tolist() or split["dev_rows"] != p[K:K + DEV].tolist():
                 problems.append(f"seed {seed}: K={K} train/dev rows differ")
+            if datasets and reference_rows(n, seed) != (split["train_rows"], split["dev_rows"]):
+                problems.append(f"seed {seed}: K={K} rows differ from datasets' shuffle")
         verdict = "identical" if not problems else "DIFFERENT: " + "; ".join(problems)
-        print(f"{task:5} train rows {n:6}: seeds 1-10 whole permutation + K={K} train/dev rows {verdict}")
+        checked = "whole permutation + K=100 train/dev rows" + (" + datasets.shuffle rows" if datasets else "")
+        label = task if directory else f"{task} (full train split, --train-size)"
+        print(f"{label:5} train rows {n:6}: seeds 1-10 {checked} {verdict}")
         failures += bool(problems)
 
     if args.write_golden:
