@@ -28,6 +28,24 @@ public enum ClassifierTraining: String, Sendable {
     case reference
 }
 
+/// How the prefix embedding and its MLP start.
+public enum PrefixInit: String, CaseIterable, Codable, Sendable {
+    /// N(0, 0.02) weights, zero biases: the reference code's BERT init, which reaches every module (default).
+    case bert
+    /// PyTorch's defaults, as the `adapters` library keeps them: embedding N(0, 1); Linear weight and bias
+    /// U(±1/√fan_in). The initial prefix keys and values come out about 75 times larger.
+    case torch
+}
+
+/// How the prefix and LoRA gates' biases start (their weights are N(0, 0.02) either way, and the adapter gate
+/// is BERT-initialised in both references).
+public enum GateBiasInit: String, CaseIterable, Codable, Sendable {
+    /// Zero, so every gate starts near σ(0) = 0.5: the reference code's BERT init (default).
+    case zero
+    /// PyTorch's Linear default U(±1/√hidden), which the `adapters` library leaves in place.
+    case torch
+}
+
 /// Pfeiffer adapter after the FFN (method.md §2).
 public struct AdapterConfig: Equatable, Sendable {
     public var bottleneck: Int
@@ -63,10 +81,13 @@ public struct PELTConfig: Equatable, Sendable {
     public var lora: LoRAConfig?
     public var gatePooling: GatePooling = .masked
     public var classifier: ClassifierTraining = .trained
+    public var prefixInit: PrefixInit = .bert
+    public var gateBiasInit: GateBiasInit = .zero
 
     public init(finetune: Bool = false, bitfit: Bool = false, adapter: AdapterConfig? = nil,
                 prefix: PrefixConfig? = nil, lora: LoRAConfig? = nil,
-                gatePooling: GatePooling = .masked, classifier: ClassifierTraining = .trained) {
+                gatePooling: GatePooling = .masked, classifier: ClassifierTraining = .trained,
+                prefixInit: PrefixInit = .bert, gateBiasInit: GateBiasInit = .zero) {
         self.finetune = finetune
         self.bitfit = bitfit
         self.adapter = adapter
@@ -74,6 +95,8 @@ public struct PELTConfig: Equatable, Sendable {
         self.lora = lora
         self.gatePooling = gatePooling
         self.classifier = classifier
+        self.prefixInit = prefixInit
+        self.gateBiasInit = gateBiasInit
     }
 
     /// unipelt's defaults for a method (method.md §0): bottleneck hidden/16, L = 10 with MLP width 512, r = 8;

@@ -101,9 +101,21 @@ enum ParameterLayout {
             specs.append(ParameterSpec(name: name, shape: shape, component: component, trainable: trainable,
                                        weightDecay: !noDecay, initializer: initializer))
         }
-        func addLinear(_ name: String, _ out: Int, _ inp: Int, _ component: ParameterComponent) {
-            add(name + ".weight", [out, inp], component, .normal(std: bert))
-            add(name + ".bias", [out], component, .zeros)
+        func addLinear(_ name: String, _ out: Int, _ inp: Int, _ component: ParameterComponent,
+                       weight: ParameterInit = .normal(std: bert), bias: ParameterInit = .zeros) {
+            add(name + ".weight", [out, inp], component, weight)
+            add(name + ".bias", [out], component, bias)
+        }
+        // PyTorch's nn.Linear default: kaiming_uniform(a=√5) weight and its bias are both U(±1/√fan_in).
+        func torchLinear(_ name: String, _ out: Int, _ inp: Int, _ component: ParameterComponent) {
+            let bound = ParameterInit.uniform(bound: 1 / Float(inp).squareRoot())
+            addLinear(name, out, inp, component, weight: bound, bias: bound)
+        }
+        func addGate(_ name: String) {
+            switch pelt.gateBiasInit {
+            case .zero: addLinear(name, 1, H, .gate)
+            case .torch: addLinear(name, 1, H, .gate, bias: .uniform(bound: 1 / Float(H).squareRoot()))
+            }
         }
         if pelt.finetune {
             for (name, shape) in backbone(c) { add(name, shape, .backbone, .copyOfBackbone) }
@@ -111,19 +123,26 @@ enum ParameterLayout {
             for (name, shape) in backbone(c) where name.hasSuffix(".bias") { add(name, shape, .bias, .copyOfBackbone) }
         }
         if let prefix = pelt.prefix {
-            add(ParameterName.prefixEmbedding, [prefix.length, H], .prefix, .normal(std: bert))
-            addLinear(ParameterName.prefixMLPIn, prefix.mlpWidth, H, .prefix)
-            addLinear(ParameterName.prefixMLPOut, 2 * c.numLayers * H, prefix.mlpWidth, .prefix)
+            switch pelt.prefixInit {
+            case .bert:
+                add(ParameterName.prefixEmbedding, [prefix.length, H], .prefix, .normal(std: bert))
+                addLinear(ParameterName.prefixMLPIn, prefix.mlpWidth, H, .prefix)
+                addLinear(ParameterName.prefixMLPOut, 2 * c.numLayers * H, prefix.mlpWidth, .prefix)
+            case .torch:
+                add(ParameterName.prefixEmbedding, [prefix.length, H], .prefix, .normal(std: 1))
+                torchLinear(ParameterName.prefixMLPIn, prefix.mlpWidth, H, .prefix)
+                torchLinear(ParameterName.prefixMLPOut, 2 * c.numLayers * H, prefix.mlpWidth, .prefix)
+            }
         }
         for l in 0..<c.numLayers {
             if let lora = pelt.lora {
                 for module in [ParameterName.query(l), ParameterName.value(l)] {
                     add(module + ".lora_A", [lora.rank, H], .lora, .uniform(bound: 1 / Float(H).squareRoot()))
                     add(module + ".lora_B", [H, lora.rank], .lora, .zeros)
-                    if lora.gated { addLinear(module + ".lora_gate", 1, H, .gate) }
+                    if lora.gated { addGate(module + ".lora_gate") }
                 }
             }
-            if let prefix = pelt.prefix, prefix.gated { addLinear(ParameterName.prefixGate(l), 1, H, .gate) }
+            if let prefix = pelt.prefix, prefix.gated { addGate(ParameterName.prefixGate(l)) }
             if let adapter = pelt.adapter {
                 let a = ParameterName.adapter(l)
                 addLinear(a + ".adapter_down.0", adapter.bottleneck, H, .adapter)

@@ -99,6 +99,9 @@ public struct SweepSpec: Sendable {
     public var metadata: [(key: String, value: String)]
     public var dryRun: Bool
 
+    /// Seeds of a sweep that names none: the paper averages five runs.
+    public static let defaultSeeds = [1, 2, 3, 4, 5]
+
     static let fields = ["name", "tasks", "k", "seeds", "methods", "model", "hyperparameters",
                          "max_concurrency", "max_attempts", "metadata", "dry_run"]
 
@@ -111,7 +114,7 @@ public struct SweepSpec: Sendable {
         let name = try body["name"].map { try string($0, at: "name", maxLength: 200) }
         let tasks = try list(body["tasks"], at: "tasks", required: true) { try task($0, at: $1, vocabulary: vocabulary) }
         let ks = try list(body["k"], at: "k", required: true, trainingSize)
-        let seeds = try list(body["seeds"], at: "seeds", required: true, seed)
+        let seeds = body["seeds"] == nil ? defaultSeeds : try list(body["seeds"], at: "seeds", required: true, seed)
         let methods = try list(body["methods"], at: "methods", required: true) { try method($0, at: $1, vocabulary: vocabulary) }
         let model = try Self.model(body["model"], vocabulary: vocabulary)
         let axes = try hyperparameterAxes(body["hyperparameters"], vocabulary: vocabulary)

@@ -8,15 +8,18 @@ public struct BatchPlan: Equatable, Sendable {
     /// Each batch's slice of `order`.
     public let batches: [Range<Int>]
 
-    /// - dynamic padding: shuffle, sort windows of `bucketWindow` examples (rounded up to whole batches) by length,
-    ///   cut each window into batches, shuffle the batches. Similar lengths share a batch, so little padding.
-    /// - max_length padding: shuffle, cut into batches; lengths do not matter.
+    /// - `bucketWindow` nil (the default `batching: shuffle`): shuffle, cut into batches. Every epoch draws new
+    ///   batches, as standard SGD and the reference code do; each batch is then padded to its own longest example.
+    /// - `bucketWindow` set (`batching: length_buckets`): shuffle, sort windows of `bucketWindow` examples
+    ///   (rounded up to whole batches) by length, cut each window into batches, shuffle the batches. Similar
+    ///   lengths share a batch, so little padding for large K; but when K fits in one window every epoch makes
+    ///   the same batches (only their order changes).
     /// The last batch may be smaller (HF's `drop_last=False`).
-    public init(lengths: [Int], batchSize: Int, padding: Padding, bucketWindow: Int, rng: inout RNG) {
+    public init(lengths: [Int], batchSize: Int, bucketWindow: Int?, rng: inout RNG) {
         var order = Array(lengths.indices)
         BatchPlan.shuffle(&order, rng: &rng)
         var batches = stride(from: 0, to: order.count, by: batchSize).map { $0..<min($0 + batchSize, order.count) }
-        if padding == .dynamic {
+        if let bucketWindow {
             let window = max(1, (bucketWindow + batchSize - 1) / batchSize) * batchSize
             for start in stride(from: 0, to: order.count, by: window) {
                 let end = min(start + window, order.count)

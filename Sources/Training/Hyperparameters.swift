@@ -1,11 +1,21 @@
 import Foundation
 import Model
+import Text
 
 /// How batches are padded: to the longest example of each (length-bucketed) batch, or always to `max_seq_length`
 /// as the reference code does.
 public enum Padding: String, CaseIterable, Codable, Sendable {
     case dynamic
     case maxLength = "max_length"
+}
+
+/// How an epoch's examples are grouped into batches.
+public enum Batching: String, CaseIterable, Codable, Sendable {
+    /// Shuffle and cut: new batches every epoch (standard SGD, the reference code).
+    case shuffle
+    /// Shuffle, then sort windows of `bucket_window` examples by length before cutting: less padding for large
+    /// K, but a K that fits in one window gives the same batches every epoch.
+    case lengthBuckets = "length_buckets"
 }
 
 /// Every knob of one training job, resolved: per-method defaults (method.md §0) with the job's overrides applied.
@@ -16,8 +26,11 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var batchSize: Int
     public var maxSeqLength: Int
     public var padding: Padding
-    /// Examples sorted by length together before they are cut into batches (dynamic padding only).
+    /// Examples sorted by length together before they are cut into batches (`length_buckets`, dynamic padding).
     public var bucketWindow: Int
+    public var batching: Batching
+    /// Which permutation of the train split draws the K training and the dev rows.
+    public var split: SplitKind
     /// 0 evaluates after every epoch.
     public var evalEverySteps: Int
     /// Consecutive evaluations without a strictly better dev metric that stop the run; 0 never stops early.
@@ -30,6 +43,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var gatePooling: String
     /// `trained` or `reference` (method.md §0).
     public var classifier: String
+    public var prefixInit: PrefixInit
+    public var gateBiasInit: GateBiasInit
     /// nil: hidden size / 16.
     public var adapterBottleneck: Int?
     public var prefixLength: Int
@@ -50,6 +65,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         maxSeqLength = 128
         padding = .dynamic
         bucketWindow = 256
+        batching = .shuffle
+        split = .official
         evalEverySteps = 0
         earlyStoppingPatience = 10
         weightDecay = 0
@@ -57,6 +74,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         maxGradNorm = 1
         gatePooling = "masked"
         classifier = "trained"
+        prefixInit = .bert
+        gateBiasInit = .zero
         adapterBottleneck = nil
         prefixLength = 10
         prefixMidDim = 512
@@ -87,6 +106,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         case let ("max_seq_length", .integer(v)): maxSeqLength = v
         case let ("padding", .string(v)): padding = Padding(rawValue: v)!
         case let ("bucket_window", .integer(v)): bucketWindow = v
+        case let ("batching", .string(v)): batching = Batching(rawValue: v)!
+        case let ("split", .string(v)): split = SplitKind(rawValue: v)!
         case let ("eval_every_steps", .integer(v)): evalEverySteps = v
         case let ("early_stopping_patience", .integer(v)): earlyStoppingPatience = v
         case let ("weight_decay", .number(v)): weightDecay = v
@@ -94,6 +115,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         case let ("max_grad_norm", .number(v)): maxGradNorm = v
         case let ("gate_pooling", .string(v)): gatePooling = v
         case let ("classifier", .string(v)): classifier = v
+        case let ("prefix_init", .string(v)): prefixInit = PrefixInit(rawValue: v)!
+        case let ("gate_bias_init", .string(v)): gateBiasInit = GateBiasInit(rawValue: v)!
         case let ("adapter_bottleneck", .integer(v)): adapterBottleneck = v
         case let ("prefix_length", .integer(v)): prefixLength = v
         case let ("prefix_mid_dim", .integer(v)): prefixMidDim = v
@@ -108,10 +131,12 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var values: [(name: String, value: HyperparameterValue?)] {
         [("learning_rate", .number(learningRate)), ("epochs", .integer(epochs)), ("batch_size", .integer(batchSize)),
          ("max_seq_length", .integer(maxSeqLength)), ("padding", .string(padding.rawValue)),
-         ("bucket_window", .integer(bucketWindow)), ("eval_every_steps", .integer(evalEverySteps)),
+         ("bucket_window", .integer(bucketWindow)), ("batching", .string(batching.rawValue)),
+         ("split", .string(split.rawValue)), ("eval_every_steps", .integer(evalEverySteps)),
          ("early_stopping_patience", .integer(earlyStoppingPatience)), ("weight_decay", .number(weightDecay)),
          ("warmup_ratio", .number(warmupRatio)), ("max_grad_norm", .number(maxGradNorm)),
          ("gate_pooling", .string(gatePooling)), ("classifier", .string(classifier)),
+         ("prefix_init", .string(prefixInit.rawValue)), ("gate_bias_init", .string(gateBiasInit.rawValue)),
          ("adapter_bottleneck", adapterBottleneck.map(HyperparameterValue.integer)),
          ("prefix_length", .integer(prefixLength)), ("prefix_mid_dim", .integer(prefixMidDim)),
          ("lora_rank", .integer(loraRank)), ("dropout", .boolean(dropout)),
@@ -231,9 +256,13 @@ public enum HyperparameterTable {
         row("batch_size", .integer(1...256), .integer(16), "examples per optimisation step"),
         row("max_seq_length", .integer(8...512), .integer(128), "tokens per example after truncation (longest first)"),
         row("padding", .choice(Padding.allCases.map(\.rawValue)), .string("dynamic"),
-            "dynamic: length-bucketed batches padded to their longest example; max_length: pad to max_seq_length"),
+            "dynamic: each batch padded to its longest example; max_length: pad to max_seq_length"),
         row("bucket_window", .integer(1...100_000), .integer(256),
-            "examples sorted by length together before batching (dynamic padding)"),
+            "examples sorted by length together before batching (batching length_buckets, dynamic padding)"),
+        row("batching", .choice(Batching.allCases.map(\.rawValue)), .string("shuffle"),
+            "shuffle: new random batches every epoch (reference); length_buckets: batches of similar length"),
+        row("split", .choice(SplitKind.allCases.map(\.rawValue)), .string("official"),
+            "K-shot rows: official = numpy default_rng(seed).permutation as the reference code; splitmix = older unipelt"),
         row("eval_every_steps", .integer(0...1_000_000), .integer(0), "steps between dev evaluations; 0 = every epoch"),
         row("early_stopping_patience", .integer(0...1000), .integer(10),
             "evaluations without a better dev metric before stopping; 0 = never stop early"),
@@ -244,6 +273,10 @@ public enum HyperparameterTable {
             "gate mean over real tokens (masked) or over all padded positions (reference)"),
         row("classifier", .choice(["trained", "reference"]), .string("trained"),
             "reference: classifier weight frozen at init for prefix-, LoRA- and BitFit-only runs"),
+        row("prefix_init", .choice(PrefixInit.allCases.map(\.rawValue)), .string("bert"),
+            "prefix embedding and MLP: bert = N(0, 0.02) as the reference code; torch = PyTorch defaults (adapters)"),
+        row("gate_bias_init", .choice(GateBiasInit.allCases.map(\.rawValue)), .string("zero"),
+            "prefix and LoRA gate biases: zero as the reference code; torch = U(±1/√hidden) (adapters)"),
         row("adapter_bottleneck", .integer(1...4096), nil, "adapter hidden size; default hidden size / 16"),
         row("prefix_length", .integer(1...256), .integer(10), "prefix vectors per layer"),
         row("prefix_mid_dim", .integer(1...8192), .integer(512), "width of the prefix reparameterisation MLP"),
@@ -265,5 +298,46 @@ public enum HyperparameterTable {
     private static func row(_ name: String, _ kind: HyperparameterKind, _ defaultValue: HyperparameterValue?,
                             _ summary: String) -> HyperparameterSpec {
         HyperparameterSpec(name: name, kind: kind, defaultValue: defaultValue, methodDefaults: [:], summary: summary)
+    }
+}
+
+/// Records written before a knob existed ran with its behaviour of that time, so they still decode and say
+/// what they ran: SplitMix64 rows, length-bucketed batches, BERT prefix init, zero gate biases.
+extension Hyperparameters {
+    private enum CodingKeys: String, CodingKey {
+        case learningRate, epochs, batchSize, maxSeqLength, padding, bucketWindow, batching, split
+        case evalEverySteps, earlyStoppingPatience, weightDecay, warmupRatio, maxGradNorm, gatePooling, classifier
+        case prefixInit, gateBiasInit, adapterBottleneck, prefixLength, prefixMidDim, loraRank, dropout
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        maxSeqLength = try c.decode(Int.self, forKey: .maxSeqLength)
+        padding = try c.decode(Padding.self, forKey: .padding)
+        bucketWindow = try c.decode(Int.self, forKey: .bucketWindow)
+        batching = try c.decodeIfPresent(Batching.self, forKey: .batching) ?? .lengthBuckets
+        split = try c.decodeIfPresent(SplitKind.self, forKey: .split) ?? .splitmix
+        evalEverySteps = try c.decode(Int.self, forKey: .evalEverySteps)
+        earlyStoppingPatience = try c.decode(Int.self, forKey: .earlyStoppingPatience)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        warmupRatio = try c.decode(Double.self, forKey: .warmupRatio)
+        maxGradNorm = try c.decode(Double.self, forKey: .maxGradNorm)
+        gatePooling = try c.decode(String.self, forKey: .gatePooling)
+        classifier = try c.decode(String.self, forKey: .classifier)
+        prefixInit = try c.decodeIfPresent(PrefixInit.self, forKey: .prefixInit) ?? .bert
+        gateBiasInit = try c.decodeIfPresent(GateBiasInit.self, forKey: .gateBiasInit) ?? .zero
+        adapterBottleneck = try c.decodeIfPresent(Int.self, forKey: .adapterBottleneck)
+        prefixLength = try c.decode(Int.self, forKey: .prefixLength)
+        prefixMidDim = try c.decode(Int.self, forKey: .prefixMidDim)
+        loraRank = try c.decode(Int.self, forKey: .loraRank)
+        dropout = try c.decode(Bool.self, forKey: .dropout)
+    }
+
+    /// The batch plan's length-bucket window: only when batching by length buckets with dynamic padding.
+    var lengthBucketWindow: Int? {
+        batching == .lengthBuckets && padding == .dynamic ? bucketWindow : nil
     }
 }

@@ -99,7 +99,7 @@ public final class Trainer {
     public convenience init(spec: TrainingSpec, backbone: Backbone, tokenizer: BertTokenizer, glueDirectory: String,
                             checkpointDirectory: String? = nil, control: TrainingControl = TrainingControl()) throws {
         let data = try TrainingData.load(task: try spec.glueTask(), size: spec.trainingSize, seed: UInt64(spec.seed),
-                                         glueDirectory: glueDirectory, tokenizer: tokenizer,
+                                         split: spec.hyperparameters.split, glueDirectory: glueDirectory, tokenizer: tokenizer,
                                          maxSeqLength: spec.hyperparameters.maxSeqLength)
         try self.init(spec: spec, backbone: backbone, data: data, checkpointDirectory: checkpointDirectory,
                       control: control)
@@ -136,8 +136,8 @@ public final class Trainer {
             var stopped = state.evaluationPending ? try evaluate() : state.earlyStopping.shouldStop
             while !stopped && state.epoch < hp.epochs {
                 var orderRNG = RNG(state: state.epochOrderRNG)
-                let plan = BatchPlan(lengths: trainLengths, batchSize: hp.batchSize, padding: hp.padding,
-                                     bucketWindow: hp.bucketWindow, rng: &orderRNG)
+                let plan = BatchPlan(lengths: trainLengths, batchSize: hp.batchSize,
+                                     bucketWindow: hp.lengthBucketWindow, rng: &orderRNG)
                 while state.batchInEpoch < plan.count {
                     try checkStopRequest()
                     try step(plan.batch(state.batchInEpoch))
@@ -254,7 +254,9 @@ public final class Trainer {
             testMetric: test.metric, testMetrics: test.metrics, bestDevMetric: best.devMetric,
             bestStep: best.step, stepsRun: state.step, epochsRun: state.epoch,
             stoppedEarly: state.earlyStopping.shouldStop,
-            trainableParameters: model.parameters.trainable.reduce(0) { $0 + $1.value.count })
+            trainableParameters: model.parameters.trainable.reduce(0) { $0 + $1.value.count },
+            split: hp.split, trainRows: spec.k == nil ? nil : data.trainRows,
+            devRows: spec.k == nil ? nil : data.devRows)
     }
 
     /// Scores `split` on the evaluator; a stop request is honoured between batches.

@@ -25,18 +25,25 @@ public struct TrainingData: Sendable {
     public let test: EncodedSplit
     /// The tokenizer's `[PAD]` id.
     public let padId: Int
+    /// 0-based indices into the train file's examples of `train` and `dev` (`devRows` is empty when the dev
+    /// set is the GLUE validation file).
+    public let trainRows: [Int]
+    public let devRows: [Int]
 
     public init(task: GLUETask, split: KShotSplit, tokenizer: BertTokenizer, maxSeqLength: Int) {
         self.task = task
         padId = tokenizer.padId
+        trainRows = split.trainRows
+        devRows = split.devRows
         train = EncodedSplit(split.train, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
         dev = EncodedSplit(split.dev, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
         test = EncodedSplit(split.test, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
     }
 
-    /// Reads `<glueDirectory>/<TASK>/` and applies the K-shot protocol with the job's seed. Errors name the path
-    /// (`missing_data`) or the largest K the task allows (`invalid_k`).
-    public static func load(task: GLUETask, size: TrainingSize, seed: UInt64, glueDirectory: String,
+    /// Reads `<glueDirectory>/<TASK>/` and applies the K-shot protocol with the job's seed and split kind. Errors
+    /// name the path (`missing_data`) or the largest K the task allows (`invalid_k`).
+    public static func load(task: GLUETask, size: TrainingSize, seed: UInt64, split kind: SplitKind,
+                            glueDirectory: String,
                             tokenizer: BertTokenizer, maxSeqLength: Int,
                             devSize: Int = KShotSplit.standardDevSize) throws -> TrainingData {
         let taskDirectory = (glueDirectory as NSString).appendingPathComponent(task.directoryName)
@@ -51,7 +58,7 @@ public struct TrainingData: Sendable {
         }
         let split: KShotSplit
         do {
-            split = try KShotSplit.make(dataset: dataset, size: size, seed: seed, devSize: devSize)
+            split = try KShotSplit.make(dataset: dataset, size: size, seed: seed, kind: kind, devSize: devSize)
         } catch let TextError.invalidTrainingSize(k) {
             throw TrainingError.invalidK(k: k, maximum: nil, reason: "k must be a positive integer or \"all\"")
         } catch let TextError.trainingSizeTooLarge(_, k, maximum, trainRows, devSize) {

@@ -1,4 +1,5 @@
 import Foundation
+import Text
 
 /// Progress of one job, in order: steps and evaluations as they happen, checkpoints as they are written, then
 /// exactly one of `finished`, `stopped` or `failed`.
@@ -87,6 +88,13 @@ public struct TrainingResult: Codable, Equatable, Sendable {
     public let epochsRun: Int
     public let stoppedEarly: Bool
     public let trainableParameters: Int
+    /// Which permutation drew the rows below; nil in records from before it was kept (they used `splitmix`).
+    public let split: SplitKind?
+    /// Which rows of the task's train file (0-based, in the parsed file's order) formed the K training and the
+    /// dev examples, so another pipeline can train on exactly these. nil for `k: all` (every row trains, the dev
+    /// set is the GLUE validation file) and in records from before they were kept.
+    public let trainRows: [Int]?
+    public let devRows: [Int]?
 }
 
 /// How the service asks a job to stop.

@@ -51,6 +51,8 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
         pelt.lora?.rank = hp.loraRank
         pelt.gatePooling = GatePooling(rawValue: hp.gatePooling)!
         pelt.classifier = ClassifierTraining(rawValue: hp.classifier)!
+        pelt.prefixInit = hp.prefixInit
+        pelt.gateBiasInit = hp.gateBiasInit
         return pelt
     }
 }

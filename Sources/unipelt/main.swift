@@ -20,6 +20,8 @@ let commands: [Command] = [
             usage: TrainCommand.usage, run: { exitOnFailure(TrainCommand.run($0)) }),
     Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",
             usage: TokenizeCommand.usage, run: TokenizeCommand.run),
+    Command(name: "split", summary: "print the train/dev rows a K-shot split draws",
+            usage: SplitCommand.usage, run: SplitCommand.run),
     Command(name: "bench http", summary: "serve a small JSON route for wrk",
             usage: BenchHTTPCommand.usage, run: BenchHTTPCommand.run),
     Command(name: "migrate", summary: "apply pending database migrations",

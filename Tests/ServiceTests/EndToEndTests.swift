@@ -246,6 +246,10 @@ extension EndToEndTests {
         let finished = try XCTUnwrap(job["result"] as? [String: Any], "\(job)")
         XCTAssertEqual(scores.dev, try XCTUnwrap(finished["best_dev_metric"] as? Double), file: file, line: line)
         XCTAssertEqual(scores.test, try XCTUnwrap(finished["test_metric"] as? Double), file: file, line: line)
+        // The job object names the split and the train-file rows the trainer drew.
+        XCTAssertEqual(finished["split"] as? String, "official", file: file, line: line)
+        XCTAssertEqual(finished["train_rows"] as? [Int], trainer.data.trainRows, file: file, line: line)
+        XCTAssertEqual(finished["dev_rows"] as? [Int], trainer.data.devRows, file: file, line: line)
     }
 
     private func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {

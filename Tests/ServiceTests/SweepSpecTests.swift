@@ -39,6 +39,11 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(spec.metadata.map(\.key), ["owner"])
     }
 
+    func testASweepWithoutSeedsRunsThePapersFive() throws {
+        let spec = try validate(#"{"tasks": ["rte"], "k": [100], "methods": ["lora"]}"#)
+        XCTAssertEqual(spec.cells.map(\.seed), [1, 2, 3, 4, 5])
+    }
+
     func testScalarsAreOneValueAxesAndVaryingHyperparametersEnterTheKey() throws {
         let spec = try validate(#"{"tasks": "rte", "k": 100, "seeds": 1, "methods": "lora", "hyperparameters": {"learning_rate": [1e-4, 5e-4], "batch_size": 16}, "dry_run": true}"#)
         XCTAssertEqual(spec.keys, ["rte/K=100/seed=1/lora/learning_rate=0.0001", "rte/K=100/seed=1/lora/learning_rate=0.0005"])
@@ -54,8 +59,6 @@ final class SweepSpecTests: XCTestCase {
                        code: "invalid_value", param: "k[0]", mentions: "\"all\"")
         assertAPIError(#"{"tasks": ["rte"], "k": [100], "seed": [1], "methods": ["lora"]}"#,
                        code: "unknown_parameter", param: "seed", mentions: "seeds")
-        assertAPIError(#"{"tasks": ["rte"], "k": [100], "methods": ["lora"]}"#,
-                       code: "missing_parameter", param: "seeds")
         assertAPIError(#"{"tasks": ["wnli"], "k": [100], "seeds": [1], "methods": ["lora"]}"#,
                        code: "invalid_value", param: "tasks[0]", mentions: "sst2")
         assertAPIError(#"{"tasks": [], "k": [100], "seeds": [1], "methods": ["lora"]}"#,

@@ -34,7 +34,7 @@ final class KShotSplitTests: XCTestCase {
     func testKShotIsTheFirstKThenTheNextDevSizeOfOneSeededShuffle() throws {
         let train = rows(1500)
         let test = rows(7)
-        let split = try KShotSplit.make(task: .rte, trainRows: train, testRows: test, size: .k(100), seed: 3)
+        let split = try KShotSplit.make(task: .rte, trainRows: train, testRows: test, size: .k(100), seed: 3, kind: .splitmix)
         XCTAssertEqual(split.train.count, 100)
         XCTAssertEqual(split.dev.count, KShotSplit.standardDevSize)
         XCTAssertEqual(split.test, test)
@@ -49,7 +49,7 @@ final class KShotSplitTests: XCTestCase {
 
     func testSameSeedGivesTheSameSplitAndOtherSeedsDiffer() throws {
         let dataset = try GLUEDataset.load(task: .mrpc, glueDirectory: Golden.glueFixture)
-        let make = { (seed: UInt64) in try KShotSplit.make(dataset: dataset, size: .k(10), seed: seed, devSize: 20) }
+        let make = { (seed: UInt64) in try KShotSplit.make(dataset: dataset, size: .k(10), seed: seed, kind: .official, devSize: 20) }
         XCTAssertEqual(try make(1).train, try make(1).train)
         XCTAssertEqual(try make(1).dev, try make(1).dev)
         XCTAssertNotEqual(try make(1).train, try make(2).train)
@@ -58,7 +58,7 @@ final class KShotSplitTests: XCTestCase {
 
     func testAllTrainsOnTheWholeSplitAndUsesTheGLUEDevFileAsDevAndTest() throws {
         let dataset = try GLUEDataset.load(task: .stsb, glueDirectory: Golden.glueFixture)
-        let split = try KShotSplit.make(dataset: dataset, size: .all, seed: 5)
+        let split = try KShotSplit.make(dataset: dataset, size: .all, seed: 5, kind: .official)
         XCTAssertEqual(split.train.map(\.line).sorted(), dataset.train.examples.map(\.line))
         XCTAssertEqual(split.dev, dataset.validation.examples)
         XCTAssertEqual(split.test, dataset.validation.examples)
@@ -66,13 +66,13 @@ final class KShotSplitTests: XCTestCase {
 
     func testKMustLeaveTheDevSetAndBePositive() throws {
         let train = rows(1200)
-        XCTAssertNoThrow(try KShotSplit.make(task: .qqp, trainRows: train, testRows: [], size: .k(200), seed: 1))
-        XCTAssertThrowsError(try KShotSplit.make(task: .qqp, trainRows: train, testRows: [], size: .k(201), seed: 1)) {
+        XCTAssertNoThrow(try KShotSplit.make(task: .qqp, trainRows: train, testRows: [], size: .k(200), seed: 1, kind: .official))
+        XCTAssertThrowsError(try KShotSplit.make(task: .qqp, trainRows: train, testRows: [], size: .k(201), seed: 1, kind: .official)) {
             XCTAssertEqual($0 as? TextError,
                            .trainingSizeTooLarge(task: .qqp, k: 201, maximum: 200, trainRows: 1200, devSize: 1000))
             XCTAssertTrue("\($0)".contains("at most 200"), "\($0)")
         }
-        XCTAssertThrowsError(try KShotSplit.make(task: .qqp, trainRows: train, testRows: [], size: .k(0), seed: 1)) {
+        XCTAssertThrowsError(try KShotSplit.make(task: .qqp, trainRows: train, testRows: [], size: .k(0), seed: 1, kind: .official)) {
             XCTAssertEqual($0 as? TextError, .invalidTrainingSize(k: 0))
         }
     }

@@ -75,6 +75,16 @@ final class CheckpointTests: XCTestCase {
         try assertResumeEqualsUninterrupted(try spec(), after: 3, .suspend, resumesAfterStep: 3)
     }
 
+    /// Both batchings plan an epoch from the data-order RNG saved at its start, so a suspension in the middle of
+    /// a later epoch (4 batches per epoch, stopped after step 6) resumes exactly.
+    func testResumeEqualsTheUninterruptedRunWithEitherBatching() throws {
+        for batching in Batching.allCases {
+            let spec = try TrainingFixtures.spec("lora", ["epochs": .integer(3), "learning_rate": .number(5e-2),
+                                                          "batch_size": .integer(4), "batching": .string(batching.rawValue)])
+            try assertResumeEqualsUninterrupted(spec, after: 6, .suspend, resumesAfterStep: 6)
+        }
+    }
+
     func testSuspensionDuringAnEvaluationResumesWithThatEvaluation() throws {
         // Step 4 ends epoch 2: the request lands in its evaluation, which the resumed run does first.
         let after = try assertResumeEqualsUninterrupted(try spec("unipelt-apl"), after: 4, .suspend, resumesAfterStep: 4)

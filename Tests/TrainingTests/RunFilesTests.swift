@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Text
 import XCTest
 @testable import Training
 
@@ -37,10 +38,35 @@ final class RunFilesTests: XCTestCase {
         XCTAssertEqual(summary.status, "finished")
         guard case let .finished(result) = outcome else { return XCTFail("not finished") }
         XCTAssertEqual(summary.result, result)
+        XCTAssertEqual(result.split, .official)
+        XCTAssertEqual(result.trainRows, trainer.data.trainRows)
+        XCTAssertEqual(result.devRows, trainer.data.devRows)
+        XCTAssertEqual(result.trainRows.map { Set($0).count }, 16)
         XCTAssertEqual(summary.blasKernels, BLAS.coreName)
         XCTAssertFalse(BLAS.coreName.isEmpty)
         let csv = try String(contentsOfFile: directory + "/metrics.csv", encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 2)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/gates.csv"))
+    }
+
+    /// A result.json from before the split, batching and init switches existed reads as what it ran: SplitMix64
+    /// rows, length-bucketed batches, BERT prefix init and zero gate biases.
+    func testARecordWithoutTheNewerKeysReadsAsTheBehaviourItRanWith() throws {
+        let spec = try TrainingFixtures.spec("prefix")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(spec)) as? [String: Any])
+        var hyperparameters = try XCTUnwrap(json["hyperparameters"] as? [String: Any])
+        for key in ["split", "batching", "prefixInit", "gateBiasInit"] {
+            XCTAssertNotNil(hyperparameters.removeValue(forKey: key), key)
+        }
+        json["hyperparameters"] = hyperparameters
+        let old = try JSONDecoder().decode(TrainingSpec.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertEqual(old.hyperparameters.split, .splitmix)
+        XCTAssertEqual(old.hyperparameters.batching, .lengthBuckets)
+        XCTAssertEqual(old.hyperparameters.prefixInit, .bert)
+        XCTAssertEqual(old.hyperparameters.gateBiasInit, .zero)
+        var today = spec.hyperparameters
+        today.split = .splitmix
+        today.batching = .lengthBuckets
+        XCTAssertEqual(old.hyperparameters, today, "every other value survives")
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 
 final class TrainingDataTests: XCTestCase {
     private func load(_ k: Int, glue: String = TrainingFixtures.glueDirectory, devSize: Int = 10) throws -> TrainingData {
-        try TrainingData.load(task: .rte, size: .k(k), seed: 1, glueDirectory: glue, tokenizer: TrainingFixtures.tokenizer,
+        try TrainingData.load(task: .rte, size: .k(k), seed: 1, split: .official, glueDirectory: glue, tokenizer: TrainingFixtures.tokenizer,
                               maxSeqLength: 128, devSize: devSize)
     }
 
@@ -37,10 +37,10 @@ final class TrainingDataTests: XCTestCase {
             print("skip: no GLUE data at \(glue)")
             throw XCTSkip("no GLUE data at \(glue)")
         }
-        let data = try TrainingData.load(task: .rte, size: .k(100), seed: 1, glueDirectory: glue,
+        let data = try TrainingData.load(task: .rte, size: .k(100), seed: 1, split: .official, glueDirectory: glue,
                                          tokenizer: TrainingFixtures.tokenizer, maxSeqLength: 128)
         XCTAssertEqual([data.train.count, data.dev.count, data.test.count], [100, 1000, 277])
-        XCTAssertThrowsError(try TrainingData.load(task: .rte, size: .k(1491), seed: 1, glueDirectory: glue,
+        XCTAssertThrowsError(try TrainingData.load(task: .rte, size: .k(1491), seed: 1, split: .official, glueDirectory: glue,
                                                    tokenizer: TrainingFixtures.tokenizer, maxSeqLength: 128)) { error in
             guard case let .invalidK(_, maximum, _)? = error as? TrainingError else { return XCTFail("\(error)") }
             XCTAssertEqual(maximum, 1490)

@@ -40,11 +40,11 @@ enum TrainingFixtures {
     /// K train and `devSize` dev rows from the fixture's train file; the first `testSize` rows of its dev file are
     /// the test set (small splits keep the debug-build tests fast).
     static func data(_ task: GLUETask = .sst2, k: Int = 16, devSize: Int = 8, testSize: Int = 8, seed: Int = 1,
-                     maxSeqLength: Int = 16) throws -> TrainingData {
+                     maxSeqLength: Int = 16, split kind: SplitKind = .official) throws -> TrainingData {
         let dataset = try GLUEDataset.load(task: task, glueDirectory: URL(fileURLWithPath: glueDirectory))
         let split = try KShotSplit.make(task: task, trainRows: dataset.train.examples,
                                         testRows: Array(dataset.validation.examples.prefix(testSize)),
-                                        size: .k(k), seed: UInt64(seed), devSize: devSize)
+                                        size: .k(k), seed: UInt64(seed), kind: kind, devSize: devSize)
         return TrainingData(task: task, split: split, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
     }
 
@@ -61,7 +61,7 @@ enum TrainingFixtures {
     static func trainer(_ spec: TrainingSpec, checkpointDirectory: String? = nil,
                         control: TrainingControl = TrainingControl()) throws -> Trainer {
         let data = try data(GLUETask(rawValue: spec.task)!, k: spec.k!, seed: spec.seed,
-                            maxSeqLength: spec.hyperparameters.maxSeqLength)
+                            maxSeqLength: spec.hyperparameters.maxSeqLength, split: spec.hyperparameters.split)
         return try Trainer(spec: spec, backbone: backbone, data: data, checkpointDirectory: checkpointDirectory,
                            control: control)
     }
