@@ -302,12 +302,14 @@ public enum HyperparameterTable {
 }
 
 /// Records written before a knob existed ran with its behaviour of that time, so they still decode and say
-/// what they ran: SplitMix64 rows, length-bucketed batches, BERT prefix init, zero gate biases.
+/// what they ran: SplitMix64 rows, length-bucketed batches, BERT prefix init, zero gate biases, the test split
+/// scored at every evaluation.
 extension Hyperparameters {
     private enum CodingKeys: String, CodingKey {
         case learningRate, epochs, batchSize, maxSeqLength, padding, bucketWindow, batching, split
         case evalEverySteps, earlyStoppingPatience, weightDecay, warmupRatio, maxGradNorm, gatePooling, classifier
         case prefixInit, gateBiasInit, adapterBottleneck, prefixLength, prefixMidDim, loraRank, dropout
+        case testEveryEval
     }
 
     public init(from decoder: Decoder) throws {
@@ -334,6 +336,7 @@ extension Hyperparameters {
         prefixMidDim = try c.decode(Int.self, forKey: .prefixMidDim)
         loraRank = try c.decode(Int.self, forKey: .loraRank)
         dropout = try c.decode(Bool.self, forKey: .dropout)
+        testEveryEval = try c.decodeIfPresent(Bool.self, forKey: .testEveryEval) ?? true
     }
 
     /// The batch plan's length-bucket window: only when batching by length buckets with dynamic padding.

@@ -61,7 +61,8 @@ enum BenchEvalCommand {
         let tokenizer = try BertTokenizer(vocabularyURL: URL(fileURLWithPath: options.model)
             .appendingPathComponent("vocab.txt"))
         let hyperparameters = try Hyperparameters(method: options.methods[0].rawValue)
-        let data = try TrainingData.load(task: options.task, size: .k(100), seed: 1, glueDirectory: options.glue,
+        let data = try TrainingData.load(task: options.task, size: .k(100), seed: 1, split: hyperparameters.split,
+                                         glueDirectory: options.glue,
                                          tokenizer: tokenizer, maxSeqLength: hyperparameters.maxSeqLength)
         let dev = data.dev
         let lengths = dev.lengths
