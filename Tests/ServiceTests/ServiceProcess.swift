@@ -62,11 +62,11 @@ final class ServiceProcess {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("unipelt")
     }
 
-    init(world: TinyWorld, extraEnvironment: [String: String] = [:]) throws {
+    init(world: TinyWorld, extraEnvironment: [String: String] = [:], arguments: [String] = []) throws {
         logPath = world.root.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = Self.binary
-        process.arguments = ["serve"]
+        process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNIPELT_") && $0.key != "NOTIFY_SOCKET" }
         environment.merge([
             "UNIPELT_DATA_DIR": world.dataDirectory, "UNIPELT_MODEL_DIR": world.modelDirectory,

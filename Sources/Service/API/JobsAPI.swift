@@ -63,9 +63,11 @@ struct JobsAPI {
     private func list(_ request: Request) throws -> Response {
         let query = request.query
         let window = try query.listWindow(of: .job)
-        let filter = JobFilter(sweepID: query["sweep_id"],
+        let vocabulary = context.vocabulary
+        let filter = JobFilter(sweepID: try query.id("sweep_id", of: .sweep),
                                status: try query.choice("status", JobStatus.allCases.map(\.rawValue)).flatMap(JobStatus.init),
-                               task: query["task"], method: query["method"],
+                               task: try query.choice("task", vocabulary.tasks),
+                               method: try query.choice("method", vocabulary.methods),
                                createdAfter: try query.integer("created_after", in: 0...Int.max))
         let page = try context.store.read { try $0.jobs(filter, after: window.after, limit: window.limit) }
         return try .api(ListEnvelope(try page.items.map(JobObject.init), hasMore: page.hasMore))
