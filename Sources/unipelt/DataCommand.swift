@@ -13,7 +13,8 @@ enum DataCommand {
       --tasks     comma-separated task names (default: every task with a source)
       --sources   a file of `task source sha256` lines, one per task: a mirror's URLs or a folder of
                   archives (each archive holds the task folder, e.g. RTE/train.tsv). Default: the official
-                  GLUE archives; see `unipelt data glue --list`.
+                  GLUE archives, or the file named by the GLUE_SOURCES environment variable;
+                  see `unipelt data glue --list`.
       --list      print the sources in use and exit
       Archives are checked against their sha256; an official archive without a published checksum (QQP)
       has the checksum of its first download recorded in DIR/.downloads/recorded.sha256 and checked later.
@@ -29,6 +30,9 @@ enum DataCommand {
         var directory = "var/glue"
         var tasks: [GLUETask]?
         var archives = GLUEArchives.official
+        if let path = ProcessInfo.processInfo.environment["GLUE_SOURCES"], !path.isEmpty {
+            archives = try GLUEArchives.load(path, option: "GLUE_SOURCES")
+        }
         var list = false
         while let option = remaining.popFirst() {
             if option == "--list" { list = true; continue }
@@ -47,10 +51,7 @@ enum DataCommand {
             case "--dir":
                 directory = value
             default:
-                guard let text = try? String(contentsOfFile: value, encoding: .utf8) else {
-                    throw CommandLineError(message: "--sources: cannot read \(value)")
-                }
-                archives = try GLUEArchives.parse(text, path: value)
+                archives = try GLUEArchives.load(value, option: "--sources")
             }
         }
         if list {

@@ -35,6 +35,14 @@ enum GLUEArchives {
                     sha256: "6bf86de103ecd335f3441bd43574d23fef87ecc695977a63b82d5efb206556ee"),
     ]
 
+    /// The sources file at `path`, named by `option` (a flag or an environment variable) in errors.
+    static func load(_ path: String, option: String) throws -> [GLUEArchive] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CommandLineError(message: "\(option): cannot read \(path)")
+        }
+        return try parse(text, path: path)
+    }
+
     /// A sources file: `task source sha256` per line (`#` comments). A mirror or a folder of fixture archives
     /// is trusted only through its checksums, so every line must give one.
     static func parse(_ text: String, path: String) throws -> [GLUEArchive] {
