@@ -55,6 +55,7 @@ public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     OpsAPI(context: context).register(on: &router, routes)
     CatalogAPI(context: context).register(on: &router, routes)
     CleanupAPI(context: context).register(on: &router, routes)
+    OpenAPI.register(on: &router, version: context.codeVersion)  // last: it describes the routes above
 }
 
 /// Wraps handlers with what every route shares: the API token check (/v1 only) and error mapping.

@@ -8,8 +8,12 @@ struct CatalogAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.get("/v1/models", routes.v1 { _ in try .api(ListEnvelope(models(), hasMore: false)) })
-        router.get("/v1/tasks", routes.v1 { _ in try .api(ListEnvelope(tasks(), hasMore: false)) })
+        router.get("/v1/models", description: RouteDescription(
+            "Installed models: layers, hidden size, vocabulary, bytes on disk, default", tag: "catalog"),
+            routes.v1 { _ in try .api(ListEnvelope(models(), hasMore: false)) })
+        router.get("/v1/tasks", description: RouteDescription(
+            "GLUE tasks: installed or not, rows per split, metric, labels", tag: "catalog"),
+            routes.v1 { _ in try .api(ListEnvelope(tasks(), hasMore: false)) })
     }
 
     private var installation: Installation {

@@ -8,8 +8,12 @@ struct CleanupAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.delete("/v1/sweeps/{sweep_id}", routes.v1 { try delete($0) })
-        router.get("/v1/usage", routes.v1 { _ in try usage() })
+        router.delete("/v1/sweeps/{sweep_id}", description: RouteDescription(
+            "Delete a sweep with no running job: its jobs, curves and checkpoint files", tag: "sweeps"),
+            routes.v1 { try delete($0) })
+        router.get("/v1/usage", description: RouteDescription(
+            "Disk used by the database and by each sweep", tag: "ops"),
+            routes.v1 { _ in try usage() })
     }
 
     private var folders: CheckpointFolders { CheckpointFolders(root: context.checkpointRoot) }
