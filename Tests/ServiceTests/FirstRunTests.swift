@@ -4,20 +4,7 @@ import XCTest
 
 /// Issue 19 through the real binary: the serve flags and their precedence, requests naming uninstalled
 /// data refused before anything is stored, `/v1/tasks` and `/v1/models`, deleting a sweep with its files.
-final class FirstRunTests: XCTestCase {
-    private var world: TinyWorld!
-
-    override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
-            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
-        }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
-        world = try TinyWorld()
-    }
-
-    override func tearDown() {
-        world?.remove()
-    }
+final class FirstRunTests: TinyWorldTestCase {
 
     /// `unipelt config` prints what `serve` with the same options and environment would use.
     private func config(_ environment: [String], _ arguments: [String]) throws -> [String: String] {

@@ -51,6 +51,23 @@ struct TinyWorld {
     func remove() { try? FileManager.default.removeItem(at: root) }
 }
 
+/// Tests of the real binary driven with curl over a fresh `TinyWorld`; skipped when either is missing.
+class TinyWorldTestCase: XCTestCase {
+    var world: TinyWorld!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
+            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
+        world = try TinyWorld()
+    }
+
+    override func tearDown() {
+        world?.remove()
+    }
+}
+
 /// The real `unipelt serve` binary in a child process, on a free loopback port.
 final class ServiceProcess {
     let process = Process()
