@@ -47,7 +47,13 @@ public struct QueryParameters: Sendable {
         for item in query.split(separator: "&") {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = try PercentDecoding.decodeQueryComponent(parts[0])
-            let value = parts.count > 1 ? try PercentDecoding.decodeQueryComponent(parts[1]) : ""
+            let value: String
+            do throws(HTTPError) {
+                value = parts.count > 1 ? try PercentDecoding.decodeQueryComponent(parts[1]) : ""
+            } catch {
+                // The name decoded, so the client learns which parameter to fix.
+                throw HTTPError.badRequest("malformed percent-encoding in the value of query parameter \(name)", param: name)
+            }
             pairs.append((name: name, value: value))
         }
         self.pairs = pairs

@@ -20,6 +20,35 @@ public struct RouteOptions: Sendable {
     }
 }
 
+/// What a route does, for its API description. Every field is optional, so a route registered without one
+/// is still listed (with its method, path and parameters).
+public struct RouteDescription: Sendable {
+    public var summary: String?
+    /// Query parameters the handler reads: name → what it means.
+    public var query: [(name: String, meaning: String)]
+    /// Response statuses other than errors: code → what the body is.
+    public var responses: [(status: Int, meaning: String)]
+    public var tag: String?
+
+    public init(_ summary: String? = nil, query: [(name: String, meaning: String)] = [],
+                responses: [(status: Int, meaning: String)] = [], tag: String? = nil) {
+        self.summary = summary
+        self.query = query
+        self.responses = responses
+        self.tag = tag
+    }
+}
+
+/// One registered route as `Router.routes` lists it.
+public struct RouteEntry: Sendable {
+    public let method: String
+    public let pattern: String
+    public let pathParameters: [String]
+    public let bodyContentType: String?
+    public let bodyRequired: Bool
+    public let description: RouteDescription
+}
+
 /// Routes by method and path pattern (`/v1/jobs/{job_id}/checkpoints/{checkpoint_id}/content`). It is a value:
 /// the server keeps the copy it was given, so the table is frozen once serving starts.
 public struct Router: Sendable {
@@ -27,6 +56,8 @@ public struct Router: Sendable {
         let method: String
         let options: RouteOptions
         let handler: Handler
+        let pattern: String
+        let description: RouteDescription
     }
 
     private enum Segment: Equatable, Sendable {
@@ -48,15 +79,16 @@ public struct Router: Sendable {
 
     public init() {}
 
-    /// Registers `handler` for `method` and `pattern`. GET routes also answer HEAD.
+    /// Registers `handler` for `method` and `pattern`. GET routes also answer HEAD. `description` documents
+    /// the route for the API description generated from this table (`routes`).
     public mutating func add(_ method: String, _ pattern: String, options: RouteOptions = RouteOptions(),
-                             _ handler: @escaping Handler) {
+                             description: RouteDescription = RouteDescription(), _ handler: @escaping Handler) {
         precondition(pattern.hasPrefix("/"), "route patterns start with /: \(pattern)")
         let segments: [Segment] = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
             $0.hasPrefix("{") && $0.hasSuffix("}") && $0.count > 2 ? .parameter(String($0.dropFirst().dropLast()))
                                                                    : .literal(String($0))
         }
-        let route = Route(method: method, options: options, handler: handler)
+        let route = Route(method: method, options: options, handler: handler, pattern: pattern, description: description)
         let shape = Pattern(segments: segments, routes: []).shape
         if let existing = patterns.firstIndex(where: { $0.shape == shape }) {
             precondition(patterns[existing].segments == segments, "\(pattern) conflicts with a route named differently")
@@ -67,16 +99,31 @@ public struct Router: Sendable {
         }
     }
 
-    public mutating func get(_ pattern: String, options: RouteOptions = RouteOptions(), _ handler: @escaping Handler) {
-        add("GET", pattern, options: options, handler)
+    public mutating func get(_ pattern: String, options: RouteOptions = RouteOptions(),
+                             description: RouteDescription = RouteDescription(), _ handler: @escaping Handler) {
+        add("GET", pattern, options: options, description: description, handler)
     }
 
-    public mutating func post(_ pattern: String, options: RouteOptions = RouteOptions(), _ handler: @escaping Handler) {
-        add("POST", pattern, options: options, handler)
+    public mutating func post(_ pattern: String, options: RouteOptions = RouteOptions(),
+                              description: RouteDescription = RouteDescription(), _ handler: @escaping Handler) {
+        add("POST", pattern, options: options, description: description, handler)
     }
 
-    public mutating func delete(_ pattern: String, options: RouteOptions = RouteOptions(), _ handler: @escaping Handler) {
-        add("DELETE", pattern, options: options, handler)
+    public mutating func delete(_ pattern: String, options: RouteOptions = RouteOptions(),
+                                description: RouteDescription = RouteDescription(), _ handler: @escaping Handler) {
+        add("DELETE", pattern, options: options, description: description, handler)
+    }
+
+    /// Every route in registration order, with its path parameters and description.
+    public var routes: [RouteEntry] {
+        patterns.flatMap { pattern in
+            pattern.routes.map { route in
+                RouteEntry(method: route.method, pattern: route.pattern,
+                           pathParameters: pattern.segments.compactMap { if case .parameter(let name) = $0 { return name } else { return nil } },
+                           bodyContentType: route.options.requiredContentType, bodyRequired: route.options.bodyRequired,
+                           description: route.description)
+            }
+        }
     }
 
     /// A matched route with its decoded path parameters.

@@ -35,6 +35,10 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
     public static func invalidJSON(_ error: JSONParseError) -> APIError {
         APIError(status: 400, type: "invalid_request_error", code: "invalid_json", message: error.description)
     }
+    /// The request names a task or model whose files are not installed; `reason` says how to install them.
+    public static func notInstalled(_ param: String, _ reason: String) -> APIError {
+        APIError(status: 422, type: "invalid_request_error", code: "not_installed", message: "\(param): \(reason)", param: param)
+    }
     public static func tooManyJobs(_ count: Int, limit: Int) -> APIError {
         APIError(status: 400, type: "invalid_request_error", code: "too_many_jobs",
                  message: "the sweep expands to \(count) jobs; the limit is \(limit)", param: nil)

@@ -17,6 +17,7 @@ public final class App: @unchecked Sendable {
     private let rescuer: LeaseRescuer
     private let server: Server
     private let notifier: SystemdNotifier
+    private let checkpointFolders: CheckpointFolders
     private var watchdog: DispatchSourceTimer?
 
     public enum StartError: Error, CustomStringConvertible {
@@ -43,6 +44,7 @@ public final class App: @unchecked Sendable {
         if !config.listensOnLoopbackOnly && token == nil { throw StartError.tokenRequired(address: config.listenAddress) }
 
         let checkpointRoot = config.dataDirectory + "/checkpoints"
+        checkpointFolders = CheckpointFolders(root: checkpointRoot)
         do {
             try FileManager.default.createDirectory(atPath: checkpointRoot, withIntermediateDirectories: true)
         } catch {
@@ -71,10 +73,12 @@ public final class App: @unchecked Sendable {
 
         var router = Router()
         let workers = self.workers, models = self.models
-        registerAPIRoutes(on: &router, context: APIContext(
+        var context = APIContext(
             store: store, vocabulary: Self.vocabulary(config: config, models: models), now: Self.clock,
             checkpointRoot: checkpointRoot, metrics: metrics, apiToken: token,
-            readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion))
+            readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion)
+        context.installation = Installation(config: config)
+        registerAPIRoutes(on: &router, context: context)
         var serverConfiguration = Server.Configuration()
         serverConfiguration.host = config.listenAddress
         serverConfiguration.port = config.listenPort
@@ -92,10 +96,13 @@ public final class App: @unchecked Sendable {
     public static let codeVersion = ProcessInfo.processInfo.environment["UNIPELT_BUILD_ID"] ?? "dev"
 
     /// What a sweep may name: GLUE tasks, tuning methods, installed models, the trainer's hyperparameters.
+    /// Tasks and models whose files are missing are refused with how to install them.
     static func vocabulary(config: Config, models: ModelLibrary) -> SweepVocabulary {
-        SweepVocabulary(tasks: GLUETask.allNames, methods: HyperparameterTable.methods, models: models.names(),
-                        hyperparameters: HyperparameterTable.all.map { ($0.name, $0.kind) },
-                        maxJobsPerSweep: config.maxJobsPerSweep, defaultMaxAttempts: config.maxAttempts)
+        let installation = Installation(config: config)
+        return SweepVocabulary(tasks: GLUETask.allNames, methods: HyperparameterTable.methods, models: models.names(),
+                               hyperparameters: HyperparameterTable.all.map { ($0.name, $0.kind) },
+                               maxJobsPerSweep: config.maxJobsPerSweep, defaultMaxAttempts: config.maxAttempts,
+                               missingTasks: installation.missingTasks(), missingModels: installation.missingModels())
     }
 
     /// The port the API listens on (useful with `listen_port = 0`).
@@ -107,6 +114,10 @@ public final class App: @unchecked Sendable {
         let report = try store.write { try $0.rescueLeasesOfPreviousInstances(now: Self.clock()) }
         if !report.isEmpty {
             log.warning("jobs left running by a previous process: requeued \(report.requeued), failed \(report.failed), cancelled \(report.cancelled)")
+        }
+        let orphans = try checkpointFolders.removeOrphans(store: store)
+        if !orphans.isEmpty {
+            log.warning("removed \(orphans.count) checkpoint folders of deleted jobs (a sweep deletion was interrupted)")
         }
         if !models.names().contains(config.defaultModel) {
             log.warning("default model \(config.defaultModel) is not installed in \(config.resolvedModelDirectory); run deploy/setup.sh")

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The service's settings, validated once at start into an immutable value. Sources, lowest first:
-/// the embedded defaults below, the config file (`key = value` lines), then `UNIPELT_<KEY>` environment
-/// variables. Nothing reads the environment or the file after boot.
+/// the embedded defaults below, the config file (`key = value` lines), `UNIPELT_<KEY>` environment
+/// variables, then command-line flags (`--port`, …). Nothing reads the environment or the file after boot.
 ///
 /// `config/unipelt.conf` documents every key with its default; a test keeps the two in step.
 public struct Config: Equatable, Sendable {
@@ -75,8 +75,15 @@ public struct Config: Equatable, Sendable {
     /// The environment variable that overrides `key`.
     public static func environmentName(of key: String) -> String { "UNIPELT_" + key.uppercased() }
 
-    /// Defaults, then the file (when given), then the environment.
-    public static func load(file: String?, environment: [String: String]) throws -> Config {
+    /// The command-line flags of `serve` and `config` that set a key: flag → key.
+    public static let flags: [(flag: String, key: String)] = [
+        ("--port", "listen_port"), ("--listen", "listen_address"), ("--data-dir", "data_dir"),
+    ]
+
+    /// Defaults, then the file (when given), then the environment, then `flags` (key → value, from
+    /// command-line flags).
+    public static func load(file: String?, environment: [String: String],
+                            flags: [(key: String, value: String)] = []) throws -> Config {
         var config = Config()
         if let file {
             let text: String
@@ -91,6 +98,13 @@ public struct Config: Equatable, Sendable {
                 throw ConfigError.unknownKey(key: name, source: "environment")
             }
             try Config.apply(entry, value, to: &config, source: "environment variable \(name)")
+        }
+        for (key, value) in flags {
+            guard let entry = keys.first(where: { $0.name == key }) else {
+                throw ConfigError.unknownKey(key: key, source: "command line")
+            }
+            let flag = Self.flags.first { $0.key == key }?.flag ?? key
+            try Config.apply(entry, value, to: &config, source: "command-line flag \(flag)")
         }
         try config.validate()
         return config

@@ -44,9 +44,7 @@ public final class ModelLibrary: @unchecked Sendable {
 
     /// `default` plus every subfolder holding a `config.json`.
     public func names() -> [String] {
-        let folders = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let models = folders.filter { FileManager.default.fileExists(atPath: "\(directory)/\($0)/config.json") }.sorted()
-        return ["default"] + models
+        ["default"] + Installation.modelFolders(in: directory)
     }
 
     public func resolvedName(_ name: String) -> String { name == "default" ? defaultName : name }

@@ -47,15 +47,22 @@ public struct SweepVocabulary: Sendable {
     public var hyperparameters: [(name: String, rule: ValueRule)]
     public var maxJobsPerSweep: Int
     public var defaultMaxAttempts: Int
+    /// Tasks and models a request may name but that cannot run yet because their files are not installed:
+    /// name → why and how to install it. Such a request is refused before anything is stored.
+    public var missingTasks: [String: String]
+    public var missingModels: [String: String]
 
     public init(tasks: [String], methods: [String], models: [String],
-                hyperparameters: [(name: String, rule: ValueRule)], maxJobsPerSweep: Int, defaultMaxAttempts: Int) {
+                hyperparameters: [(name: String, rule: ValueRule)], maxJobsPerSweep: Int, defaultMaxAttempts: Int,
+                missingTasks: [String: String] = [:], missingModels: [String: String] = [:]) {
         self.tasks = tasks
         self.methods = methods
         self.models = models
         self.hyperparameters = hyperparameters
         self.maxJobsPerSweep = maxJobsPerSweep
         self.defaultMaxAttempts = defaultMaxAttempts
+        self.missingTasks = missingTasks
+        self.missingModels = missingModels
     }
 }
 
@@ -147,9 +154,6 @@ public struct SweepSpec: Sendable {
             }
         }
         let keys = cells.map { $0.keyParts(varying: varying) }
-        if let duplicate = firstDuplicate(keys) {
-            throw APIError.invalidValue("body", "the grid lists the cell \(duplicate) twice; remove repeated values")
-        }
         return SweepSpec(name: name, cells: cells, keys: keys, maxConcurrency: maxConcurrency,
                          maxAttempts: maxAttempts, metadata: metadata, dryRun: dryRun)
     }
@@ -157,7 +161,9 @@ public struct SweepSpec: Sendable {
     // MARK: Field rules, shared with the single-job request (API/JobRequest.swift)
 
     static func task(_ value: JSONValue, at param: String, vocabulary: SweepVocabulary) throws -> String {
-        try string(ValueRule.choice(vocabulary.tasks).validate(value, at: param), at: param)
+        let task = try string(ValueRule.choice(vocabulary.tasks).validate(value, at: param), at: param)
+        if let reason = vocabulary.missingTasks[task] { throw APIError.notInstalled(param, reason) }
+        return task
     }
 
     static func trainingSize(_ value: JSONValue, at param: String) throws -> TrainingSize {
@@ -177,7 +183,10 @@ public struct SweepSpec: Sendable {
     }
 
     static func model(_ value: JSONValue?, vocabulary: SweepVocabulary) throws -> String {
-        try value.map { try string(ValueRule.choice(vocabulary.models).validate($0, at: "model"), at: "model") } ?? "default"
+        let model = try value.map { try string(ValueRule.choice(vocabulary.models).validate($0, at: "model"), at: "model") }
+            ?? "default"
+        if let reason = vocabulary.missingModels[model] { throw APIError.notInstalled("model", reason) }
+        return model
     }
 
     static func maxAttempts(_ value: JSONValue?, vocabulary: SweepVocabulary) throws -> Int {
@@ -224,16 +233,25 @@ public struct SweepSpec: Sendable {
         return Int(number)
     }
 
-    /// A grid axis: a scalar is a one-element list; a list must be non-empty. Elements are named `field[i]`.
-    private static func list<Element>(_ value: JSONValue?, at param: String, required: Bool,
-                                      _ element: (JSONValue, String) throws -> Element) throws -> [Element] {
+    /// A grid axis: a scalar is a one-element list; a list must be non-empty and without repeats (a repeat
+    /// would make two cells with one key). Elements are named `field[i]`.
+    private static func list<Element: Equatable>(_ value: JSONValue?, at param: String, required: Bool,
+                                                 _ element: (JSONValue, String) throws -> Element) throws -> [Element] {
         guard let value else {
             if required { throw APIError.missingParameter(param) }
             return []
         }
         guard case let .array(values) = value else { return [try element(value, param)] }
         guard !values.isEmpty else { throw APIError.invalidValue(param, "expected at least one value") }
-        return try values.enumerated().map { try element($1, "\(param)[\($0)]") }
+        var elements: [Element] = []
+        for (index, value) in values.enumerated() {
+            let parsed = try element(value, "\(param)[\(index)]")
+            if let first = elements.firstIndex(of: parsed) {
+                throw APIError.invalidValue("\(param)[\(index)]", "repeats \(param)[\(first)]; remove the repeated value")
+            }
+            elements.append(parsed)
+        }
+        return elements
     }
 
     private static func hyperparameterAxes(_ value: JSONValue?, vocabulary: SweepVocabulary) throws
@@ -250,10 +268,5 @@ public struct SweepSpec: Sendable {
         axes.reduce([[]]) { partial, axis in
             partial.flatMap { prefix in axis.values.map { prefix + [(axis.name, $0)] } }
         }
-    }
-
-    private static func firstDuplicate(_ keys: [String]) -> String? {
-        var seen = Set<String>()
-        return keys.first { !seen.insert($0).inserted }
     }
 }

@@ -1,30 +1,46 @@
 import Foundation
 import Service
 
-/// `unipelt config [--config PATH]`: prints the settings `serve` would run with (defaults, file and
-/// environment applied), or the error that would stop it.
+/// `unipelt config [--config PATH] [--port N] [--listen ADDR] [--data-dir DIR]`: prints the settings
+/// `serve` would run with (defaults, file, environment and flags applied), or the error that would stop it.
 enum ConfigCommand {
     static let usage = """
-    usage: unipelt config [--config PATH]
-      Prints every setting as `serve` would use it: the embedded defaults, then PATH, then UNIPELT_<KEY>
-      environment variables. The API token is masked.
+    usage: unipelt config [--config PATH] [--port N] [--listen ADDR] [--data-dir DIR]
+      Prints every setting as `serve` with the same options would use it. The API token is masked.
+    \(ServeOptions.precedence)
     """
 
     static func run(_ arguments: [String]) throws {
-        print(try Config.load(file: try configPath(arguments, usage: usage), environment: ProcessInfo.processInfo.environment)
-            .rendered(maskingToken: true), terminator: "")
+        print(try ServeOptions(arguments, usage: usage).load().rendered(maskingToken: true), terminator: "")
     }
+}
 
-    /// The `--config PATH` option, the only one `serve` and `config` take.
-    static func configPath(_ arguments: [String], usage: String) throws -> String? {
-        var path: String?
+/// The options `serve` and `config` share: `--config PATH`, and flags that set one config key each.
+struct ServeOptions {
+    var file: String?
+    var flags: [(key: String, value: String)] = []
+
+    static let precedence = """
+      Settings, lowest precedence first: the embedded defaults (config/unipelt.conf lists every key), the
+      --config file, UNIPELT_<KEY> environment variables, then the flags:
+        --port N         listen_port      --listen ADDR   listen_address      --data-dir DIR   data_dir
+    """
+
+    init(_ arguments: [String], usage: String) throws {
         var remaining = arguments[...]
         while let option = remaining.popFirst() {
-            guard option == "--config", let value = remaining.popFirst() else {
-                throw CommandLineError(message: "unexpected argument '\(option)' (or --config without a path)\n\n\(usage)")
+            let key = option == "--config" ? nil : Config.flags.first { $0.flag == option }?.key
+            guard option == "--config" || key != nil else {
+                throw CommandLineError(message: "unexpected argument '\(option)'\n\n\(usage)")
             }
-            path = value
+            guard let value = remaining.popFirst() else {
+                throw CommandLineError(message: "\(option) needs a value\n\n\(usage)")
+            }
+            if let key { flags.append((key, value)) } else { file = value }
         }
-        return path
+    }
+
+    func load() throws -> Config {
+        try Config.load(file: file, environment: ProcessInfo.processInfo.environment, flags: flags)
     }
 }

@@ -18,6 +18,8 @@ let commands: [Command] = [
             usage: ConfigCommand.usage, run: ConfigCommand.run),
     Command(name: "train", summary: "train one job in the foreground (no server)",
             usage: TrainCommand.usage, run: { exitOnFailure(TrainCommand.run($0)) }),
+    Command(name: "data glue", summary: "download and unpack GLUE tasks into the standard layout",
+            usage: DataCommand.usage, run: DataCommand.run),
     Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",
             usage: TokenizeCommand.usage, run: TokenizeCommand.run),
     Command(name: "split", summary: "print the train/dev rows a K-shot split draws",

@@ -63,6 +63,8 @@ class APITestCase: XCTestCase {
     /// Overridden by test classes that run the server with a token.
     var apiToken: String? { nil }
     var readiness: [String: Bool] = ["workers": true]
+    /// Overridden by test classes that check requests against installed files; nil treats all as installed.
+    var installation: Installation? { nil }
     static let leaseSeconds = 60
 
     static let vocabulary = SweepVocabulary(
@@ -79,9 +81,18 @@ class APITestCase: XCTestCase {
         store = try JobStore(path: directory.appendingPathComponent("unipelt.sqlite3").path, now: clock.now)
         let clock = self.clock
         let readinessChecks = readiness
-        let context = APIContext(store: store, vocabulary: Self.vocabulary, now: { clock.now },
+        let installation = self.installation
+        let vocabulary = {
+            var vocabulary = Self.vocabulary
+            vocabulary.missingTasks = installation?.missingTasks() ?? [:]
+            vocabulary.missingModels = installation?.missingModels() ?? [:]
+            if let installation { vocabulary.models = ["default"] + installation.modelFolders() }
+            return vocabulary
+        }()
+        var context = APIContext(store: store, vocabulary: vocabulary, now: { clock.now },
                                  checkpointRoot: checkpointRoot, metrics: registry, apiToken: apiToken,
                                  readiness: { readinessChecks }, codeVersion: "test-1", streamPollInterval: 0.05)
+        context.installation = installation
         var router = Router()
         registerAPIRoutes(on: &router, context: context)
         var configuration = Server.Configuration()

@@ -32,6 +32,23 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.logLevel, .debug)
     }
 
+    /// Flag > environment > file > default, key by key.
+    func testFlagsOverrideEnvironmentOverrideFile() throws {
+        let file = try temporaryFile("listen_port = 9000\nlisten_address = 127.0.0.2\ndata_dir = from-file\nworkers = 3\n")
+        let environment = ["UNIPELT_LISTEN_PORT": "9100", "UNIPELT_DATA_DIR": "from-env"]
+        let config = try Config.load(file: file, environment: environment,
+                                     flags: [("listen_port", "9200"), ("listen_address", "127.0.0.3")])
+        XCTAssertEqual(config.listenPort, 9200)
+        XCTAssertEqual(config.listenAddress, "127.0.0.3")
+        XCTAssertEqual(config.dataDirectory, "from-env")
+        XCTAssertEqual(config.workers, 3)
+        XCTAssertEqual(config.leaseSeconds, Config().leaseSeconds)
+        XCTAssertThrowsError(try Config.load(file: nil, environment: [:], flags: [("listen_port", "http")])) { error in
+            XCTAssertEqual(error as? ConfigError, .badValue(key: "listen_port", value: "http",
+                                                            expected: "an integer from 0 to 65535", source: "command-line flag --port"))
+        }
+    }
+
     func testUnknownKeyInFileNamesKeyAndLine() throws {
         let file = try temporaryFile("listen_port = 9000\nlisten_prot = 9001\n")
         XCTAssertThrowsError(try Config.load(file: file, environment: [:])) { error in

@@ -8,20 +8,7 @@ import XCTest
 
 /// The real `unipelt serve` binary on a loopback port with a temporary data dir and a tiny model,
 /// driven with curl (issue 7, item 8).
-final class EndToEndTests: XCTestCase {
-    private var world: TinyWorld!
-
-    override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
-            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
-        }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
-        world = try TinyWorld()
-    }
-
-    override func tearDown() {
-        world?.remove()
-    }
+final class EndToEndTests: TinyWorldTestCase {
 
     private let sweepBody = #"{"name": "e2e", "tasks": ["rte"], "k": [16], "seeds": [1, 2], "methods": ["lora", "unipelt-apl"], "hyperparameters": {"epochs": 3, "batch_size": 8, "max_seq_length": 32}}"#
 

@@ -51,6 +51,23 @@ struct TinyWorld {
     func remove() { try? FileManager.default.removeItem(at: root) }
 }
 
+/// Tests of the real binary driven with curl over a fresh `TinyWorld`; skipped when either is missing.
+class TinyWorldTestCase: XCTestCase {
+    var world: TinyWorld!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
+            throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
+        world = try TinyWorld()
+    }
+
+    override func tearDown() {
+        world?.remove()
+    }
+}
+
 /// The real `unipelt serve` binary in a child process, on a free loopback port.
 final class ServiceProcess {
     let process = Process()
@@ -62,11 +79,11 @@ final class ServiceProcess {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("unipelt")
     }
 
-    init(world: TinyWorld, extraEnvironment: [String: String] = [:]) throws {
+    init(world: TinyWorld, extraEnvironment: [String: String] = [:], arguments: [String] = []) throws {
         logPath = world.root.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = Self.binary
-        process.arguments = ["serve"]
+        process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNIPELT_") && $0.key != "NOTIFY_SOCKET" }
         environment.merge([
             "UNIPELT_DATA_DIR": world.dataDirectory, "UNIPELT_MODEL_DIR": world.modelDirectory,

@@ -82,6 +82,27 @@ final class SweepSpecTests: XCTestCase {
         assertAPIError(#"{"tasks": ["rte", "sst2"], "k": [100, 500], "seeds": [1,2,3,4,5], "methods": ["lora", "adapter", "prefix"], "hyperparameters": {"epochs": [1, 2]}}"#,
                        code: "too_many_jobs", param: nil, mentions: "120 jobs")
         assertAPIError(#"{"tasks": ["rte", "rte"], "k": [100], "seeds": [1], "methods": ["lora"]}"#,
-                       code: "invalid_value", param: "body", mentions: "rte/K=100/seed=1/lora")
+                       code: "invalid_value", param: "tasks[1]", mentions: "repeats tasks[0]")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100, 50, 100], "seeds": [1], "methods": ["lora"]}"#,
+                       code: "invalid_value", param: "k[2]", mentions: "repeats k[0]")
+        assertAPIError(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora"], "hyperparameters": {"learning_rate": [1e-4, 0.0001]}}"#,
+                       code: "invalid_value", param: "hyperparameters.learning_rate[1]")
+    }
+
+    func testUninstalledTasksAndModelsAreRefusedNamingTheField() throws {
+        var vocabulary = self.vocabulary
+        vocabulary.missingTasks = ["sst2": "install sst2 like this"]
+        vocabulary.missingModels = ["default": "install the default model like this"]
+        let body = { (tasks: String, model: String) in
+            try JSONParser.parse(Array(#"{"tasks": \#(tasks), "k": [100], "seeds": [1], "methods": ["lora"], "model": "\#(model)"}"#.utf8))
+        }
+        XCTAssertThrowsError(try SweepSpec.validate(try body(#"["rte", "sst2"]"#, "minilm-l6"), vocabulary: vocabulary)) { error in
+            XCTAssertEqual(error as? APIError, APIError.notInstalled("tasks[1]", "install sst2 like this"))
+            XCTAssertEqual((error as? APIError)?.status.code, 422)
+        }
+        XCTAssertThrowsError(try SweepSpec.validate(try body(#"["rte"]"#, "default"), vocabulary: vocabulary)) { error in
+            XCTAssertEqual(error as? APIError, APIError.notInstalled("model", "install the default model like this"))
+        }
+        XCTAssertEqual(try SweepSpec.validate(try body(#"["rte"]"#, "minilm-l6"), vocabulary: vocabulary).cells.count, 1)
     }
 }

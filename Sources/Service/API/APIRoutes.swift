@@ -24,6 +24,8 @@ public struct APIContext: Sendable {
     public var codeVersion: String
     /// How often history streams look for new rows.
     public var streamPollInterval: TimeInterval
+    /// The data and model folders `/v1/tasks` and `/v1/models` describe; nil answers as if nothing is installed.
+    public var installation: Installation?
 
     public init(store: JobStore, vocabulary: @autoclosure @escaping @Sendable () -> SweepVocabulary,
                 now: @escaping @Sendable () -> Int,
@@ -51,7 +53,10 @@ public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     JobHistoryAPI(context: context).register(on: &router, routes)
     CheckpointsAPI(context: context).register(on: &router, routes)
     OpsAPI(context: context).register(on: &router, routes)
+    CatalogAPI(context: context).register(on: &router, routes)
+    CleanupAPI(context: context).register(on: &router, routes)
     Dashboard.register(on: &router)
+    OpenAPI.register(on: &router, version: context.codeVersion)  // last: it describes the routes above
 }
 
 /// Wraps handlers with what every route shares: the API token check (/v1 only) and error mapping.
@@ -160,13 +165,16 @@ extension QueryParameters {
         return text
     }
 
+    /// An optional parameter that must be an id of `object`.
+    func id(_ name: String, of object: StoreObject) throws -> String? {
+        guard let text = self[name] else { return nil }
+        guard APIID.isWellFormed(text, object) else { throw APIError.invalidValue(name, "expected a \(object.rawValue) id") }
+        return text
+    }
+
     /// `limit` (default 20, 1…100) and `after` (an id of the listed kind) of the object lists (service.md §4.4).
     func listWindow(of object: StoreObject) throws -> (limit: Int, after: String?) {
-        let limit = try integer("limit", in: 1...100) ?? 20
-        if let after = self["after"], !APIID.isWellFormed(after, object) {
-            throw APIError.invalidValue("after", "expected a \(object.rawValue) id")
-        }
-        return (limit, self["after"])
+        (try integer("limit", in: 1...100) ?? 20, try id("after", of: object))
     }
 
     /// `after_step`, `limit` (default 1000, 1…10 000 steps) and `max_points` of metric and gate pages.

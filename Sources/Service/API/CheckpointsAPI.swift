@@ -15,8 +15,12 @@ struct CheckpointsAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.get("/v1/jobs/{job_id}/checkpoints", routes.v1 { try list($0) })
-        router.get("/v1/jobs/{job_id}/checkpoints/{checkpoint_id}/content", routes.v1 { try content($0) })
+        router.get("/v1/jobs/{job_id}/checkpoints", description: RouteDescription(
+            "A job's checkpoints", tag: "checkpoints"),
+            routes.v1 { try list($0) })
+        router.get("/v1/jobs/{job_id}/checkpoints/{checkpoint_id}/content", description: RouteDescription(
+            "Download a checkpoint (safetensors)", tag: "checkpoints"),
+            routes.v1 { try content($0) })
     }
 
     private func list(_ request: Request) throws -> Response {

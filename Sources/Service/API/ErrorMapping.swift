@@ -48,6 +48,7 @@ extension APIError {
             case "retry": code = "\(object.rawValue)_not_retryable"
             case "pause": code = "\(object.rawValue)_not_pausable"
             case "resume": code = "\(object.rawValue)_not_resumable"
+            case "delete": code = "\(object.rawValue)_not_deletable"
             default: code = error.code
             }
             return APIError(status: 409, type: "conflict_error", code: code,

@@ -8,9 +8,18 @@ struct JobHistoryAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.get("/v1/jobs/{job_id}/events", routes.v1 { try events($0) })
-        router.get("/v1/jobs/{job_id}/metrics", routes.v1 { try metrics($0) })
-        router.get("/v1/jobs/{job_id}/gates", routes.v1 { try gates($0) })
+        router.get("/v1/jobs/{job_id}/events", description: RouteDescription(
+            "A job's event log",
+            query: [("after", "an event id (cursor)"), ("limit", "1-100"), ("stream", "true to follow live")], tag: "jobs"),
+            routes.v1 { try events($0) })
+        router.get("/v1/jobs/{job_id}/metrics", description: RouteDescription(
+            "A job's learning curves",
+            query: [("keys", "comma-separated metric names"), ("after_step", "steps after this one"), ("limit", "1-10000 steps"), ("max_points", "downsample to this many"), ("format", "json or csv"), ("stream", "true to follow live")], tag: "jobs"),
+            routes.v1 { try metrics($0) })
+        router.get("/v1/jobs/{job_id}/gates", description: RouteDescription(
+            "A job's gate values per layer and submodule",
+            query: [("layer", "0-1000"), ("module", "A, P, Lq or Lv"), ("after_step", "steps after this one"), ("limit", "1-10000 steps"), ("max_points", "downsample to this many"), ("stream", "true to follow live")], tag: "jobs"),
+            routes.v1 { try gates($0) })
     }
 
     // MARK: Events: paged by event id

@@ -7,14 +7,25 @@ struct JobsAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.post("/v1/jobs", options: APIRoutes.requiredJSONBody, routes.v1Post { try create($0) })
-        router.get("/v1/jobs", routes.v1 { try list($0) })
-        router.get("/v1/jobs/{job_id}", routes.v1 { try get($0) })
-        router.post("/v1/jobs/{job_id}/cancel", options: APIRoutes.jsonBody, routes.v1Control("job_id", .job) {
+        router.post("/v1/jobs", options: APIRoutes.requiredJSONBody, description: RouteDescription(
+            "Create one job", tag: "jobs"),
+            routes.v1Post { try create($0) })
+        router.get("/v1/jobs", description: RouteDescription(
+            "List jobs, newest first",
+            query: [("sweep_id", "a sweep id"), ("status", "a job status"), ("task", "a GLUE task"), ("method", "a tuning method"), ("created_after", "Unix seconds"), ("after", "a job id (cursor)"), ("limit", "1-100")], tag: "jobs"),
+            routes.v1 { try list($0) })
+        router.get("/v1/jobs/{job_id}", description: RouteDescription(
+            "A job: status, attempt, progress, error, result", tag: "jobs"),
+            routes.v1 { try get($0) })
+        router.post("/v1/jobs/{job_id}/cancel", options: APIRoutes.jsonBody, description: RouteDescription(
+            "Cancel a job", tag: "jobs"),
+            routes.v1Control("job_id", .job) {
             try PostOutcome(JobObject(try $0.cancelJob(id: $1, now: $2)))
         })
         // Body (optional): `{"resume": "checkpoint" | "scratch"}`.
-        router.post("/v1/jobs/{job_id}/retry", options: APIRoutes.jsonBody, routes.v1Post { request in
+        router.post("/v1/jobs/{job_id}/retry", options: APIRoutes.jsonBody, description: RouteDescription(
+            "Re-queue a failed or cancelled job", tag: "jobs"),
+            routes.v1Post { request in
             let id = try APIID.require(request.pathParameters["job_id"], .job)
             let fromScratch = try RetryBody.fromScratch(try RequestBody.object(request, allowed: ["resume"]))
             let now = context.now()
@@ -63,9 +74,11 @@ struct JobsAPI {
     private func list(_ request: Request) throws -> Response {
         let query = request.query
         let window = try query.listWindow(of: .job)
-        let filter = JobFilter(sweepID: query["sweep_id"],
+        let vocabulary = context.vocabulary
+        let filter = JobFilter(sweepID: try query.id("sweep_id", of: .sweep),
                                status: try query.choice("status", JobStatus.allCases.map(\.rawValue)).flatMap(JobStatus.init),
-                               task: query["task"], method: query["method"],
+                               task: try query.choice("task", vocabulary.tasks),
+                               method: try query.choice("method", vocabulary.methods),
                                createdAfter: try query.integer("created_after", in: 0...Int.max))
         let page = try context.store.read { try $0.jobs(filter, after: window.after, limit: window.limit) }
         return try .api(ListEnvelope(try page.items.map(JobObject.init), hasMore: page.hasMore))

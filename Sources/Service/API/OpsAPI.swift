@@ -8,9 +8,15 @@ struct OpsAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.get("/healthz", APIRoutes.mappingErrors { _ in try .api(HealthObject(status: "ok")) })
-        router.get("/readyz", APIRoutes.mappingErrors { try readyz($0) })
-        router.get("/metrics", APIRoutes.mappingErrors { [context] _ in
+        router.get("/healthz", description: RouteDescription(
+            "Liveness", tag: "ops"),
+            APIRoutes.mappingErrors { _ in try .api(HealthObject(status: "ok")) })
+        router.get("/readyz", description: RouteDescription(
+            "Readiness: database, workers", tag: "ops"),
+            APIRoutes.mappingErrors { try readyz($0) })
+        router.get("/metrics", description: RouteDescription(
+            "Prometheus metrics", tag: "ops"),
+            APIRoutes.mappingErrors { [context] _ in
             .bytes(Array(context.metrics.render().utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
         })
         registerGauges()

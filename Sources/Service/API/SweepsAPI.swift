@@ -9,22 +9,47 @@ struct SweepsAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.post("/v1/sweeps", options: APIRoutes.requiredJSONBody, routes.v1Post { try create($0) })
-        router.get("/v1/sweeps", routes.v1 { try list($0) })
-        router.get("/v1/sweeps/{sweep_id}", routes.v1 { try get($0) })
-        router.post("/v1/sweeps/{sweep_id}/pause", options: APIRoutes.jsonBody, routes.v1Control("sweep_id", .sweep) {
+        router.post("/v1/sweeps", options: APIRoutes.requiredJSONBody, description: RouteDescription(
+            "Create a sweep (tasks x k x seeds x methods x hyperparameter lists)", tag: "sweeps"),
+            routes.v1Post { try create($0) })
+        router.get("/v1/sweeps", description: RouteDescription(
+            "List sweeps, newest first",
+            query: [("status", "a sweep status"), ("after", "a sweep id (cursor)"), ("limit", "1-100")], tag: "sweeps"),
+            routes.v1 { try list($0) })
+        router.get("/v1/sweeps/{sweep_id}", description: RouteDescription(
+            "A sweep with counts and progress", tag: "sweeps"),
+            routes.v1 { try get($0) })
+        router.post("/v1/sweeps/{sweep_id}/pause", options: APIRoutes.jsonBody, description: RouteDescription(
+            "Pause a sweep: nothing new starts", tag: "sweeps"),
+            routes.v1Control("sweep_id", .sweep) {
             try PostOutcome(SweepObject(try $0.pauseSweep(id: $1, now: $2)))
         })
-        router.post("/v1/sweeps/{sweep_id}/resume", options: APIRoutes.jsonBody, routes.v1Control("sweep_id", .sweep) {
+        router.post("/v1/sweeps/{sweep_id}/resume", options: APIRoutes.jsonBody, description: RouteDescription(
+            "Resume a paused sweep", tag: "sweeps"),
+            routes.v1Control("sweep_id", .sweep) {
             try PostOutcome(SweepObject(try $0.resumeSweep(id: $1, now: $2)))
         })
-        router.post("/v1/sweeps/{sweep_id}/cancel", options: APIRoutes.jsonBody, routes.v1Control("sweep_id", .sweep) {
+        router.post("/v1/sweeps/{sweep_id}/cancel", options: APIRoutes.jsonBody, description: RouteDescription(
+            "Cancel a sweep: running jobs stop", tag: "sweeps"),
+            routes.v1Control("sweep_id", .sweep) {
             try PostOutcome(SweepObject(try $0.cancelSweep(id: $1, now: $2)))
         })
-        router.post("/v1/sweeps/{sweep_id}/retry", options: APIRoutes.jsonBody, routes.v1Post { try retry($0) })
-        router.get("/v1/sweeps/{sweep_id}/results", routes.v1 { try results($0) })
-        router.get("/v1/sweeps/{sweep_id}/compare", routes.v1 { try compare($0) })
-        router.get("/v1/sweeps/{sweep_id}/gates", routes.v1 { try gates($0) })
+        router.post("/v1/sweeps/{sweep_id}/retry", options: APIRoutes.jsonBody, description: RouteDescription(
+            "Re-queue failed and cancelled cells", tag: "sweeps"),
+            routes.v1Post { try retry($0) })
+        router.get("/v1/sweeps/{sweep_id}/results", description: RouteDescription(
+            "Table 1 (mean and std over seeds, hyperparameter variants selected by dev) or Table 2",
+            query: [("table", "1 or 2"), ("variants", "selected or all"), ("format", "json or csv")], tag: "sweeps"),
+            routes.v1 { try results($0) })
+        router.get("/v1/sweeps/{sweep_id}/compare", description: RouteDescription(
+            "Paired comparison of two methods over the cells both ran, with a bootstrap interval",
+            query: [("a", "method"), ("b", "method or best-single"), ("bootstrap_seed", "integer"),
+                    ("resamples", "100 to 100000"), ("format", "json or csv")], tag: "sweeps"),
+            routes.v1 { try compare($0) })
+        router.get("/v1/sweeps/{sweep_id}/gates", description: RouteDescription(
+            "Mean gate value per layer and submodule at the best checkpoint, over seeds",
+            query: [("variants", "selected or all"), ("format", "json or csv")], tag: "sweeps"),
+            routes.v1 { try gates($0) })
     }
 
     // MARK: Create
