@@ -165,6 +165,17 @@ extension StoreWriter {
         }
         return (checkpoint, previousPath == new.path ? nil : previousPath)
     }
+
+    /// Removes the job's checkpoint row named `name` (never the best one) and returns its path, which the
+    /// caller deletes after the transaction commits; nil when there is no such row.
+    public func dropCheckpoint(_ lease: Lease, name: String) throws -> String? {
+        _ = try fence(lease)
+        return try connection.queryOne("""
+            DELETE FROM checkpoints WHERE job_id = ? AND name = ?
+                AND id IS NOT (SELECT best_checkpoint_id FROM jobs WHERE id = ?)
+            RETURNING path
+            """, [.text(lease.jobID), .text(name), .text(lease.jobID)]) { $0.text(0) }
+    }
 }
 
 extension StoreReader {

@@ -56,14 +56,15 @@ public final class App: @unchecked Sendable {
                              now: Self.clock())
         models = ModelLibrary(directory: config.resolvedModelDirectory, defaultName: config.defaultModel)
         let concurrency = config.resolvedConcurrency()
-        workers = WorkerPool(store: store, models: models,
-                             settings: WorkerPool.Settings(workers: concurrency.workers,
-                                                           threadsPerWorker: concurrency.threadsPerWorker,
-                                                           leaseSeconds: config.leaseSeconds,
-                                                           heartbeatSeconds: config.heartbeatSeconds,
-                                                           glueDirectory: config.resolvedGLUEDirectory,
-                                                           checkpointRoot: checkpointRoot),
-                             log: log, metrics: metrics, clock: Self.clock)
+        var workerSettings = WorkerPool.Settings(workers: concurrency.workers,
+                                                 threadsPerWorker: concurrency.threadsPerWorker,
+                                                 leaseSeconds: config.leaseSeconds,
+                                                 heartbeatSeconds: config.heartbeatSeconds,
+                                                 glueDirectory: config.resolvedGLUEDirectory,
+                                                 checkpointRoot: checkpointRoot)
+        workerSettings.keepLastCheckpoint = config.keepLastCheckpoint
+        workers = WorkerPool(store: store, models: models, settings: workerSettings, log: log, metrics: metrics,
+                             clock: Self.clock)
         let log = self.log
         rescuer = LeaseRescuer(store: store, clock: Self.clock,
                                onReport: { report in

@@ -39,6 +39,9 @@ public struct Config: Equatable, Sendable {
     public var logLevel = LogLevel.info
     /// How long SIGTERM may take: checkpoint running jobs, finish requests, exit.
     public var shutdownTimeoutSeconds = 60
+    /// Whether a succeeded job keeps its resumable `last` checkpoint beside `best` (nothing reads it afterwards;
+    /// for full fine-tuning it is the larger file).
+    public var keepLastCheckpoint = false
 
     public init() {}
 
@@ -70,6 +73,7 @@ public struct Config: Equatable, Sendable {
         entry("sqlite_synchronous", \.sqliteSynchronous),
         entry("log_level", \.logLevel),
         entry("shutdown_timeout_seconds", \.shutdownTimeoutSeconds, range: 1...3_600),
+        entry("keep_last_checkpoint", \.keepLastCheckpoint),
     ]
 
     /// The environment variable that overrides `key`.
@@ -217,6 +221,16 @@ public enum ConfigError: Error, Equatable, CustomStringConvertible {
 private func entry(_ name: String, _ path: WritableKeyPath<Config, String>)
     -> (name: String, apply: (inout Config, String) throws -> Void, render: (Config) -> String) {
     (name, { config, value in config[keyPath: path] = value }, { $0[keyPath: path] })
+}
+
+private func entry(_ name: String, _ path: WritableKeyPath<Config, Bool>)
+    -> (name: String, apply: (inout Config, String) throws -> Void, render: (Config) -> String) {
+    (name, { config, value in
+        guard let flag = ["true": true, "false": false][value.lowercased()] else {
+            throw ConfigError.badValue(key: name, value: value, expected: "true or false", source: "")
+        }
+        config[keyPath: path] = flag
+    }, { String($0[keyPath: path]) })
 }
 
 private func entry(_ name: String, _ path: WritableKeyPath<Config, Int>, range: ClosedRange<Int>)

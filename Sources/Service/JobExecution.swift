@@ -70,7 +70,18 @@ final class JobExecution: TrainingObserver {
             switch outcome {
             case let .finished(result):
                 let json = try Self.resultJSON(result)
-                try write { try $0.finish(lease, result: json, now: clock()) }
+                // Rows first, in the finishing transaction; files after it commits (a crash in between leaves
+                // only an unlisted file, never a row without its file).
+                let dropped = try write { writer -> String? in
+                    let path = settings.keepLastCheckpoint ? nil : try writer.dropCheckpoint(lease, name: "last")
+                    try writer.finish(lease, result: json, now: clock())
+                    return path
+                }
+                if let dropped {
+                    for path in [dropped, "\(checkpointDirectory)/last.safetensors"] {
+                        try? FileManager.default.removeItem(atPath: path)
+                    }
+                }
                 log.info("succeeded: \(result.metric) \(result.testMetric)", job: jobID)
             case let .stopped(.cancel, step):
                 try write { try $0.confirmCancelled(lease, now: clock()) }

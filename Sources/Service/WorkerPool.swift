@@ -18,6 +18,8 @@ public final class WorkerPool: @unchecked Sendable {
         public var checkpointRoot: String
         /// How long an idle worker sleeps before looking for work again.
         public var pollSeconds: Double = 1
+        /// Whether a succeeded job keeps its `last` checkpoint (row and file) beside `best`.
+        public var keepLastCheckpoint = false
 
         public init(workers: Int, threadsPerWorker: Int, leaseSeconds: Int, heartbeatSeconds: Int,
                     glueDirectory: String, checkpointRoot: String) {

@@ -73,7 +73,11 @@ final class EndToEndTests: TinyWorldTestCase {
 
         // Checkpoints: the best one downloads with a matching SHA-256.
         let checkpoints = try service.json("/v1/jobs/\(jobID)/checkpoints").object["data"] as? [[String: Any]] ?? []
-        XCTAssertEqual(Set(checkpoints.compactMap { $0["name"] as? String }), ["best", "last"], "\(checkpoints)")
+        // A succeeded job keeps only its best checkpoint (keep_last_checkpoint = false), row and files.
+        XCTAssertEqual(checkpoints.compactMap { $0["name"] as? String }, ["best"], "\(checkpoints)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(world.dataDirectory)/checkpoints/\(jobID)")
+        XCTAssertFalse(files.contains { $0.hasPrefix("last") }, "\(files)")
+        XCTAssertTrue(files.contains("best.safetensors"), "\(files)")
         let best = try XCTUnwrap(checkpoints.first { $0["name"] as? String == "best" })
         let bestID = try XCTUnwrap(best["id"] as? String)
         let download = try service.curl([], path: "/v1/jobs/\(jobID)/checkpoints/\(bestID)/content")
