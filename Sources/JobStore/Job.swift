@@ -39,9 +39,12 @@ public struct NewJob: Sendable {
     /// The full job spec as JSON text.
     public var spec: String
     public var maxAttempts: Int
+    /// The estimated work of the job (any unit, the same for every job): within a sweep, workers claim the
+    /// largest first.
+    public var expectedCost: Double
 
     public init(cellKey: String, task: String, k: KShot, seed: Int, method: String, variant: String = "",
-                spec: String, maxAttempts: Int = 3) {
+                spec: String, maxAttempts: Int = 3, expectedCost: Double = 0) {
         self.cellKey = cellKey
         self.task = task
         self.k = k
@@ -50,6 +53,7 @@ public struct NewJob: Sendable {
         self.variant = variant
         self.spec = spec
         self.maxAttempts = maxAttempts
+        self.expectedCost = expectedCost
     }
 }
 

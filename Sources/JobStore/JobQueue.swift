@@ -36,15 +36,17 @@ extension StoreWriter {
     private func insertJob(_ new: NewJob, sweepID: String?, now: Int) throws -> String {
         let id = newID("job")
         try connection.run("""
-            INSERT INTO jobs (id, sweep_id, cell_key, spec, task, k, seed, method, variant, max_attempts, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO jobs (id, sweep_id, cell_key, spec, task, k, seed, method, variant, max_attempts, created_at,
+                              expected_cost)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(id), .string(sweepID), .text(new.cellKey), .text(new.spec), .text(new.task),
                   .text(new.k.description), .integer(new.seed), .text(new.method), .text(new.variant),
-                  .integer(new.maxAttempts), .integer(now)])
+                  .integer(new.maxAttempts), .integer(now), .real(max(new.expectedCost, 0))])
         return id
     }
 
-    /// Claims up to `limit` queued jobs for `owner` in one statement, oldest first across sweeps,
+    /// Claims up to `limit` queued jobs for `owner` in one statement, oldest first across sweeps and the
+    /// largest `expected_cost` first within one,
     /// skipping paused and cancelled sweeps and never exceeding a sweep's `max_concurrency`
     /// (running and cancelling jobs count). Each claimed job gets a new random lease token valid
     /// until `now + leaseSeconds`.
@@ -62,14 +64,15 @@ extension StoreWriter {
                     FROM sweeps s WHERE s.state = 'active')
                 WHERE room IS NULL OR room > 0
             ), unlimited AS (
-                SELECT seq, created_at FROM jobs
+                SELECT seq, created_at, expected_cost FROM jobs
                 WHERE status = 'queued'
                   AND (sweep_id IS NULL OR sweep_id IN (SELECT id FROM open_sweeps WHERE room IS NULL))
-                ORDER BY created_at, seq LIMIT ?5
+                ORDER BY created_at, expected_cost DESC, seq LIMIT ?5
             ), limited AS (
-                SELECT seq, created_at FROM (
-                    SELECT j.seq, j.created_at, o.room,
-                           row_number() OVER (PARTITION BY j.sweep_id ORDER BY j.created_at, j.seq) AS rank
+                SELECT seq, created_at, expected_cost FROM (
+                    SELECT j.seq, j.created_at, j.expected_cost, o.room,
+                           row_number() OVER (PARTITION BY j.sweep_id
+                                              ORDER BY j.created_at, j.expected_cost DESC, j.seq) AS rank
                     FROM open_sweeps o CROSS JOIN jobs j  -- from the few open limited sweeps into their jobs
                     WHERE o.room IS NOT NULL AND j.sweep_id = o.id AND j.status = 'queued')
                 WHERE rank <= room
@@ -78,15 +81,15 @@ extension StoreWriter {
                    lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2 + ?3, instance_id = ?4,
                    started_at = coalesce(started_at, ?2)
             WHERE seq IN (SELECT seq FROM (SELECT * FROM unlimited UNION ALL SELECT * FROM limited)
-                          ORDER BY created_at, seq LIMIT ?5)
-            RETURNING \(Job.columns), lease_token, seq
+                          ORDER BY created_at, expected_cost DESC, seq LIMIT ?5)
+            RETURNING \(Job.columns), lease_token, seq, expected_cost
             """, [.text(owner), .integer(now), .integer(leaseSeconds), .text(instanceID), .integer(limit)]) { row in
             (ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
                                                          attempt: row.int(10))),
-             row.int(Job.columnCount + 1))
+             row.int(Job.columnCount + 1), row.double(Job.columnCount + 2))
         }
         // RETURNING gives no order; hand jobs out in queue order.
-        let ordered = claimed.sorted { ($0.0.job.createdAt, $0.1) < ($1.0.job.createdAt, $1.1) }.map(\.0)
+        let ordered = claimed.sorted { ($0.0.job.createdAt, -$0.2, $0.1) < ($1.0.job.createdAt, -$1.2, $1.1) }.map(\.0)
         for claim in ordered {
             try insertEvent(NewEvent(jobID: claim.job.id, type: "claimed",
                                      message: "attempt \(claim.job.attempt) claimed by \(owner)"), now: now)

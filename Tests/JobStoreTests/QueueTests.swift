@@ -103,6 +103,26 @@ final class QueueTests: StoreTestCase {
         XCTAssertEqual(try claim(10).map(\.job.id), [limited.jobIDs[2]])
     }
 
+    func testWithinASweepTheLargestExpectedCostIsClaimedFirst() throws {
+        func sweep(_ costs: [Double], maxConcurrency: Int? = nil, at time: Int) throws -> CreatedSweep {
+            try store.write {
+                try $0.createSweep(NewSweep(name: "costs", spec: "{}", maxConcurrency: maxConcurrency),
+                                   jobs: costs.enumerated().map { seed, cost in
+                                       var job = newJob(seed: seed + 1)
+                                       job.expectedCost = cost
+                                       return job
+                                   }, now: time)
+            }
+        }
+        let older = try sweep([1, 50, 7], at: now - 10)
+        let limited = try sweep([2, 9, 4], maxConcurrency: 2, at: now - 5)
+        let newer = try sweep([3, 30], at: now)
+        // Older sweeps first; inside each sweep the largest first, and a limited sweep offers its largest.
+        XCTAssertEqual(try claim(2).map(\.job.id), [older.jobIDs[1], older.jobIDs[2]])
+        XCTAssertEqual(try claim(10).map(\.job.id),
+                       [older.jobIDs[0], limited.jobIDs[1], limited.jobIDs[2], newer.jobIDs[1], newer.jobIDs[0]])
+    }
+
     // MARK: Heartbeat and fencing
 
     func testHeartbeatExtendsTheLeaseAndRecordsProgress() throws {

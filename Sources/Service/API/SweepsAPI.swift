@@ -62,7 +62,11 @@ struct SweepsAPI {
         }
         let sweep = NewSweep(name: spec.name ?? "", spec: String(decoding: request.body, as: UTF8.self),
                              metadata: APIJSON.metadata(spec.metadata).serialized(), maxConcurrency: spec.maxConcurrency)
-        let jobs = zip(spec.cells, spec.keys).map { NewJob($0, key: $1, maxAttempts: spec.maxAttempts) }
+        let installation = context.installation
+        let jobs = zip(spec.cells, spec.keys).map {
+            NewJob($0, key: $1, maxAttempts: spec.maxAttempts,
+                   expectedCost: ExpectedJobCost.estimate($0, installation: installation))
+        }
         let now = context.now()
         return { writer in
             let created = try writer.createSweep(sweep, jobs: jobs, now: now)
@@ -153,7 +157,7 @@ struct SweepsAPI {
 extension NewJob {
     /// A grid cell as a job row: the spec document the worker parses (`JobSpecCoding`), and the
     /// hyperparameter part of the key as the variant results are grouped by.
-    init(_ cell: JobCell, key: String, maxAttempts: Int) {
+    init(_ cell: JobCell, key: String, maxAttempts: Int, expectedCost: Double = 0) {
         let base = cell.keyParts(varying: [])
         let variant = key.count > base.count ? String(key.dropFirst(base.count + 1)) : ""
         let k: KShot
@@ -163,7 +167,7 @@ extension NewJob {
         }
         self.init(cellKey: key, task: cell.task, k: k, seed: cell.seed, method: cell.method, variant: variant,
                   spec: JobSpecCoding.encode(cell),
-                  maxAttempts: maxAttempts)
+                  maxAttempts: maxAttempts, expectedCost: expectedCost)
     }
 }
 
