@@ -60,7 +60,8 @@ public final class App: @unchecked Sendable {
                                                            leaseSeconds: config.leaseSeconds,
                                                            heartbeatSeconds: config.heartbeatSeconds,
                                                            glueDirectory: config.resolvedGLUEDirectory,
-                                                           checkpointRoot: checkpointRoot),
+                                                           checkpointRoot: checkpointRoot,
+                                                           checkpointEverySeconds: config.checkpointEverySeconds),
                              log: log, metrics: metrics, clock: Self.clock)
         let log = self.log
         rescuer = LeaseRescuer(store: store, clock: Self.clock,

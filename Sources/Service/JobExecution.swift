@@ -59,6 +59,7 @@ final class JobExecution: TrainingObserver {
                                       glueDirectory: settings.glueDirectory, checkpointDirectory: checkpointDirectory,
                                       control: control)
             trainer.model.threads = settings.threadsPerWorker
+            trainer.defaultCheckpointEverySeconds = settings.checkpointEverySeconds
             batchesPerEpoch = max(1, trainer.batchesPerEpoch)
             trainer.observer = self
             let resumePath = "\(checkpointDirectory)/last.safetensors"
@@ -247,6 +248,15 @@ final class JobExecution: TrainingObserver {
                                     isBest: record.name == "best", now: clock()).replacedPath
         }
         if let replaced, replaced != snapshot { try? fileManager.removeItem(atPath: replaced) }
+        metrics.increment("unipelt_checkpoints_written_total",
+                          help: "Checkpoints written by all workers, by why: evaluation, periodic or suspension.",
+                          labels: ["reason": record.reason.rawValue])
+        if record.reason == .periodic {
+            report(NewEvent(jobID: jobID, type: "checkpoint",
+                            message: "periodic checkpoint at step \(record.step) (\(record.bytes) bytes)",
+                            data: JSONValue.object([("step", .number(Double(record.step))),
+                                                    ("bytes", .number(Double(record.bytes)))]).serialized()))
+        }
     }
 
     /// The trainer's result in snake_case: the store's results table reads `test_metric` and `metric`.

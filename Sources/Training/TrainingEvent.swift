@@ -67,6 +67,17 @@ public struct CheckpointRecord: Codable, Equatable, Sendable {
     public let step: Int
     /// The dev metric of the state it holds.
     public let metric: Double?
+    public let reason: CheckpointReason
+}
+
+/// Why a checkpoint was written.
+public enum CheckpointReason: String, Codable, Sendable {
+    /// After an evaluation: `best` when it improved, and `last`.
+    case evaluation
+    /// `last` between evaluations, once `checkpoint_every_seconds` passed since the previous `last`.
+    case periodic
+    /// `last` when the job was asked to suspend, so it resumes at that step.
+    case suspension
 }
 
 /// What a finished job reports.
