@@ -59,7 +59,7 @@ final class JobExecution: TrainingObserver {
                                       glueDirectory: settings.glueDirectory, checkpointDirectory: checkpointDirectory,
                                       control: control)
             trainer.model.threads = settings.threadsPerWorker
-            trainer.defaultCheckpointEverySeconds = settings.checkpointEverySeconds
+            trainer.defaultCheckpointEverySeconds = Double(settings.checkpointEverySeconds)
             batchesPerEpoch = max(1, trainer.batchesPerEpoch)
             trainer.observer = self
             let resumePath = "\(checkpointDirectory)/last.safetensors"

@@ -22,7 +22,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var evalEverySteps: Int
     /// Seconds between resumable `last` checkpoints while training; 0 writes `last` only at evaluations. nil: the
     /// runner's default (the service's `checkpoint_every_seconds`). It never changes what is trained.
-    public var checkpointEverySeconds: Int?
+    public var checkpointEverySeconds: Double?
     /// Consecutive evaluations without a strictly better dev metric that stop the run; 0 never stops early.
     public var earlyStoppingPatience: Int
     public var weightDecay: Double
@@ -88,7 +88,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         case let ("padding", .string(v)): padding = Padding(rawValue: v)!
         case let ("bucket_window", .integer(v)): bucketWindow = v
         case let ("eval_every_steps", .integer(v)): evalEverySteps = v
-        case let ("checkpoint_every_seconds", .integer(v)): checkpointEverySeconds = v
+        case let ("checkpoint_every_seconds", .number(v)): checkpointEverySeconds = v
         case let ("early_stopping_patience", .integer(v)): earlyStoppingPatience = v
         case let ("weight_decay", .number(v)): weightDecay = v
         case let ("warmup_ratio", .number(v)): warmupRatio = v
@@ -109,7 +109,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         [("learning_rate", .number(learningRate)), ("epochs", .integer(epochs)), ("batch_size", .integer(batchSize)),
          ("max_seq_length", .integer(maxSeqLength)), ("padding", .string(padding.rawValue)),
          ("bucket_window", .integer(bucketWindow)), ("eval_every_steps", .integer(evalEverySteps)),
-         ("checkpoint_every_seconds", checkpointEverySeconds.map(HyperparameterValue.integer)),
+         ("checkpoint_every_seconds", checkpointEverySeconds.map(HyperparameterValue.number)),
          ("early_stopping_patience", .integer(earlyStoppingPatience)), ("weight_decay", .number(weightDecay)),
          ("warmup_ratio", .number(warmupRatio)), ("max_grad_norm", .number(maxGradNorm)),
          ("gate_pooling", .string(gatePooling)), ("classifier", .string(classifier)),
@@ -235,7 +235,7 @@ public enum HyperparameterTable {
         row("bucket_window", .integer(1...100_000), .integer(256),
             "examples sorted by length together before batching (dynamic padding)"),
         row("eval_every_steps", .integer(0...1_000_000), .integer(0), "steps between dev evaluations; 0 = every epoch"),
-        row("checkpoint_every_seconds", .integer(0...604_800), nil,
+        row("checkpoint_every_seconds", .number(0...604_800), nil,
             "seconds between resumable checkpoints while training; 0 = only at evaluations; default: the service's "
             + "checkpoint_every_seconds (300)"),
         row("early_stopping_patience", .integer(0...1000), .integer(10),

@@ -44,7 +44,7 @@ public final class Trainer {
     private let trainLengths: [Int]
     private var hp: Hyperparameters { spec.hyperparameters }
     /// The checkpoint interval when the job sets none: the service passes its `checkpoint_every_seconds`.
-    public var defaultCheckpointEverySeconds = 300
+    public var defaultCheckpointEverySeconds = 300.0
     /// Monotonic seconds for the checkpoint interval; tests drive their own, so nothing waits on the wall clock.
     public var clock: () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
     /// When `last` was last written (or this run began): the periodic checkpoint interval counts from here.
@@ -174,12 +174,12 @@ public final class Trainer {
     }
 
     /// Seconds between periodic `last` checkpoints: the job's `checkpoint_every_seconds`, else the default.
-    public var checkpointEverySeconds: Int { hp.checkpointEverySeconds ?? defaultCheckpointEverySeconds }
+    public var checkpointEverySeconds: Double { hp.checkpointEverySeconds ?? defaultCheckpointEverySeconds }
 
     /// Writes `last` at this step boundary once the interval has passed since the previous `last`, so a crash
     /// loses at most that much training. Evaluations restart the interval: never more often than they write.
     private func writePeriodicCheckpointIfDue() throws {
-        guard checkpointEverySeconds > 0, clock() - lastCheckpointTime >= Double(checkpointEverySeconds) else { return }
+        guard checkpointEverySeconds > 0, clock() - lastCheckpointTime >= checkpointEverySeconds else { return }
         try writeLast(.periodic)
     }
 

@@ -9,7 +9,7 @@ import XCTest
 /// The real `unipelt serve` binary on a loopback port with a temporary data dir and a tiny model,
 /// driven with curl (issue 7, item 8).
 final class EndToEndTests: XCTestCase {
-    private var world: TinyWorld!
+    var world: TinyWorld!
 
     override func setUpWithError() throws {
         guard FileManager.default.isExecutableFile(atPath: ServiceProcess.binary.path) else {
@@ -191,7 +191,7 @@ extension EndToEndTests {
         XCTAssertEqual(scores.test, try XCTUnwrap(finished["test_metric"] as? Double), file: file, line: line)
     }
 
-    private func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {
+    func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {
         let deadline = Date().addingTimeInterval(300)
         while Date() < deadline {
             let job = try service.json("/v1/jobs/\(id)").object
@@ -202,7 +202,7 @@ extension EndToEndTests {
         return [:]
     }
 
-    private func losses(_ service: ServiceProcess, _ id: String) throws -> [Double] {
+    func losses(_ service: ServiceProcess, _ id: String) throws -> [Double] {
         (try service.json("/v1/jobs/\(id)/metrics?keys=train_loss&limit=1000").object["data"] as? [[String: Any]] ?? [])
             .compactMap { $0["train_loss"] as? Double }
     }

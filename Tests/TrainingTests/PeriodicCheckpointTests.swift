@@ -41,7 +41,7 @@ final class PeriodicCheckpointTests: XCTestCase {
     }
 
     func testLastIsWrittenOnceTheIntervalPassedSinceThePreviousOne() throws {
-        let (trainer, observer) = try clockedTrainer(try spec("lora", ["checkpoint_every_seconds": .integer(10)]),
+        let (trainer, observer) = try clockedTrainer(try spec("lora", ["checkpoint_every_seconds": .number(10)]),
                                                      secondsPerStep: 4, directory: TrainingFixtures.temporaryDirectory())
         guard case .finished = try trainer.run() else { return XCTFail("the run must finish") }
         // 4 s per step: due at step 3 (12 s) and 6; the evaluation at step 8 restarts the interval, so 11 and 14.
@@ -52,7 +52,7 @@ final class PeriodicCheckpointTests: XCTestCase {
     }
 
     func testZeroWritesOnlyAtEvaluationsAndTheJobsValueWinsOverTheDefault() throws {
-        let (off, offEvents) = try clockedTrainer(try spec("lora", ["checkpoint_every_seconds": .integer(0)]), secondsPerStep: 4,
+        let (off, offEvents) = try clockedTrainer(try spec("lora", ["checkpoint_every_seconds": .number(0)]), secondsPerStep: 4,
                                                   directory: TrainingFixtures.temporaryDirectory("off"))
         off.defaultCheckpointEverySeconds = 1
         _ = try off.run()
@@ -68,7 +68,7 @@ final class PeriodicCheckpointTests: XCTestCase {
 
     func testFullFineTuningWritesNoMoreOftenThanItsEvaluations() throws {
         // Evaluations every 4 steps (9 s) write `last` before the 10 s interval is ever reached.
-        let spec = try spec("finetune", ["checkpoint_every_seconds": .integer(10), "eval_every_steps": .integer(4),
+        let spec = try spec("finetune", ["checkpoint_every_seconds": .number(10), "eval_every_steps": .integer(4),
                                          "epochs": .integer(1), "learning_rate": .number(1e-3)])
         let (trainer, observer) = try clockedTrainer(spec, secondsPerStep: 2.25,
                                                      directory: TrainingFixtures.temporaryDirectory())
@@ -81,7 +81,7 @@ final class PeriodicCheckpointTests: XCTestCase {
     /// A crash (here: a cancel, which writes nothing) after the mid-epoch periodic checkpoint of step 6: the run
     /// resumed from it replays step 7 onwards and ends exactly as the uninterrupted run.
     func testResumeFromAMidEpochPeriodicCheckpointEqualsTheUninterruptedRun() throws {
-        let spec = try spec("unipelt-apl", ["checkpoint_every_seconds": .integer(10)])
+        let spec = try spec("unipelt-apl", ["checkpoint_every_seconds": .number(10)])
         let (reference, referenceEvents) = try clockedTrainer(spec, secondsPerStep: 4,
                                                               directory: TrainingFixtures.temporaryDirectory("reference"))
         guard case let .finished(expected) = try reference.run() else { return XCTFail("the reference must finish") }
@@ -94,7 +94,7 @@ final class PeriodicCheckpointTests: XCTestCase {
         XCTAssertEqual(periodicSteps(firstEvents.recorder), [3, 6])
 
         // Another interval on resume is fine: it changes nothing that is trained.
-        let resumedSpec = try self.spec("unipelt-apl", ["checkpoint_every_seconds": .integer(0)])
+        let resumedSpec = try self.spec("unipelt-apl", ["checkpoint_every_seconds": .number(0)])
         let second = try TrainingFixtures.trainer(resumedSpec, checkpointDirectory: directory)
         let after = EventRecorder()
         second.observer = after
