@@ -251,11 +251,14 @@ final class JobExecution: TrainingObserver {
         metrics.increment("unipelt_checkpoints_written_total",
                           help: "Checkpoints written by all workers, by why: evaluation, periodic or suspension.",
                           labels: ["reason": record.reason.rawValue])
+        metrics.observe("unipelt_checkpoint_write_seconds", help: "Wall time of writing one checkpoint file.",
+                        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], value: record.seconds)
         if record.reason == .periodic {
             report(NewEvent(jobID: jobID, type: "checkpoint",
-                            message: "periodic checkpoint at step \(record.step) (\(record.bytes) bytes)",
+                            message: record.summary,
                             data: JSONValue.object([("step", .number(Double(record.step))),
-                                                    ("bytes", .number(Double(record.bytes)))]).serialized()))
+                                                    ("bytes", .number(Double(record.bytes))),
+                                                    ("seconds", .number(record.seconds))]).serialized()))
         }
     }
 

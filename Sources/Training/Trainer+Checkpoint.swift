@@ -21,6 +21,7 @@ extension Trainer {
     /// Writes `name` (`best` or `last`) and emits its `checkpoint` event; does nothing without a directory.
     func writeCheckpoint(named name: String, metric: Double?, reason: CheckpointReason = .evaluation) throws {
         guard let directory = checkpointDirectory, let path = checkpointPath(name) else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -56,9 +57,10 @@ extension Trainer {
             throw TrainingError.writeFailure(path: path, cause: error)
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        emit(.checkpoint(CheckpointRecord(name: name, path: path, bytes: bytes,
-                                          sha256: try SHA256.hex(fileAt: path), step: state.step, metric: metric,
-                                          reason: reason)))
+        let sha256 = try SHA256.hex(fileAt: path)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        emit(.checkpoint(CheckpointRecord(name: name, path: path, bytes: bytes, sha256: sha256, step: state.step,
+                                          metric: metric, reason: reason, seconds: seconds)))
         if name == "last" { lastCheckpointTime = clock() }
     }
 
