@@ -61,7 +61,8 @@ public final class App: @unchecked Sendable {
                                                  leaseSeconds: config.leaseSeconds,
                                                  heartbeatSeconds: config.heartbeatSeconds,
                                                  glueDirectory: config.resolvedGLUEDirectory,
-                                                 checkpointRoot: checkpointRoot)
+                                                 checkpointRoot: checkpointRoot,
+                                                 checkpointEverySeconds: config.checkpointEverySeconds)
         workerSettings.keepLastCheckpoint = config.keepLastCheckpoint
         workers = WorkerPool(store: store, models: models, settings: workerSettings, log: log, metrics: metrics,
                              clock: Self.clock)

@@ -24,6 +24,9 @@ public struct Config: Equatable, Sendable {
     public var leaseSeconds = 60
     public var heartbeatSeconds = 10
     public var maxAttempts = 3
+    /// A running job writes its resumable checkpoint at least this often (0: only at evaluations); a job's
+    /// `checkpoint_every_seconds` hyperparameter overrides it.
+    public var checkpointEverySeconds = 300
     public var maxJobsPerSweep = 10_000
     public var maxBodyBytes = 1_048_576
     public var headerTimeoutSeconds = 10
@@ -61,6 +64,7 @@ public struct Config: Equatable, Sendable {
         entry("lease_seconds", \.leaseSeconds, range: 5...86_400),
         entry("heartbeat_seconds", \.heartbeatSeconds, range: 1...3_600),
         entry("max_attempts", \.maxAttempts, range: 1...100),
+        entry("checkpoint_every_seconds", \.checkpointEverySeconds, range: 0...604_800),
         entry("max_jobs_per_sweep", \.maxJobsPerSweep, range: 1...1_000_000),
         entry("max_body_bytes", \.maxBodyBytes, range: 1_024...(1 << 30)),
         entry("header_timeout_seconds", \.headerTimeoutSeconds, range: 1...3_600),

@@ -59,6 +59,7 @@ final class JobExecution: TrainingObserver {
                                       glueDirectory: settings.glueDirectory, checkpointDirectory: checkpointDirectory,
                                       control: control)
             trainer.model.threads = settings.threadsPerWorker
+            trainer.defaultCheckpointEverySeconds = Double(settings.checkpointEverySeconds)
             batchesPerEpoch = max(1, trainer.batchesPerEpoch)
             trainer.observer = self
             let resumePath = "\(checkpointDirectory)/last.safetensors"
@@ -259,6 +260,18 @@ final class JobExecution: TrainingObserver {
                                     isBest: record.name == "best", now: clock()).replacedPath
         }
         if let replaced, replaced != snapshot { try? fileManager.removeItem(atPath: replaced) }
+        metrics.increment("unipelt_checkpoints_written_total",
+                          help: "Checkpoints written by all workers, by why: evaluation, periodic or suspension.",
+                          labels: ["reason": record.reason.rawValue])
+        metrics.observe("unipelt_checkpoint_write_seconds", help: "Wall time of writing one checkpoint file.",
+                        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], value: record.seconds)
+        if record.reason == .periodic {
+            report(NewEvent(jobID: jobID, type: "checkpoint",
+                            message: record.summary,
+                            data: JSONValue.object([("step", .number(Double(record.step))),
+                                                    ("bytes", .number(Double(record.bytes))),
+                                                    ("seconds", .number(record.seconds))]).serialized()))
+        }
     }
 
     /// The trainer's result in snake_case: the store's results table reads `test_metric` and `metric`.

@@ -20,15 +20,18 @@ public final class WorkerPool: @unchecked Sendable {
         public var pollSeconds: Double = 1
         /// Whether a succeeded job keeps its `last` checkpoint (row and file) beside `best`.
         public var keepLastCheckpoint = false
+        /// A job's checkpoint interval unless it sets its own `checkpoint_every_seconds`.
+        public var checkpointEverySeconds: Int
 
         public init(workers: Int, threadsPerWorker: Int, leaseSeconds: Int, heartbeatSeconds: Int,
-                    glueDirectory: String, checkpointRoot: String) {
+                    glueDirectory: String, checkpointRoot: String, checkpointEverySeconds: Int) {
             self.workers = workers
             self.threadsPerWorker = threadsPerWorker
             self.leaseSeconds = leaseSeconds
             self.heartbeatSeconds = heartbeatSeconds
             self.glueDirectory = glueDirectory
             self.checkpointRoot = checkpointRoot
+            self.checkpointEverySeconds = checkpointEverySeconds
         }
     }
 

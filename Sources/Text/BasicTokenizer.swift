@@ -84,14 +84,15 @@ struct BasicTokenizer: Sendable {
         return output
     }
 
-    /// CPython's `handle_capital_sigma`: a cased letter before (skipping case-ignorable ones) and none after.
+    /// CPython's `handle_capital_sigma`: a cased letter before (skipping case-ignorable ones) and none after,
+    /// with the properties of the reference Python's Unicode version.
     private static func isFinalSigma(in word: [Unicode.Scalar], at index: Int) -> Bool {
         var before = index - 1
-        while before >= 0 && word[before].properties.isCaseIgnorable { before -= 1 }
-        guard before >= 0, word[before].properties.isCased else { return false }
+        while before >= 0 && word[before].isReferenceCaseIgnorable { before -= 1 }
+        guard before >= 0, word[before].isReferenceCased else { return false }
         var after = index + 1
-        while after < word.count && word[after].properties.isCaseIgnorable { after += 1 }
-        return after == word.count || !word[after].properties.isCased
+        while after < word.count && word[after].isReferenceCaseIgnorable { after += 1 }
+        return after == word.count || !word[after].isReferenceCased
     }
 
     /// HF `_run_strip_accents`: NFD, then drop nonspacing marks (Mn).

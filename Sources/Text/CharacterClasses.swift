@@ -9,6 +9,12 @@ extension Unicode.Scalar {
     /// older characters; neither matters to these classes except U+1171E, which HF would strip as an accent.)
     static let referenceUnicodeVersion: Unicode.Version = (14, 0)
 
+    /// Unicode's Cased property in `referenceUnicodeVersion`: U+0295 was a lower-case letter (Ll) there.
+    var isReferenceCased: Bool { value == 0x295 || properties.isCased }
+
+    /// Unicode's Case_Ignorable property in `referenceUnicodeVersion`: U+1171E was a nonspacing mark (Mn) there.
+    var isReferenceCaseIgnorable: Bool { value == 0x1171E || properties.isCaseIgnorable }
+
     /// HF `_is_whitespace`: space, tab, newline, carriage return, or general category Zs.
     var isBertWhitespace: Bool {
         switch value {

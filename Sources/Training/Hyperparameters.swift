@@ -33,6 +33,9 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var split: SplitKind
     /// 0 evaluates after every epoch.
     public var evalEverySteps: Int
+    /// Seconds between resumable `last` checkpoints while training; 0 writes `last` only at evaluations. nil: the
+    /// runner's default (the service's `checkpoint_every_seconds`). It never changes what is trained.
+    public var checkpointEverySeconds: Double?
     /// Consecutive evaluations without a strictly better dev metric that stop the run; 0 never stops early.
     public var earlyStoppingPatience: Int
     public var weightDecay: Double
@@ -109,6 +112,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         case let ("batching", .string(v)): batching = Batching(rawValue: v)!
         case let ("split", .string(v)): split = SplitKind(rawValue: v)!
         case let ("eval_every_steps", .integer(v)): evalEverySteps = v
+        case let ("checkpoint_every_seconds", .number(v)): checkpointEverySeconds = v
         case let ("early_stopping_patience", .integer(v)): earlyStoppingPatience = v
         case let ("weight_decay", .number(v)): weightDecay = v
         case let ("warmup_ratio", .number(v)): warmupRatio = v
@@ -133,6 +137,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
          ("max_seq_length", .integer(maxSeqLength)), ("padding", .string(padding.rawValue)),
          ("bucket_window", .integer(bucketWindow)), ("batching", .string(batching.rawValue)),
          ("split", .string(split.rawValue)), ("eval_every_steps", .integer(evalEverySteps)),
+         ("checkpoint_every_seconds", checkpointEverySeconds.map(HyperparameterValue.number)),
          ("early_stopping_patience", .integer(earlyStoppingPatience)), ("weight_decay", .number(weightDecay)),
          ("warmup_ratio", .number(warmupRatio)), ("max_grad_norm", .number(maxGradNorm)),
          ("gate_pooling", .string(gatePooling)), ("classifier", .string(classifier)),
@@ -264,6 +269,9 @@ public enum HyperparameterTable {
         row("split", .choice(SplitKind.allCases.map(\.rawValue)), .string("official"),
             "K-shot rows: official = numpy default_rng(seed).permutation as the reference code; splitmix = older unipelt"),
         row("eval_every_steps", .integer(0...1_000_000), .integer(0), "steps between dev evaluations; 0 = every epoch"),
+        row("checkpoint_every_seconds", .number(0...604_800), nil,
+            "seconds between resumable checkpoints while training; 0 = only at evaluations; default: the service's "
+            + "checkpoint_every_seconds (300)"),
         row("early_stopping_patience", .integer(0...1000), .integer(10),
             "evaluations without a better dev metric before stopping; 0 = never stop early"),
         row("weight_decay", .number(0...1), .number(0), "decoupled AdamW weight decay (not on biases and LayerNorm)"),
@@ -309,7 +317,7 @@ extension Hyperparameters {
         case learningRate, epochs, batchSize, maxSeqLength, padding, bucketWindow, batching, split
         case evalEverySteps, earlyStoppingPatience, weightDecay, warmupRatio, maxGradNorm, gatePooling, classifier
         case prefixInit, gateBiasInit, adapterBottleneck, prefixLength, prefixMidDim, loraRank, dropout
-        case testEveryEval
+        case testEveryEval, checkpointEverySeconds
     }
 
     public init(from decoder: Decoder) throws {
@@ -337,6 +345,7 @@ extension Hyperparameters {
         loraRank = try c.decode(Int.self, forKey: .loraRank)
         dropout = try c.decode(Bool.self, forKey: .dropout)
         testEveryEval = try c.decodeIfPresent(Bool.self, forKey: .testEveryEval) ?? true
+        checkpointEverySeconds = try c.decodeIfPresent(Double.self, forKey: .checkpointEverySeconds)
     }
 
     /// The batch plan's length-bucket window: only when batching by length buckets with dynamic padding.

@@ -19,8 +19,9 @@ extension Trainer {
     }
 
     /// Writes `name` (`best` or `last`) and emits its `checkpoint` event; does nothing without a directory.
-    func writeCheckpoint(named name: String, metric: Double?) throws {
+    func writeCheckpoint(named name: String, metric: Double?, reason: CheckpointReason = .evaluation) throws {
         guard let directory = checkpointDirectory, let path = checkpointPath(name) else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -56,8 +57,11 @@ extension Trainer {
             throw TrainingError.writeFailure(path: path, cause: error)
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        emit(.checkpoint(CheckpointRecord(name: name, path: path, bytes: bytes,
-                                          sha256: try SHA256.hex(fileAt: path), step: state.step, metric: metric)))
+        let sha256 = try SHA256.hex(fileAt: path)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        emit(.checkpoint(CheckpointRecord(name: name, path: path, bytes: bytes, sha256: sha256, step: state.step,
+                                          metric: metric, reason: reason, seconds: seconds)))
+        if name == "last" { lastCheckpointTime = clock() }
     }
 
     private func checkpointMetadata(metric: Double?) throws -> [String: String] {
@@ -100,7 +104,10 @@ extension Trainer {
         } catch {
             throw invalid("unreadable spec or state metadata: \(error)")
         }
-        guard savedSpec == spec else { throw invalid("it was written for another job spec: \(savedSpec)") }
+        // The checkpoint interval changes nothing that is trained, so a resumed run may use another one.
+        var comparable = savedSpec
+        comparable.hyperparameters.checkpointEverySeconds = spec.hyperparameters.checkpointEverySeconds
+        guard comparable == spec else { throw invalid("it was written for another job spec: \(savedSpec)") }
 
         func load(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
             guard let tensor = file.tensors[name] else { throw invalid("no tensor \(name)") }

@@ -44,6 +44,12 @@ public final class Trainer {
     let testPlan: EvaluationPlan
     private let trainLengths: [Int]
     private var hp: Hyperparameters { spec.hyperparameters }
+    /// The checkpoint interval when the job sets none: the service passes its `checkpoint_every_seconds`.
+    public var defaultCheckpointEverySeconds = 300.0
+    /// Monotonic seconds for the checkpoint interval; tests drive their own, so nothing waits on the wall clock.
+    public var clock: () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    /// When `last` was last written (or this run began): the periodic checkpoint interval counts from here.
+    var lastCheckpointTime = 0.0
 
     public init(spec: TrainingSpec, backbone: Backbone, data: TrainingData, checkpointDirectory: String? = nil,
                 control: TrainingControl = TrainingControl()) throws {
@@ -131,6 +137,7 @@ public final class Trainer {
 
     private func trainUntilDone() throws -> TrainingOutcome {
         model.dropoutRNG = RNG(state: state.dropoutRNG)
+        lastCheckpointTime = clock()
         do {
             // A suspension during an evaluation resumes with that evaluation.
             var stopped = state.evaluationPending ? try evaluate() : state.earlyStopping.shouldStop
@@ -150,7 +157,7 @@ public final class Trainer {
                         state.epochOrderRNG = orderRNG.state
                     }
                     let evaluationDue = hp.evalEverySteps > 0 ? state.step % hp.evalEverySteps == 0 : epochDone
-                    if evaluationDue { stopped = try evaluate() }
+                    if evaluationDue { stopped = try evaluate() } else { try writePeriodicCheckpointIfDue() }
                     if stopped || epochDone { break }
                 }
             }
@@ -159,7 +166,7 @@ public final class Trainer {
             }
             return .finished(try finish())
         } catch let stop as StopSignal {
-            if stop.request == .suspend { try writeLast() }
+            if stop.request == .suspend { try writeLast(.suspension) }
             return .stopped(stop.request, step: state.step)
         }
     }
@@ -172,6 +179,16 @@ public final class Trainer {
     /// Checked before every step and every evaluation batch, so a request takes effect within one of them.
     func checkStopRequest() throws {
         if let request = control.stopRequest { throw StopSignal(request: request) }
+    }
+
+    /// Seconds between periodic `last` checkpoints: the job's `checkpoint_every_seconds`, else the default.
+    public var checkpointEverySeconds: Double { hp.checkpointEverySeconds ?? defaultCheckpointEverySeconds }
+
+    /// Writes `last` at this step boundary once the interval has passed since the previous `last`, so a crash
+    /// loses at most that much training. Evaluations restart the interval: never more often than they write.
+    private func writePeriodicCheckpointIfDue() throws {
+        guard checkpointEverySeconds > 0, clock() - lastCheckpointTime >= checkpointEverySeconds else { return }
+        try writeLast(.periodic)
     }
 
     /// forward → zero grads → backward → clip → AdamW, with the schedule's rate for this step.
@@ -225,8 +242,8 @@ public final class Trainer {
         return state.earlyStopping.shouldStop
     }
 
-    private func writeLast() throws {
-        try writeCheckpoint(named: "last", metric: state.evaluations.last?.devMetric)
+    private func writeLast(_ reason: CheckpointReason = .evaluation) throws {
+        try writeCheckpoint(named: "last", metric: state.evaluations.last?.devMetric, reason: reason)
     }
 
     /// Restores the best state into the model and scores the test split on it, once (the paper's protocol: the

@@ -69,6 +69,25 @@ public struct CheckpointRecord: Codable, Equatable, Sendable {
     public let step: Int
     /// The dev metric of the state it holds.
     public let metric: Double?
+    public let reason: CheckpointReason
+    /// Wall time of the write, fsyncs and checksum: what the checkpoint cost the training.
+    public let seconds: Double
+
+    /// One line for logs and events: "periodic checkpoint last at step 120: 1.4 MB in 12 ms".
+    public var summary: String {
+        String(format: "%@ checkpoint %@ at step %d: %.1f MB in %.0f ms", reason.rawValue, name, step,
+               Double(bytes) / 1e6, seconds * 1e3)
+    }
+}
+
+/// Why a checkpoint was written.
+public enum CheckpointReason: String, Codable, Sendable {
+    /// After an evaluation: `best` when it improved, and `last`.
+    case evaluation
+    /// `last` between evaluations, once `checkpoint_every_seconds` passed since the previous `last`.
+    case periodic
+    /// `last` when the job was asked to suspend, so it resumes at that step.
+    case suspension
 }
 
 /// What a finished job reports.

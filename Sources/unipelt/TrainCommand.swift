@@ -235,6 +235,8 @@ final class ProgressLine: TrainingObserver {
             write(String(format: "\revaluation at step %d (epoch %d): dev %@ %.4f%@, dev loss %.4f%@\n",
                          record.step, record.epoch, metric, record.devMetric, test, record.devLoss,
                          record.isBest ? "  (best)" : ""))
+        case let .checkpoint(record) where record.reason == .periodic:
+            write("\r\(record.summary)\n")
         case .failed:
             write("\n")  // the error itself is printed by the command
         case .checkpoint, .finished, .stopped:

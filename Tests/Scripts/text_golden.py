@@ -10,6 +10,10 @@
   Tests/TextTests/Golden/split_golden.json
       SplitMix64 outputs and Fisher-Yates permutations from an independent Python implementation, so the
       K-shot shuffle is pinned across platforms and languages.
+  Tests/TextTests/Golden/final_sigma_golden.json
+      How CPython's str.lower() (which HF's lower-casing is) sees every assigned code point next to a capital
+      sigma: case-ignorable (skipped when looking for the cased letters around it) or cased. A sigma with a cased
+      letter before it and none after it becomes the final form U+03C2 (Unicode's Final_Sigma context).
 
 The reference is the Python ("slow") BertTokenizer, which transformers 5 ships as BertTokenizerLegacy
 (do_lower_case=True, tokenize_chinese_chars=True, strip_accents=None); the Rust-backed BertTokenizer is also
@@ -23,6 +27,7 @@ import json
 import pathlib
 import random
 import sys
+import unicodedata
 
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 from transformers import BertTokenizer
@@ -134,6 +139,51 @@ def fuzz_text(rng, length):
             chars.append(rng.choice(["[SEP]", "[CLS]", "[MASK]", "[UNK]", "[PAD]", "ΑΣ", "İ"]))
     return "".join(chars)
 
+# Capital sigma next to letters, marks, digits, apostrophes, colons and removed format characters: the final
+# form only ends a cased word, where "word" follows Unicode's Case_Ignorable and Cased properties.
+SIGMA_CASES = [
+    "ΟΔΥΣΣΕΥΣ ΣΑΣ ΣΑΣ. ΣΣ ΑΣΣ", "ΑΣ\u0301 Α\u0301Σ ΆΣ ΑΣ\u0345", "ΑΣ' ΑΣ'Β 'Σ ΑΣ\u02bcΒ ΑΣ\u2019Β",
+    "ΑΣ:Β ΑΣ·Β ΑΣ;Β ΑΣ-Β", "1Σ Σ1 Α1Σ ΑΣ1", "AΣ ΣA ＡΣ ªΣ ǅΣ ᾼΣ", "ΑΣ\u200dΒ ΑΣ\u00adΒ ΑΣ\u200bΒ",
+    "ΑΣ中 中Σ ΑΣ😀", "(ΑΣ) «ΑΣ» ΑΣ!", "ΜΙΑ ΧΩΡΑ ΤΗΣ ΕΥΡΩΠΗΣ ΕΙΝΑΙ Η ΕΛΛΑΣ",
+]
+
+
+def sigma_context_classes():
+    """Every assigned code point (Python's Unicode database) that str.lower() skips around a capital sigma
+    (case-ignorable) or counts as a cased letter, each as sorted [first, last] ranges. Probed through lower()
+    itself: before a final sigma "Α" c "Σ", after it "Α" "Σ" c, and alone c "Σ"."""
+    ignorable, cased = [], []
+    for cp in range(0x110000):
+        c = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF or unicodedata.category(c) == "Cn":
+            continue
+        skipped_before = ("Α" + c + "Σ").lower()[-1] == "ς" and ("ΑΣ" + c).lower()[1] == "ς"
+        if skipped_before:
+            ignorable.append(cp)
+        elif (c + "Σ").lower()[-1] == "ς":
+            cased.append(cp)
+
+    def ranges(points):
+        out = []
+        for cp in points:
+            if out and out[-1][1] == cp - 1:
+                out[-1][1] = cp
+            else:
+                out.append([cp, cp])
+        return out
+    return ranges(ignorable), ranges(cased)
+
+
+def write_sigma_golden():
+    ignorable, cased = sigma_context_classes()
+    out = GOLDEN / "final_sigma_golden.json"
+    with out.open("w", encoding="utf-8") as f:
+        f.write('{"python": "%s", "unicode": "%s",\n' % (sys.version.split()[0], unicodedata.unidata_version))
+        f.write(' "case_ignorable": %s,\n' % json.dumps(ignorable, separators=(",", ":")))
+        f.write(' "cased": %s}\n' % json.dumps(cased, separators=(",", ":")))
+    print(f"wrote {len(ignorable)} case-ignorable and {len(cased)} cased ranges to {out.relative_to(ROOT)}")
+
+
 HARD_PAIRS = [
     ("", ""), ("a", ""), ("", "b"), (" ", "\t"),
     ("Short premise.", "A much longer hypothesis that goes on and on and on for many words."),
@@ -180,6 +230,9 @@ def main():
         for max_length in (3, 4, 5, 8, 13):
             add(f"hard-pair-{i}-max{max_length}", a, b, max_length)
 
+    for i, text in enumerate(SIGMA_CASES):
+        add(f"sigma-{i}", text)
+
     for i in range(150):
         add(f"fuzz-{i}", fuzz_text(fuzz_rng, fuzz_rng.randint(1, 60)))
     for i in range(60):
@@ -207,6 +260,7 @@ def main():
 
     write_fixture(glue, fixture_rng)
     write_split_golden()
+    write_sigma_golden()
 
 
 def _fast_tokenizer():

@@ -243,7 +243,7 @@ extension EndToEndTests {
         XCTAssertEqual(finished["dev_rows"] as? [Int], trainer.data.devRows, file: file, line: line)
     }
 
-    private func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {
+    func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {
         let deadline = Date().addingTimeInterval(300)
         while Date() < deadline {
             let job = try service.json("/v1/jobs/\(id)").object
@@ -254,7 +254,7 @@ extension EndToEndTests {
         return [:]
     }
 
-    private func losses(_ service: ServiceProcess, _ id: String) throws -> [Double] {
+    func losses(_ service: ServiceProcess, _ id: String) throws -> [Double] {
         (try service.json("/v1/jobs/\(id)/metrics?keys=train_loss&limit=1000").object["data"] as? [[String: Any]] ?? [])
             .compactMap { $0["train_loss"] as? Double }
     }
