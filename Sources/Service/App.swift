@@ -74,7 +74,8 @@ public final class App: @unchecked Sendable {
         registerAPIRoutes(on: &router, context: APIContext(
             store: store, vocabulary: Self.vocabulary(config: config, models: models), now: Self.clock,
             checkpointRoot: checkpointRoot, metrics: metrics, apiToken: token,
-            readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion))
+            readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion,
+            inference: Inference(models: models, exportDirectory: config.dataDirectory + "/exports")))
         var serverConfiguration = Server.Configuration()
         serverConfiguration.host = config.listenAddress
         serverConfiguration.port = config.listenPort

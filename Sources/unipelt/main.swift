@@ -18,6 +18,8 @@ let commands: [Command] = [
             usage: ConfigCommand.usage, run: ConfigCommand.run),
     Command(name: "train", summary: "train one job in the foreground (no server)",
             usage: TrainCommand.usage, run: { exitOnFailure(TrainCommand.run($0)) }),
+    Command(name: "predict", summary: "run a trained checkpoint on JSON lines of texts",
+            usage: PredictCommand.usage, run: PredictCommand.run),
     Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",
             usage: TokenizeCommand.usage, run: TokenizeCommand.run),
     Command(name: "bench http", summary: "serve a small JSON route for wrk",

@@ -63,6 +63,8 @@ class APITestCase: XCTestCase {
     /// Overridden by test classes that run the server with a token.
     var apiToken: String? { nil }
     var readiness: [String: Bool] = ["workers": true]
+    /// Overridden by test classes that predict and export.
+    var inference: Inference? { nil }
     static let leaseSeconds = 60
 
     static let vocabulary = SweepVocabulary(
@@ -81,7 +83,8 @@ class APITestCase: XCTestCase {
         let readinessChecks = readiness
         let context = APIContext(store: store, vocabulary: Self.vocabulary, now: { clock.now },
                                  checkpointRoot: checkpointRoot, metrics: registry, apiToken: apiToken,
-                                 readiness: { readinessChecks }, codeVersion: "test-1", streamPollInterval: 0.05)
+                                 readiness: { readinessChecks }, codeVersion: "test-1", streamPollInterval: 0.05,
+                                 inference: inference)
         var router = Router()
         registerAPIRoutes(on: &router, context: context)
         var configuration = Server.Configuration()

@@ -24,12 +24,14 @@ public struct APIContext: Sendable {
     public var codeVersion: String
     /// How often history streams look for new rows.
     public var streamPollInterval: TimeInterval
+    /// Trained models for predict and export; nil answers those routes with 503.
+    public var inference: Inference?
 
     public init(store: JobStore, vocabulary: @autoclosure @escaping @Sendable () -> SweepVocabulary,
                 now: @escaping @Sendable () -> Int,
                 checkpointRoot: String, metrics: PrometheusRegistry, apiToken: String?,
                 readiness: @escaping @Sendable () -> [String: Bool], codeVersion: String,
-                streamPollInterval: TimeInterval = 0.5) {
+                streamPollInterval: TimeInterval = 0.5, inference: Inference? = nil) {
         self.store = store
         currentVocabulary = vocabulary
         self.now = now
@@ -39,6 +41,7 @@ public struct APIContext: Sendable {
         self.readiness = readiness
         self.codeVersion = codeVersion
         self.streamPollInterval = streamPollInterval
+        self.inference = inference
     }
 }
 
@@ -50,6 +53,7 @@ public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     JobsAPI(context: context).register(on: &router, routes)
     JobHistoryAPI(context: context).register(on: &router, routes)
     CheckpointsAPI(context: context).register(on: &router, routes)
+    InferenceAPI(context: context).register(on: &router, routes)
     OpsAPI(context: context).register(on: &router, routes)
 }
 

@@ -1,0 +1,111 @@
+import Foundation
+import JobStore
+import Model
+@testable import Service
+import Text
+@testable import Training
+import XCTest
+
+/// `POST /v1/jobs/{id}/predict` on jobs trained in-process on the tiny model and recorded in the store as a
+/// worker would.
+final class APIPredictTests: APITestCase {
+    private static let world = try! TinyWorld()
+    private static let models = ModelLibrary(directory: world.modelDirectory, defaultName: "tiny")
+    private static let limits = Predictor.Limits(maxInputs: 8, maxTextCharacters: 200)
+    private lazy var shared = Inference(models: Self.models, cacheCapacity: 2, limits: Self.limits,
+                                        exportDirectory: directory.appendingPathComponent("exports").path)
+    override var inference: Inference? { shared }
+
+    override class func tearDown() {
+        world.remove()
+        super.tearDown()
+    }
+
+    /// Creates a job over the API, trains it here for one epoch and records its best checkpoint.
+    private func trainedJob(_ method: String, task: GLUETask = .rte) throws -> (id: String, trainer: Trainer) {
+        let created = try post("/v1/jobs", #"{"task": "\#(task.rawValue)", "k": 16, "seed": 1, "method": "\#(method)", "hyperparameters": {"epochs": 1}}"#)
+        XCTAssertEqual(created.status, 201, created.text)
+        let id = created.json()["id"] as! String
+        let claimed = try XCTUnwrap(try claim())
+        let spec = try TrainingSpec(task: task.rawValue, k: 16, seed: 1, method: method, model: "default",
+                                    overrides: ["epochs": .integer(1), "max_seq_length": .integer(64)])
+        let base = try Self.models.load("default")
+        let trainer = try Trainer(spec: spec, backbone: base.backbone, tokenizer: base.tokenizer,
+                                  glueDirectory: Self.world.glueDirectory, checkpointDirectory: checkpointRoot + "/" + id)
+        _ = try trainer.run()
+        let path = trainer.checkpointPath("best")!
+        let bytes = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        _ = try store.write {
+            try $0.recordCheckpoint(claimed.lease, NewCheckpoint(name: "best", step: 1, path: path, bytes: bytes,
+                                                                 sha256: try SHA256.hex(fileAt: path)),
+                                    isBest: true, now: clock.now)
+        }
+        return (id, trainer)
+    }
+
+    /// The job's first dev examples and the logits evaluation computes for them (its batching, its model).
+    private func devExamplesAndEvaluationLogits(_ trainer: Trainer, count: Int) throws -> ([GLUEExample], [[Float]]) {
+        let dataset = try GLUEDataset.load(task: trainer.task, glueDirectory: URL(fileURLWithPath: Self.world.glueDirectory))
+        let examples = Array(try KShotSplit.make(dataset: dataset, size: .k(16), seed: 1).dev.prefix(count))
+        let base = try Self.models.load("default")
+        let split = EncodedSplit(examples, tokenizer: base.tokenizer, maxSeqLength: trainer.spec.hyperparameters.maxSeqLength)
+        let order = Trainer.lengthOrder(split), labels = trainer.task.numberOfLabels
+        try trainer.model.forward(try trainer.assembleEvaluationBatch(split, order[...]), training: false)
+        var logits = [[Float]](repeating: [], count: count)
+        for (row, index) in order.enumerated() { logits[index] = Array(trainer.model.logits[row * labels..<(row + 1) * labels]) }
+        return (examples, logits)
+    }
+
+    func testPredictGivesEvaluationsLogitsAndKeepsOneModelLoaded() throws {
+        let (id, trainer) = try trainedJob("unipelt-apl")
+        let (examples, expected) = try devExamplesAndEvaluationLogits(trainer, count: Self.limits.maxInputs)
+        let inputs = examples.map { [$0.text, $0.pair!] }
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["inputs": inputs, "checkpoint": "best"]), as: UTF8.self)
+        for _ in 0..<2 {
+            let response = try post("/v1/jobs/\(id)/predict", body)
+            XCTAssertEqual(response.status, 200, response.text)
+            let data = try XCTUnwrap(response.json()["data"] as? [[String: Any]])
+            XCTAssertEqual(data.map { ($0["logits"] as! [Double]).map(Float.init) }, expected)
+            for prediction in data {
+                let probabilities = try XCTUnwrap(prediction["probabilities"] as? [String: Double])
+                XCTAssertEqual(Set(probabilities.keys), ["entailment", "not_entailment"])
+                XCTAssertEqual(prediction["label"] as? String, probabilities.max { $0.value < $1.value }!.key)
+            }
+        }
+        XCTAssertEqual(shared.predictors.keys.count, 1, "a second request reuses the loaded model")
+    }
+
+    func testBadInputsGet4xxNamingTheField() throws {
+        let (id, _) = try trainedJob("lora")
+        let long = String(repeating: "w1 ", count: 100)
+        let cases: [(body: String, status: Int, param: String)] = [
+            (#"{}"#, 400, "inputs"),
+            (#"{"inputs": "w1 w2"}"#, 400, "inputs"),
+            (#"{"inputs": []}"#, 400, "inputs"),
+            (#"{"inputs": [["w1"], ["w1", "w2", "w3"]]}"#, 400, "inputs[1]"),
+            (#"{"inputs": [["w1"], ["w2", 3]]}"#, 400, "inputs[1][1]"),
+            (#"{"inputs": [["w1"], {"text": "w2"}]}"#, 400, "inputs[1]"),
+            (#"{"inputs": [["w1"], ["w2", "\#(long)"]]}"#, 400, "inputs[1][1]"),
+            (#"{"inputs": [\#(Array(repeating: #"["w1"]"#, count: 9).joined(separator: ","))]}"#, 400, "inputs"),
+            (#"{"inputs": [["w1"]], "checkpoint": "first"}"#, 400, "checkpoint"),
+            (#"{"inputs": [["w1"]], "checkpoint": "last"}"#, 409, "checkpoint"),
+            (#"{"inputs": [["w1"]], "temperature": 2}"#, 400, "temperature"),
+        ]
+        for (body, status, param) in cases {
+            let response = try post("/v1/jobs/\(id)/predict", body)
+            XCTAssertEqual(response.status, status, body)
+            let error = response.json()["error"] as? [String: Any]
+            XCTAssertEqual(error?["param"] as? String, param, body)
+        }
+        let unknown = try post("/v1/jobs/job_000000000000000000000000/predict", #"{"inputs": [["w1"]]}"#)
+        XCTAssertEqual(unknown.status, 404)
+    }
+
+    func testTheModelCacheIsBounded() throws {
+        let cache = LRUCache<String, Int>(capacity: 2)
+        var loads = 0
+        for key in ["a", "b", "a", "c", "a", "b"] { _ = cache.value(for: key) { loads += 1; return loads } }
+        XCTAssertEqual(cache.keys, ["a", "b"], "least recently used first; c was evicted by b")
+        XCTAssertEqual(loads, 4, "a stayed loaded while it was used")
+    }
+}
