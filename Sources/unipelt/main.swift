@@ -20,6 +20,8 @@ let commands: [Command] = [
             usage: TrainCommand.usage, run: { exitOnFailure(TrainCommand.run($0)) }),
     Command(name: "predict", summary: "run a trained checkpoint on JSON lines of texts",
             usage: PredictCommand.usage, run: PredictCommand.run),
+    Command(name: "export", summary: "write a trained checkpoint as a PEFT, adapters or merged HF folder",
+            usage: ExportCommand.usage, run: ExportCommand.run),
     Command(name: "tokenize", summary: "encode JSON lines of texts into BERT token ids",
             usage: TokenizeCommand.usage, run: TokenizeCommand.run),
     Command(name: "bench http", summary: "serve a small JSON route for wrk",

@@ -1,5 +1,6 @@
 import HTTP
 import JobStore
+import Model
 import Training
 
 // The one place where errors become API errors (service.md §4.5). Handlers throw `APIError`,
@@ -36,6 +37,9 @@ extension APIError {
         case let error as PredictionError:
             return APIError(status: 400, type: "invalid_request_error", code: error.code, message: error.description,
                             param: error.field)
+        case let error as ExportError:
+            return APIError(status: 400, type: "invalid_request_error", code: "format_not_supported",
+                            message: error.description, param: "format")
         case let error as ModelLibrary.LoadError:
             return APIError(status: 409, type: "conflict_error", code: "model_unavailable",
                             message: "the job's base model cannot be loaded: \(error)")

@@ -1,16 +1,19 @@
 import Foundation
 import HTTP
 import JobStore
+import Model
 import Text
 import Training
 
 /// `POST /v1/jobs/{job_id}/predict`: `{"inputs": [["premise", "hypothesis"], ["one sentence"]],
 /// "checkpoint": "best" | "last" | <checkpoint id>}` → one prediction per input, in order.
+/// `GET /v1/jobs/{job_id}/export?format=peft|adapters|merged[&checkpoint=…]` → the export folder as a tar stream.
 struct InferenceAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
         router.post("/v1/jobs/{job_id}/predict", options: APIRoutes.requiredJSONBody, routes.v1 { try predict($0) })
+        router.get("/v1/jobs/{job_id}/export", routes.v1 { try export($0) })
     }
 
     private var inference: Inference {
@@ -43,6 +46,32 @@ struct InferenceAPI {
         return try .api(PredictionList(
             data: predictions.enumerated().map { PredictionJSON.Object($1, index: $0, labelNames: names) },
             checkpointID: checkpoint.id, task: predictor.checkpoint.task.rawValue, method: predictor.checkpoint.spec.method))
+    }
+
+    /// Exports into a folder of its own under the export directory, then streams it and removes it. Refusals
+    /// (a format that cannot express the method) happen before the response starts.
+    private func export(_ request: Request) throws -> Response {
+        let jobID = try APIID.require(request.pathParameters["job_id"], .job)
+        guard let name = try request.query.choice("format", ExportFormat.allCases.map(\.rawValue)) else {
+            throw APIError.missingParameter("format")
+        }
+        let format = ExportFormat(rawValue: name)!
+        let inference = try inference
+        let (_, path) = try resolveCheckpoint(jobID: jobID, request.query["checkpoint"].map(JSONValue.string))
+        let folder = "\(jobID)-\(format.rawValue)"
+        let directory = inference.exportDirectory + "/" + folder + "-" + UUID().uuidString
+        let files: [String]
+        do {
+            files = try TrainedModel.open(checkpointPath: path, models: inference.models).export(format, to: directory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        let headers = HTTPHeaders([("Content-Disposition", "attachment; filename=\"\(folder).tar\"")])
+        return .stream(.chunked(contentType: "application/x-tar"), headers: headers) { stream in
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try? TarWriter.archive(directory: directory, files: files, folder: folder, modified: Date()) { try stream.write($0) }
+        }
     }
 
     /// `best` (the default), `last`, or a checkpoint id of this job; with its file's real path, which

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Training
 
 /// A job's trained model opened for predict and export: its checkpoint and the base model it was trained on.
@@ -26,5 +27,12 @@ public struct TrainedModel: Sendable {
 
     public func predictor(limits: Predictor.Limits = Predictor.Limits()) throws -> Predictor {
         try Predictor(checkpoint: checkpoint, backbone: base.backbone, tokenizer: base.tokenizer, limits: limits)
+    }
+
+    /// Writes the export folder; returns its file names.
+    @discardableResult
+    public func export(_ format: ExportFormat, to directory: String) throws -> [String] {
+        try Exporter.write(checkpoint, model: try checkpoint.model(backbone: base.backbone, maxBatch: 1),
+                           baseName: base.name, baseDirectory: base.directory, format: format, to: directory)
     }
 }

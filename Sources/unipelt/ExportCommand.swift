@@ -1,0 +1,42 @@
+import Foundation
+import Model
+import Service
+
+/// `unipelt export`: a trained checkpoint as a folder Python loads — the service's export route without the server.
+enum ExportCommand {
+    static let usage = """
+    usage: unipelt export --checkpoint FILE [--model DIR] --format FORMAT --out DIR
+
+      --checkpoint FILE   a job's best or last .safetensors
+      --model DIR         the base model folder [the one the job was trained on]
+      --format FORMAT     peft      LoRA as a PEFT adapter (PeftModel.from_pretrained)
+                          adapters  adapter, prefix, LoRA, UniPELT for AdapterHub adapters (BertAdapterModel.load_adapter)
+                          merged    finetune, BitFit, LoRA folded into a plain BertForSequenceClassification
+      --out DIR           the folder to write (created if needed)
+    """
+
+    struct UsageError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func run(_ arguments: [String]) throws {
+        var values: [String: String] = [:]
+        var remaining = arguments[...]
+        while let option = remaining.popFirst() {
+            guard ["--checkpoint", "--model", "--format", "--out"].contains(option) else {
+                throw UsageError(description: "unknown option '\(option)'\n\n\(usage)")
+            }
+            guard let value = remaining.popFirst() else { throw UsageError(description: "\(option) needs a value") }
+            values[option] = value
+        }
+        for required in ["--checkpoint", "--format", "--out"] where values[required] == nil {
+            throw UsageError(description: "missing \(required)\n\n\(usage)")
+        }
+        guard let format = ExportFormat(rawValue: values["--format"]!) else {
+            throw UsageError(description: "unknown format '\(values["--format"]!)'; expected one of "
+                             + ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let trained = try TrainedModel.open(checkpointPath: values["--checkpoint"]!, modelDirectory: values["--model"])
+        for file in try trained.export(format, to: values["--out"]!) { print(values["--out"]! + "/" + file) }
+    }
+}
