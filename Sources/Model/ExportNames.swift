@@ -102,7 +102,6 @@ extension BertModel {
                                                                  (ParameterName.classifier + ".bias", [])] {
                 if let target = ExportNames.adaptersHead(name) { tensors.head[target] = try tensor(name) }
             }
-            if let gate = pelt.prefix, gate.gated { tensors.weights = try duplicatingPrefixGates(tensors.weights) }
             return tensors
         case .merged:
             if pelt.adapter != nil || pelt.prefix != nil {
@@ -156,17 +155,5 @@ extension BertModel {
         let out = b.shape[0], rank = b.shape[1], inp = a.shape[1]
         BLAS.gemm(.none, .none, m: out, n: inp, k: rank, alpha: scale, a: b.data, lda: rank, b: a.data, ldb: inp,
                   beta: 1, c: weight.mutableData, ldc: inp)
-    }
-
-    /// unipelt's prefix gate is one sigmoid scaling keys and values alike; `adapters` gates them with two
-    /// outputs, so both rows get the same weights.
-    private func duplicatingPrefixGates(_ weights: [String: Tensor]) throws -> [String: Tensor] {
-        var out = weights
-        for (name, tensor) in weights where name.contains(".prefix_tuning.prefix_gates.") {
-            let values = Array(UnsafeBufferPointer(start: tensor.data, count: tensor.count))
-            let shape = tensor.shape.rank == 2 ? Shape(2, tensor.shape[1]) : Shape(2)
-            out[name] = Tensor(shape: shape, values: values + values)
-        }
-        return out
     }
 }

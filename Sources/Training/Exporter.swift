@@ -33,7 +33,7 @@ public enum Exporter {
                 "modules_to_save": ["classifier"], "inference_mode": true, "init_lora_weights": true,
             ])
         case .adapters:
-            weights["adapter_model.safetensors"] = tensors.weights
+            weights["adapter.safetensors"] = tensors.weights
             weights["model_head.safetensors"] = tensors.head
             let common: [String: Any] = ["hidden_size": model.config.hiddenSize, "model_class": "BertAdapterModel",
                                          "model_name": baseName, "model_type": "bert", "name": adapterName]
@@ -122,7 +122,9 @@ public enum Exporter {
         if let prefix = pelt.prefix {
             parts.append(["architecture": "prefix_tuning", "encoder_prefix": true, "cross_prefix": true, "flat": false,
                           "prefix_length": prefix.length, "bottleneck_size": prefix.mlpWidth, "non_linearity": "tanh",
-                          "dropout": 0.0, "use_gating": prefix.gated, "shared_gating": true])
+                          "dropout": 0.0, "use_gating": prefix.gated,
+                          // One sigmoid for keys and values alike, as unipelt's prefix gate.
+                          "shared_gating": true])
         }
         if let adapter = pelt.adapter {
             parts.append(["architecture": "bottleneck", "mh_adapter": false, "output_adapter": true,
