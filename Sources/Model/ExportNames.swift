@@ -29,15 +29,13 @@ public struct ExportTensors {
 /// unipelt's registry names (Hugging Face / adapter-transformers names, see `ParameterName`) in each export
 /// format, one table per format. A nil entry means the format has no place for that tensor.
 enum ExportNames {
-    /// PEFT prefixes the wrapped model's names with `base_model.model.`, drops the adapter name from saved keys,
-    /// adds `.weight` to LoRA's A and B (Linear modules there), and keeps whole-module copies (the classifier,
-    /// `modules_to_save`) under `<module>.modules_to_save.<name>`.
+    /// PEFT prefixes the wrapped model's names with `base_model.model.` and drops the adapter name from saved keys;
+    /// LoRA's A and B are Linear modules there (`.weight`), and the classifier, a module saved whole
+    /// (`modules_to_save`), keeps its own name.
     static func peft(_ name: String) -> String? {
         let prefix = "base_model.model."
         if name.hasSuffix(".lora_A") || name.hasSuffix(".lora_B") { return prefix + name + ".weight" }
-        if name.hasPrefix(ParameterName.classifier + ".") {
-            return prefix + ParameterName.classifier + ".modules_to_save." + name.dropFirst(ParameterName.classifier.count + 1)
-        }
+        if name.hasPrefix(ParameterName.classifier + ".") { return prefix + name }
         return nil
     }
 

@@ -28,7 +28,7 @@ public enum Exporter {
             weights["adapter_model.safetensors"] = tensors.weights
             files["adapter_config.json"] = try json([
                 "peft_type": "LORA", "task_type": "SEQ_CLS", "base_model_name_or_path": baseDirectory,
-                "r": lora.rank, "lora_alpha": Double(lora.scale) * Double(lora.rank), "lora_dropout": 0.0,
+                "r": lora.rank, "lora_alpha": alpha(lora), "lora_dropout": 0.0,
                 "target_modules": ["query", "value"], "bias": "none", "fan_in_fan_out": false,
                 "modules_to_save": ["classifier"], "inference_mode": true, "init_lora_weights": true,
             ])
@@ -116,7 +116,7 @@ public enum Exporter {
             // adapters scales the update by alpha/r after the gate; unipelt's gate replaces the scale.
             parts.append(["architecture": "lora", "selfattn_lora": true, "intermediate_lora": false, "output_lora": false,
                           "attn_matrices": ["q", "v"], "r": lora.rank,
-                          "alpha": lora.gated ? lora.rank : Int((lora.scale * Float(lora.rank)).rounded()),
+                          "alpha": lora.gated ? lora.rank : alpha(lora),
                           "dropout": 0.0, "composition_mode": "add", "init_weights": "lora", "use_gating": lora.gated])
         }
         if let prefix = pelt.prefix {
@@ -135,6 +135,12 @@ public enum Exporter {
                           "use_gating": adapter.gated])
         }
         return parts.count == 1 ? parts[0] : ["architecture": "union", "configs": parts]
+    }
+
+    /// α with α/r = the job's LoRA scale; an integer when it is one (`adapters` types it so).
+    static func alpha(_ lora: LoRAConfig) -> Any {
+        let alpha = Double(lora.scale) * Double(lora.rank)
+        return alpha == alpha.rounded() ? Int(alpha) : alpha
     }
 
     private static func json(_ object: [String: Any]) throws -> Data {
