@@ -101,6 +101,61 @@ final class APIPredictTests: APITestCase {
         XCTAssertEqual(unknown.status, 404)
     }
 
+    /// The files of a ustar stream, by name, with each header's checksum checked.
+    private func untar(_ bytes: [UInt8]) throws -> [String: [UInt8]] {
+        var files: [String: [UInt8]] = [:]
+        var offset = 0
+        func field(_ start: Int, _ width: Int) -> String {
+            String(decoding: bytes[offset + start..<offset + start + width].prefix { $0 != 0 }, as: UTF8.self)
+        }
+        while offset + 512 <= bytes.count, bytes[offset..<offset + 512].contains(where: { $0 != 0 }) {
+            let size = try XCTUnwrap(Int(field(124, 12).trimmingCharacters(in: .whitespaces), radix: 8))
+            var header = Array(bytes[offset..<offset + 512])
+            header.replaceSubrange(148..<156, with: Array(repeating: UInt8(ascii: " "), count: 8))
+            XCTAssertEqual(Int(field(148, 6), radix: 8), header.reduce(0) { $0 + Int($1) }, "header checksum")
+            XCTAssertEqual(field(257, 5), "ustar")
+            files[field(0, 100)] = Array(bytes[offset + 512..<offset + 512 + size])
+            offset += 512 + (size + 511) / 512 * 512
+        }
+        XCTAssertEqual(bytes.count, offset + 1024, "two zero blocks end the archive")
+        return files
+    }
+
+    func testExportStreamsTheFolderAsTarAndRefusesWhatAFormatCannotExpress() throws {
+        let (id, trainer) = try trainedJob("lora")
+        let response = try get("/v1/jobs/\(id)/export?format=peft")
+        XCTAssertEqual(response.status, 200, response.text)
+        XCTAssertEqual(response.headers["content-type"], "application/x-tar")
+        let files = try untar(response.body)
+        let folder = "\(id)-peft/"
+        XCTAssertEqual(Set(files.keys), Set(["adapter_config.json", "adapter_model.safetensors", "unipelt_export.json"].map { folder + $0 }))
+        let config = try JSONSerialization.jsonObject(with: Data(files[folder + "adapter_config.json"]!)) as! [String: Any]
+        XCTAssertEqual(config["peft_type"] as? String, "LORA")
+        XCTAssertEqual(config["modules_to_save"] as? [String], ["classifier"])
+        let metadata = try JSONSerialization.jsonObject(with: Data(files[folder + "unipelt_export.json"]!)) as! [String: Any]
+        XCTAssertEqual(metadata["method"] as? String, "lora")
+        XCTAssertEqual(metadata["base_model"] as? String, "tiny")
+        XCTAssertEqual(metadata["metric"] as? String, trainer.task.primaryMetric.rawValue)
+        XCTAssertEqual((metadata["spec"] as? [String: Any])?["task"] as? String, "rte")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: shared.exportDirectory), [],
+                       "the exported folder is removed once streamed")
+
+        for (query, param) in [("format=onnx", "format"), ("", "format"),
+                               ("format=peft&checkpoint=last", "checkpoint")] {
+            let refused = try get("/v1/jobs/\(id)/export?\(query)")
+            XCTAssertTrue((400..<500).contains(refused.status), query)
+            XCTAssertEqual((refused.json()["error"] as? [String: Any])?["param"] as? String, param, query)
+        }
+        let (apl, _) = try trainedJob("unipelt-apl")
+        for (format, reason) in [("merged", "adapter or a prefix"), ("peft", "ungated LoRA only")] {
+            let refused = try get("/v1/jobs/\(apl)/export?format=\(format)")
+            XCTAssertEqual(refused.status, 400)
+            let error = refused.json()["error"] as? [String: Any]
+            XCTAssertEqual(error?["param"] as? String, "format")
+            XCTAssertTrue((error?["message"] as? String ?? "").contains(reason), format)
+        }
+    }
+
     func testTheModelCacheIsBounded() throws {
         let cache = LRUCache<String, Int>(capacity: 2)
         var loads = 0
