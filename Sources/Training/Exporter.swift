@@ -127,7 +127,8 @@ public enum Exporter {
                           "shared_gating": true])
         }
         if let adapter = pelt.adapter {
-            parts.append(["architecture": "bottleneck", "mh_adapter": false, "output_adapter": true,
+            // A bottleneck adapter is the configuration without an `architecture` key.
+            parts.append(["mh_adapter": false, "output_adapter": true,
                           "reduction_factor": Double(config.hiddenSize) / Double(adapter.bottleneck),
                           "non_linearity": "relu", "original_ln_before": true, "original_ln_after": true,
                           "residual_before_ln": true, "adapter_residual_before_ln": false, "ln_before": false,
