@@ -132,7 +132,7 @@ public enum Exporter {
                           "reduction_factor": Double(config.hiddenSize) / Double(adapter.bottleneck),
                           "non_linearity": "relu", "original_ln_before": true, "original_ln_after": true,
                           "residual_before_ln": true, "adapter_residual_before_ln": false, "ln_before": false,
-                          "ln_after": false, "init_weights": "bert", "is_parallel": false, "scaling": 1.0,
+                          "ln_after": false, "init_weights": "bert", "is_parallel": false,
                           "use_gating": adapter.gated])
         }
         return parts.count == 1 ? parts[0] : ["architecture": "union", "configs": parts]

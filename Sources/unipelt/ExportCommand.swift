@@ -15,26 +15,12 @@ enum ExportCommand {
       --out DIR           the folder to write (created if needed)
     """
 
-    struct UsageError: Error, CustomStringConvertible {
-        let description: String
-    }
-
     static func run(_ arguments: [String]) throws {
-        var values: [String: String] = [:]
-        var remaining = arguments[...]
-        while let option = remaining.popFirst() {
-            guard ["--checkpoint", "--model", "--format", "--out"].contains(option) else {
-                throw UsageError(description: "unknown option '\(option)'\n\n\(usage)")
-            }
-            guard let value = remaining.popFirst() else { throw UsageError(description: "\(option) needs a value") }
-            values[option] = value
-        }
-        for required in ["--checkpoint", "--format", "--out"] where values[required] == nil {
-            throw UsageError(description: "missing \(required)\n\n\(usage)")
-        }
+        let values = try ValueOptions(arguments, allowed: ["--checkpoint", "--model", "--format", "--out"],
+                                      required: ["--checkpoint", "--format", "--out"], usage: usage)
         guard let format = ExportFormat(rawValue: values["--format"]!) else {
-            throw UsageError(description: "unknown format '\(values["--format"]!)'; expected one of "
-                             + ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ValueOptions.UsageError(description: "unknown format '\(values["--format"]!)'; expected one of "
+                                          + ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))
         }
         let trained = try TrainedModel.open(checkpointPath: values["--checkpoint"]!, modelDirectory: values["--model"])
         for file in try trained.export(format, to: values["--out"]!) { print(values["--out"]! + "/" + file) }

@@ -20,28 +20,15 @@ enum PredictCommand {
       --task TASK         check that the checkpoint was trained on TASK
     """
 
-    struct UsageError: Error, CustomStringConvertible {
-        let description: String
-    }
-
     static func run(_ arguments: [String]) throws {
-        var values: [String: String] = [:]
-        var remaining = arguments[...]
-        while let option = remaining.popFirst() {
-            guard ["--checkpoint", "--model", "--task"].contains(option) else {
-                throw UsageError(description: "unknown option '\(option)'\n\n\(usage)")
-            }
-            guard let value = remaining.popFirst() else { throw UsageError(description: "\(option) needs a value") }
-            values[option] = value
-        }
-        guard let path = values["--checkpoint"] else { throw UsageError(description: "missing --checkpoint\n\n\(usage)") }
-        let trained = try TrainedModel.open(checkpointPath: path, modelDirectory: values["--model"])
-        if let task = values["--task"], task != trained.checkpoint.task.rawValue {
-            throw UsageError(description: "the checkpoint was trained on \(trained.checkpoint.task.rawValue), not \(task)")
+        let values = try ValueOptions(arguments, allowed: ["--checkpoint", "--model", "--task"],
+                                      required: ["--checkpoint"], usage: usage)
+        let trained = try TrainedModel.open(checkpointPath: values["--checkpoint"]!, modelDirectory: values["--model"])
+        let task = trained.checkpoint.task
+        if let asked = values["--task"], asked != task.rawValue {
+            throw ValueOptions.UsageError(description: "the checkpoint was trained on \(task.rawValue), not \(asked)")
         }
         let predictor = try trained.predictor()
-        let names: [String]
-        if case let .categories(_, labelNames) = trained.checkpoint.task.labelKind { names = labelNames } else { names = [] }
 
         var inputs: [PredictionInput] = []
         let lines = FileHandle.standardInput.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"))
@@ -53,7 +40,7 @@ enum PredictCommand {
         for start in stride(from: 0, to: inputs.count, by: predictor.limits.maxInputs) {
             var output: [UInt8] = []
             for prediction in try predictor.predict(Array(inputs[start..<min(start + predictor.limits.maxInputs, inputs.count)])) {
-                output += try PredictionJSON.encode(PredictionJSON.Object(prediction, index: index, labelNames: names)) + [10]
+                output += try PredictionJSON.encode(PredictionJSON.Object(prediction, index: index, task: task)) + [10]
                 index += 1
             }
             FileHandle.standardOutput.write(Data(output))

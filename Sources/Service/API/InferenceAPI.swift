@@ -41,10 +41,8 @@ struct InferenceAPI {
         let (checkpoint, path) = try resolveCheckpoint(jobID: jobID, body["checkpoint"])
         let predictor = try inference.predictor(path: path, sha256: checkpoint.sha256)
         let predictions = try predictor.predict(inputs)
-        let names: [String]
-        if case let .categories(_, labelNames) = predictor.checkpoint.task.labelKind { names = labelNames } else { names = [] }
         return try .api(PredictionList(
-            data: predictions.enumerated().map { PredictionJSON.Object($1, index: $0, labelNames: names) },
+            data: predictions.enumerated().map { PredictionJSON.Object($1, index: $0, task: predictor.checkpoint.task) },
             checkpointID: checkpoint.id, task: predictor.checkpoint.task.rawValue, method: predictor.checkpoint.spec.method))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Text
 import Training
 
 /// Prediction inputs and answers as JSON, shared by `POST /v1/jobs/{id}/predict` and `unipelt predict`.
@@ -30,11 +31,14 @@ public enum PredictionJSON {
         let score: Double?
         let logits: [Float]
 
-        public init(_ prediction: Prediction, index: Int, labelNames: [String]) {
+        public init(_ prediction: Prediction, index: Int, task: GLUETask) {
             self.index = index
             label = prediction.label
-            probabilities = prediction.score == nil
-                ? Dictionary(uniqueKeysWithValues: zip(labelNames, prediction.probabilities)) : nil
+            if case let .categories(_, names) = task.labelKind {
+                probabilities = Dictionary(uniqueKeysWithValues: zip(names, prediction.probabilities))
+            } else {
+                probabilities = nil
+            }
             score = prediction.score
             logits = prediction.logits
         }
