@@ -41,7 +41,7 @@ enum ExportNames {
 
     /// `adapters` keeps each method under its own module, named by the adapter (`task`):
     /// bottleneck adapters where adapter-transformers had them, LoRA's A and B as bare parameters under `loras`,
-    /// the prefix MLP under the model's `prefix_tuning` pool, and gates beside each method.
+    /// the encoder's prefix MLP (`self_prefix`) in the model's `prefix_tuning` pool, and gates beside each method.
     static func adapters(_ name: String) -> String? {
         let adapter = ParameterName.adapterName
         if name.contains(".output.adapters.\(adapter).") { return name }  // bottleneck adapter and its gate
@@ -50,7 +50,7 @@ enum ExportNames {
                                       (".lora_gate.bias", ".loras.\(adapter).gate.bias")] where name.hasSuffix(suffix) {
             return String(name.dropLast(suffix.count)) + replacement
         }
-        let pool = "bert.prefix_tuning.pool.prefix_tunings.\(adapter)."
+        let pool = "bert.prefix_tuning.prefix_tunings.\(adapter).self_prefix."
         switch name {
         case ParameterName.prefixEmbedding: return pool + "wte.weight"
         case ParameterName.prefixMLPIn + ".weight": return pool + "control_trans.0.weight"

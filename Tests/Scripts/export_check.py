@@ -76,7 +76,10 @@ def load(format_, folder, base_dir, num_labels):
         return PeftModel.from_pretrained(base, folder).eval()
     from adapters import BertAdapterModel
     model = BertAdapterModel.from_pretrained(base_dir)
-    name = model.load_adapter(folder, use_safetensors=True)
+    info = {}
+    name = model.load_adapter(folder, use_safetensors=True, loading_info=info)
+    if info.get("missing_keys"):
+        raise RuntimeError(f"{folder}: adapters did not find {info['missing_keys'][:4]} …")
     model.set_active_adapters(name)
     model.active_head = name
     return model.eval()
