@@ -73,6 +73,7 @@ final class APIPredictTests: APITestCase {
             }
         }
         XCTAssertEqual(shared.predictors.keys.count, 1, "a second request reuses the loaded model")
+        XCTAssertGreaterThan(shared.predictors.totalCost, 0, "a predictor's own memory is counted")
     }
 
     func testBadInputsGet4xxNamingTheField() throws {
@@ -162,5 +163,13 @@ final class APIPredictTests: APITestCase {
         for key in ["a", "b", "a", "c", "a", "b"] { _ = cache.value(for: key) { loads += 1; return loads } }
         XCTAssertEqual(cache.keys, ["a", "b"], "least recently used first; c was evicted by b")
         XCTAssertEqual(loads, 4, "a stayed loaded while it was used")
+
+        let sized = LRUCache<String, Int>(capacity: 10, budget: 100, cost: { $0 })
+        for (key, cost) in [("a", 40), ("b", 40), ("c", 40), ("d", 500)] { _ = sized.value(for: key) { cost } }
+        XCTAssertEqual(sized.keys, ["d"], "over budget, only the newest stays")
+        _ = sized.value(for: "e") { 30 }
+        _ = sized.value(for: "f") { 30 }
+        XCTAssertEqual(sized.keys, ["e", "f"])
+        XCTAssertEqual(sized.totalCost, 60)
     }
 }
