@@ -102,11 +102,20 @@ public enum Exporter {
 
     /// Where the exported model computes something else than unipelt, and when that matters.
     static func differences(_ checkpoint: JobCheckpoint, format: ExportFormat) -> [String] {
-        guard format == .adapters, checkpoint.spec.hyperparameters.gatePooling == GatePooling.masked.rawValue,
-              (try? checkpoint.peltConfig(hiddenSize: 1))?.hasGates == true else { return [] }
-        return ["adapters averages each gate's sigmoid over every position, padding included; this job averaged over "
-                + "real tokens only (gate_pooling: masked). Unpadded inputs (one at a time, or of equal length) get the "
-                + "same outputs; padded batches get gate values pulled towards the padding's."]
+        guard format == .adapters, let pelt = try? checkpoint.peltConfig(hiddenSize: 1) else { return [] }
+        var notes: [String] = []
+        if pelt.hasGates && checkpoint.spec.hyperparameters.gatePooling == GatePooling.masked.rawValue {
+            notes.append("adapters averages each gate's sigmoid over every position, padding included; this job "
+                         + "averaged over real tokens only (gate_pooling: masked). Unpadded inputs (one at a time, or "
+                         + "of equal length) get the same outputs; padded batches get gate values pulled towards the "
+                         + "padding's.")
+        }
+        if pelt.prefix != nil {
+            notes.append("every layer reaches the one prefix pool under an alias (…attention.self.prefix_tuning.pool.…); "
+                         + "the file holds the pool once, so load_adapter lists those aliases as missing although "
+                         + "they share the loaded tensors.")
+        }
+        return notes
     }
 
     /// The `adapters` configuration of a job's submodules (a union when it has several), with unipelt's sizes.
