@@ -78,7 +78,8 @@ public final class App: @unchecked Sendable {
         var context = APIContext(
             store: store, vocabulary: Self.vocabulary(config: config, models: models), now: Self.clock,
             checkpointRoot: checkpointRoot, metrics: metrics, apiToken: token,
-            readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion)
+            readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion,
+            inference: Inference(models: models, exportDirectory: config.dataDirectory + "/exports"))
         context.installation = Installation(config: config)
         registerAPIRoutes(on: &router, context: context)
         var serverConfiguration = Server.Configuration()

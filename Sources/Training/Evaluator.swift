@@ -47,6 +47,14 @@ public struct EvaluationPlan: Sendable {
         largestBatch = batches.map(\.count).max() ?? 1
         largestTokens = batches.map { $0.count * orderedLengths[$0.upperBound - 1] }.max() ?? 1
     }
+
+    /// How a job scores examples of these lengths: the evaluator's token budget, except under
+    /// `gate_pooling: unmasked`, whose predictions depend on padding, where the training batch size is kept.
+    public init(lengths: [Int], job hp: Hyperparameters) {
+        self.init(lengths: lengths, padding: hp.padding, maxSeqLength: hp.maxSeqLength,
+                  tokenBudget: Evaluator.tokenBudget, maxBatch: Evaluator.maxBatch,
+                  fixedBatchSize: hp.gatePooling == GatePooling.unmasked.rawValue ? hp.batchSize : nil)
+    }
 }
 
 /// Scores splits on an inference twin of the trained model (it reads the trained parameters in place, keeps no
@@ -65,13 +73,30 @@ public final class Evaluator {
     private let trained: BertModel
     private var assembler: BatchAssembler
 
-    public init(trained: BertModel, task: GLUETask, plans: [EvaluationPlan], padId: Int, maxSeqLength: Int,
-                padding: Padding) throws {
+    /// Buffers for the largest batch of `plans`.
+    public convenience init(trained: BertModel, task: GLUETask, plans: [EvaluationPlan], padId: Int,
+                            maxSeqLength: Int, padding: Padding) throws {
+        try self.init(trained: trained, task: task, maxBatch: plans.map(\.largestBatch).max() ?? 1,
+                      longest: plans.map(\.longest).max() ?? 1, maxTokens: plans.map(\.largestTokens).max() ?? 1,
+                      padId: padId, maxSeqLength: maxSeqLength, padding: padding)
+    }
+
+    /// Buffers for any plan made with `EvaluationPlan(lengths:job:)` (prediction, whose inputs are not known
+    /// in advance).
+    public convenience init(trained: BertModel, task: GLUETask, job hp: Hyperparameters, padId: Int) throws {
+        let unmasked = hp.gatePooling == GatePooling.unmasked.rawValue
+        try self.init(trained: trained, task: task, maxBatch: unmasked ? hp.batchSize : Evaluator.maxBatch,
+                      longest: hp.maxSeqLength,
+                      maxTokens: unmasked ? hp.batchSize * hp.maxSeqLength : Evaluator.tokenBudget,
+                      padId: padId, maxSeqLength: hp.maxSeqLength, padding: hp.padding)
+    }
+
+    private init(trained: BertModel, task: GLUETask, maxBatch: Int, longest: Int, maxTokens: Int, padId: Int,
+                 maxSeqLength: Int, padding: Padding) throws {
         self.task = task
         self.trained = trained
-        let maxBatch = plans.map(\.largestBatch).max() ?? 1
-        model = try BertModel(inferenceOf: trained, maxBatch: maxBatch, maxSeqLen: plans.map(\.longest).max() ?? 1,
-                              maxTokens: plans.map(\.largestTokens).max() ?? 1)
+        model = try BertModel(inferenceOf: trained, maxBatch: maxBatch, maxSeqLen: longest,
+                              maxTokens: max(maxTokens, longest))
         assembler = BatchAssembler(maxBatch: maxBatch, maxSeqLength: maxSeqLength, padding: padding, padId: padId,
                                    isRegression: task.isRegression)
     }

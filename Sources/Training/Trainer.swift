@@ -71,14 +71,8 @@ public final class Trainer {
             throw TrainingError.invalidK(k: data.train.count, maximum: nil, reason: "a split is empty")
         }
         let planLength = hp.padding == .maxLength ? hp.maxSeqLength : data.train.longest
-        // Under unmasked gate pooling predictions depend on padding: evaluation keeps the training batch size.
-        let fixedBatch = hp.gatePooling == GatePooling.unmasked.rawValue ? hp.batchSize : nil
-        func plan(_ split: EncodedSplit) -> EvaluationPlan {
-            EvaluationPlan(lengths: split.lengths, padding: hp.padding, maxSeqLength: hp.maxSeqLength,
-                           tokenBudget: Evaluator.tokenBudget, maxBatch: Evaluator.maxBatch, fixedBatchSize: fixedBatch)
-        }
-        devPlan = plan(data.dev)
-        testPlan = plan(data.test)
+        devPlan = EvaluationPlan(lengths: data.dev.lengths, job: hp)
+        testPlan = EvaluationPlan(lengths: data.test.lengths, job: hp)
         do {
             model = try BertModel(backbone: backbone, pelt: pelt, numLabels: task.numberOfLabels,
                                   maxBatch: hp.batchSize, maxSeqLen: planLength, seed: UInt64(spec.seed))

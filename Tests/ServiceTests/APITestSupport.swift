@@ -65,6 +65,8 @@ class APITestCase: XCTestCase {
     var readiness: [String: Bool] = ["workers": true]
     /// Overridden by test classes that check requests against installed files; nil treats all as installed.
     var installation: Installation? { nil }
+    /// Overridden by test classes that predict and export.
+    var inference: Inference? { nil }
     static let leaseSeconds = 60
 
     static let vocabulary = SweepVocabulary(
@@ -91,7 +93,8 @@ class APITestCase: XCTestCase {
         }()
         var context = APIContext(store: store, vocabulary: vocabulary, now: { clock.now },
                                  checkpointRoot: checkpointRoot, metrics: registry, apiToken: apiToken,
-                                 readiness: { readinessChecks }, codeVersion: "test-1", streamPollInterval: 0.05)
+                                 readiness: { readinessChecks }, codeVersion: "test-1", streamPollInterval: 0.05,
+                                 inference: inference)
         context.installation = installation
         var router = Router()
         registerAPIRoutes(on: &router, context: context)

@@ -167,8 +167,9 @@ final class ServiceProcess {
     }
 }
 
-/// Runs a program to completion: its exit status, standard output and standard error.
-func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+/// Runs a program to completion: its exit status, standard output and standard error. `input`, when given, is
+/// its standard input (from a file, so writing it never waits on the child).
+func runProgram(_ path: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, errors: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -180,6 +181,12 @@ func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32,
     let output = Pipe()
     process.standardOutput = output
     process.standardError = errors
+    if let input {
+        let inputPath = NSTemporaryDirectory() + "stdin-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: inputPath, contents: Data(input.utf8))
+        defer { try? FileManager.default.removeItem(atPath: inputPath) }
+        process.standardInput = FileHandle(forReadingAtPath: inputPath)
+    }
     try process.run()
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

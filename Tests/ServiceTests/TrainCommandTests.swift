@@ -77,6 +77,41 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(bad.errors.contains("best-single needs a UniPELT method"), bad.errors)
     }
 
+    /// `unipelt predict` and `unipelt export` on the checkpoint `unipelt train` wrote.
+    func testPredictAndExportATrainedCheckpoint() throws {
+        let out = world.root.appendingPathComponent("run").path
+        let run = try train(["--task", "rte", "--k", "16", "--seed", "1", "--method", "lora", "--out", out]
+                            + tinyModelAndData + shortRun)
+        XCTAssertEqual(run.status, 0, run.errors)
+        let model = ["--model", world.modelDirectory + "/tiny"]
+        let checkpoint = ["--checkpoint", out + "/best.safetensors"]
+
+        let predicted = try runProgram(ServiceProcess.binary.path, ["predict"] + checkpoint + model,
+                                       input: "[\"w1 w2\", \"w1 w3\"]\n[\"w4 w5 w6\"]\n")
+        XCTAssertEqual(predicted.status, 0, predicted.errors)
+        let lines = predicted.output.split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+        XCTAssertEqual(lines.map { $0?["index"] as? Int }, [0, 1])
+        for line in lines {
+            XCTAssertEqual((line?["logits"] as? [Double])?.count, 2)
+            XCTAssertTrue(["entailment", "not_entailment"].contains(line?["label"] as? String ?? ""))
+        }
+        let badLine = try runProgram(ServiceProcess.binary.path, ["predict"] + checkpoint + model, input: "[\"w1\"]\n[1]\n")
+        XCTAssertEqual(badLine.status, 1)
+        XCTAssertTrue(badLine.errors.contains("line 2[0]"), badLine.errors)
+        let wrongTask = try runProgram(ServiceProcess.binary.path, ["predict", "--task", "sst2"] + checkpoint + model, input: "")
+        XCTAssertTrue(wrongTask.errors.contains("trained on rte"), wrongTask.errors)
+
+        let folder = world.root.appendingPathComponent("merged").path
+        let exported = try runProgram(ServiceProcess.binary.path, ["export", "--format", "merged", "--out", folder] + checkpoint + model)
+        XCTAssertEqual(exported.status, 0, exported.errors)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(),
+                       ["config.json", "model.safetensors", "unipelt_export.json", "vocab.txt"])
+        let refused = try runProgram(ServiceProcess.binary.path, ["export", "--format", "onnx", "--out", folder] + checkpoint)
+        XCTAssertTrue(refused.errors.contains("unknown format 'onnx'"), refused.errors)
+    }
+
     func testBadInputExitsNonZeroNamingTheProblem() throws {
         let out = ["--out", world.root.appendingPathComponent("refused").path]
         let missingModel = world.root.appendingPathComponent("no-such-model").path

@@ -41,11 +41,17 @@ enum TrainingFixtures {
     /// the test set (small splits keep the debug-build tests fast).
     static func data(_ task: GLUETask = .sst2, k: Int = 16, devSize: Int = 8, testSize: Int = 8, seed: Int = 1,
                      maxSeqLength: Int = 16, split kind: SplitKind = .official) throws -> TrainingData {
+        TrainingData(task: task, split: try split(task, k: k, devSize: devSize, testSize: testSize, seed: seed, kind: kind),
+                     tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+    }
+
+    /// The raw examples behind `data`.
+    static func split(_ task: GLUETask = .sst2, k: Int = 16, devSize: Int = 8, testSize: Int = 8,
+                      seed: Int = 1, kind: SplitKind = .official) throws -> KShotSplit {
         let dataset = try GLUEDataset.load(task: task, glueDirectory: URL(fileURLWithPath: glueDirectory))
-        let split = try KShotSplit.make(task: task, trainRows: dataset.train.examples,
-                                        testRows: Array(dataset.validation.examples.prefix(testSize)),
-                                        size: .k(k), seed: UInt64(seed), kind: kind, devSize: devSize)
-        return TrainingData(task: task, split: split, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+        return try KShotSplit.make(task: task, trainRows: dataset.train.examples,
+                                   testRows: Array(dataset.validation.examples.prefix(testSize)),
+                                   size: .k(k), seed: UInt64(seed), kind: kind, devSize: devSize)
     }
 
     static func spec(_ method: String = "unipelt-apl", task: GLUETask = .sst2, k: Int = 16, seed: Int = 1,

@@ -26,12 +26,14 @@ public struct APIContext: Sendable {
     public var streamPollInterval: TimeInterval
     /// The data and model folders `/v1/tasks` and `/v1/models` describe; nil answers as if nothing is installed.
     public var installation: Installation?
+    /// Trained models for predict and export; nil answers those routes with 503.
+    public var inference: Inference?
 
     public init(store: JobStore, vocabulary: @autoclosure @escaping @Sendable () -> SweepVocabulary,
                 now: @escaping @Sendable () -> Int,
                 checkpointRoot: String, metrics: PrometheusRegistry, apiToken: String?,
                 readiness: @escaping @Sendable () -> [String: Bool], codeVersion: String,
-                streamPollInterval: TimeInterval = 0.5) {
+                streamPollInterval: TimeInterval = 0.5, inference: Inference? = nil) {
         self.store = store
         currentVocabulary = vocabulary
         self.now = now
@@ -41,6 +43,7 @@ public struct APIContext: Sendable {
         self.readiness = readiness
         self.codeVersion = codeVersion
         self.streamPollInterval = streamPollInterval
+        self.inference = inference
     }
 }
 
@@ -52,6 +55,7 @@ public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     JobsAPI(context: context).register(on: &router, routes)
     JobHistoryAPI(context: context).register(on: &router, routes)
     CheckpointsAPI(context: context).register(on: &router, routes)
+    InferenceAPI(context: context).register(on: &router, routes)
     OpsAPI(context: context).register(on: &router, routes)
     CatalogAPI(context: context).register(on: &router, routes)
     CleanupAPI(context: context).register(on: &router, routes)

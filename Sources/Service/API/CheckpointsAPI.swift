@@ -37,8 +37,7 @@ struct CheckpointsAPI {
         let checkpoint = try context.store.read { try $0.checkpoint(id: checkpointID, jobID: jobID) }
         let missing = APIError(status: 404, type: "not_found_error", code: "checkpoint_not_found",
                                message: "the file of checkpoint \(checkpointID) is not available")
-        guard let root = Self.realPath(context.checkpointRoot), let file = Self.realPath(checkpoint.path),
-              file.hasPrefix(root.hasSuffix("/") ? root : root + "/") else { throw missing }
+        guard let file = Self.servablePath(checkpoint, root: context.checkpointRoot) else { throw missing }
         let response: Response
         do {
             response = try Response.file(path: file, etag: "\"\(checkpoint.sha256)\"", checksumSHA256: checkpoint.sha256,
@@ -50,6 +49,13 @@ struct CheckpointsAPI {
         // A file that no longer matches its row would be served under a wrong checksum.
         guard case .file(let body) = response.body, body.length == checkpoint.bytes else { throw missing }
         return response
+    }
+
+    /// The checkpoint's file as a real path, or nil when it is gone or lies outside `root`.
+    static func servablePath(_ checkpoint: Checkpoint, root: String) -> String? {
+        guard let root = realPath(root), let file = realPath(checkpoint.path),
+              file.hasPrefix(root.hasSuffix("/") ? root : root + "/") else { return nil }
+        return file
     }
 
     /// The canonical absolute path (symlinks, `.` and `..` resolved), or nil if it does not exist.

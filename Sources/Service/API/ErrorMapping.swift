@@ -1,5 +1,7 @@
 import HTTP
 import JobStore
+import Model
+import Training
 
 // The one place where errors become API errors (service.md §4.5). Handlers throw `APIError`,
 // `JobStoreError` or `JSONParseError`; `APIError.mapping(_:)` turns the last two into API errors,
@@ -32,6 +34,19 @@ extension APIError {
         case let error as APIError: return error
         case let error as JSONParseError: return APIError.invalidJSON(error)
         case let error as JobStoreError: return mapping(error) ?? error
+        case let error as PredictionError:
+            return APIError(status: 400, type: "invalid_request_error", code: error.code, message: error.description,
+                            param: error.field)
+        case let error as ExportError:
+            return APIError(status: 400, type: "invalid_request_error", code: "format_not_supported",
+                            message: error.description, param: "format")
+        case let error as ModelLibrary.LoadError:
+            return APIError(status: 409, type: "conflict_error", code: "model_unavailable",
+                            message: "the job's base model cannot be loaded: \(error)")
+        case let error as TrainingError where ["invalid_checkpoint", "missing_data"].contains(error.code):
+            // The reason names server paths; the client learns only which checkpoint failed.
+            return APIError(status: 409, type: "conflict_error", code: error.code,
+                            message: "the checkpoint file cannot be loaded as a trained model", param: "checkpoint")
         default: return error
         }
     }

@@ -1,0 +1,38 @@
+import Foundation
+import Model
+import Training
+
+/// A job's trained model opened for predict and export: its checkpoint and the base model it was trained on.
+/// The one place both load from, for the service and the command line alike.
+public struct TrainedModel: Sendable {
+    public let checkpoint: JobCheckpoint
+    public let base: ModelLibrary.LoadedModel
+
+    /// Reads the checkpoint and loads its base model from `models`: the one the job names, or `model` when given.
+    public static func open(checkpointPath: String, models: ModelLibrary, model: String? = nil) throws -> TrainedModel {
+        let checkpoint = try JobCheckpoint.read(path: checkpointPath)
+        return TrainedModel(checkpoint: checkpoint, base: try models.load(model ?? checkpoint.spec.model))
+    }
+
+    /// `unipelt train` records the model folder it was given; a run on the command line finds it there, or
+    /// under `var/models` by name, unless `--model` says otherwise.
+    public static func open(checkpointPath: String, modelDirectory: String?) throws -> TrainedModel {
+        let checkpoint = try JobCheckpoint.read(path: checkpointPath)
+        let named = checkpoint.spec.model
+        let folder = modelDirectory ?? (FileManager.default.fileExists(atPath: named + "/config.json") ? named : "var/models/" + named)
+        let library = ModelLibrary(directory: (folder as NSString).deletingLastPathComponent,
+                                   defaultName: (folder as NSString).lastPathComponent)
+        return TrainedModel(checkpoint: checkpoint, base: try library.load("default"))
+    }
+
+    public func predictor(limits: Predictor.Limits = Predictor.Limits()) throws -> Predictor {
+        try Predictor(checkpoint: checkpoint, backbone: base.backbone, tokenizer: base.tokenizer, limits: limits)
+    }
+
+    /// Writes the export folder; returns its file names.
+    @discardableResult
+    public func export(_ format: ExportFormat, to directory: String) throws -> [String] {
+        try Exporter.write(checkpoint, model: try checkpoint.model(backbone: base.backbone, maxBatch: 1),
+                           baseName: base.name, baseDirectory: base.directory, format: format, to: directory)
+    }
+}

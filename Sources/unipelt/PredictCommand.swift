@@ -1,0 +1,49 @@
+import Foundation
+import Service
+import Text
+import Training
+
+/// `unipelt predict`: a trained checkpoint on texts from standard input, one JSON line in, one out — the
+/// service's predict route without the server.
+enum PredictCommand {
+    static let usage = """
+    usage: unipelt predict --checkpoint FILE [--model DIR] [--task TASK]
+
+    Reads JSON lines from standard input, each an array of one text or of a text pair:
+      ["A sentence."]
+      ["A premise.", "A hypothesis."]
+    and writes one JSON line per input: the label, the class probabilities (or the score for stsb) and the logits.
+
+    options:
+      --checkpoint FILE   a job's best or last .safetensors
+      --model DIR         the base model folder [the one the job was trained on]
+      --task TASK         check that the checkpoint was trained on TASK
+    """
+
+    static func run(_ arguments: [String]) throws {
+        let values = try ValueOptions(arguments, allowed: ["--checkpoint", "--model", "--task"],
+                                      required: ["--checkpoint"], usage: usage)
+        let trained = try TrainedModel.open(checkpointPath: values["--checkpoint"]!, modelDirectory: values["--model"])
+        let task = trained.checkpoint.task
+        if let asked = values["--task"], asked != task.rawValue {
+            throw ValueOptions.UsageError(description: "the checkpoint was trained on \(task.rawValue), not \(asked)")
+        }
+        let predictor = try trained.predictor()
+
+        var inputs: [PredictionInput] = []
+        let lines = FileHandle.standardInput.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"))
+        for (number, line) in lines.enumerated() {
+            inputs.append(try PredictionJSON.input(try JSONParser.parse(line), at: "line \(number + 1)"))
+        }
+        // In requests of the service's size, so each is batched as the API would batch it.
+        var index = 0
+        for start in stride(from: 0, to: inputs.count, by: predictor.limits.maxInputs) {
+            var output: [UInt8] = []
+            for prediction in try predictor.predict(Array(inputs[start..<min(start + predictor.limits.maxInputs, inputs.count)])) {
+                output += try PredictionJSON.encode(PredictionJSON.Object(prediction, index: index, task: task)) + [10]
+                index += 1
+            }
+            FileHandle.standardOutput.write(Data(output))
+        }
+    }
+}
