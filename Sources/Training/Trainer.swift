@@ -94,13 +94,16 @@ public final class Trainer {
         trainLengths = data.train.lengths
     }
 
-    /// Reads the job's K-shot data from `glueDirectory` (errors name the missing path or the largest K), then
-    /// builds the trainer: what a service worker calls with its shared backbone and tokenizer.
+    /// Takes the job's K-shot data from `dataCache` (read from `glueDirectory` once per process; errors name the
+    /// missing path or the largest K), then builds the trainer: what a service worker calls with its shared
+    /// backbone and tokenizer (the spec's model names the tokenizer).
     public convenience init(spec: TrainingSpec, backbone: Backbone, tokenizer: BertTokenizer, glueDirectory: String,
-                            checkpointDirectory: String? = nil, control: TrainingControl = TrainingControl()) throws {
-        let data = try TrainingData.load(task: try spec.glueTask(), size: spec.trainingSize, seed: UInt64(spec.seed),
-                                         split: spec.hyperparameters.split, glueDirectory: glueDirectory, tokenizer: tokenizer,
-                                         maxSeqLength: spec.hyperparameters.maxSeqLength)
+                            checkpointDirectory: String? = nil, control: TrainingControl = TrainingControl(),
+                            dataCache: TrainingDataCache = .shared) throws {
+        let data = try dataCache.load(task: try spec.glueTask(), size: spec.trainingSize, seed: UInt64(spec.seed),
+                                      split: spec.hyperparameters.split, glueDirectory: glueDirectory,
+                                      tokenizer: tokenizer, tokenizerKey: spec.model,
+                                      maxSeqLength: spec.hyperparameters.maxSeqLength)
         try self.init(spec: spec, backbone: backbone, data: data, checkpointDirectory: checkpointDirectory,
                       control: control)
     }

@@ -40,6 +40,17 @@ public struct TrainingData: Sendable {
         test = EncodedSplit(split.test, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
     }
 
+    /// With the test split already encoded (it is `split.test`, the same for every seed).
+    init(task: GLUETask, split: KShotSplit, tokenizer: BertTokenizer, maxSeqLength: Int, test: EncodedSplit) {
+        self.task = task
+        padId = tokenizer.padId
+        trainRows = split.trainRows
+        devRows = split.devRows
+        train = EncodedSplit(split.train, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+        dev = EncodedSplit(split.dev, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+        self.test = test
+    }
+
     /// Reads `<glueDirectory>/<TASK>/` and applies the K-shot protocol with the job's seed and split kind. Errors
     /// name the path (`missing_data`) or the largest K the task allows (`invalid_k`).
     public static func load(task: GLUETask, size: TrainingSize, seed: UInt64, split kind: SplitKind,
@@ -50,21 +61,31 @@ public struct TrainingData: Sendable {
         for path in [glueDirectory, taskDirectory] where !FileManager.default.fileExists(atPath: path) {
             throw TrainingError.missingData(path: path)
         }
-        let dataset: GLUEDataset
+        let dataset = try readDataset(task: task, glueDirectory: glueDirectory)
+        let split = try kShotSplit(dataset, size: size, seed: seed, kind: kind, devSize: devSize)
+        return TrainingData(task: task, split: split, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+    }
+
+    /// The task's files; a missing one is `missing_data` naming it.
+    static func readDataset(task: GLUETask, glueDirectory: String) throws -> GLUEDataset {
         do {
-            dataset = try GLUEDataset.load(task: task, glueDirectory: URL(fileURLWithPath: glueDirectory))
+            return try GLUEDataset.load(task: task, glueDirectory: URL(fileURLWithPath: glueDirectory))
         } catch let TextError.unreadableFile(path, _) {
             throw TrainingError.missingData(path: path)
         }
-        let split: KShotSplit
+    }
+
+    /// The K-shot protocol on `dataset`; a K too large is `invalid_k` with the largest allowed.
+    static func kShotSplit(_ dataset: GLUEDataset, size: TrainingSize, seed: UInt64, kind: SplitKind,
+                           devSize: Int) throws -> KShotSplit {
+        let task = dataset.task
         do {
-            split = try KShotSplit.make(dataset: dataset, size: size, seed: seed, kind: kind, devSize: devSize)
+            return try KShotSplit.make(dataset: dataset, size: size, seed: seed, kind: kind, devSize: devSize)
         } catch let TextError.invalidTrainingSize(k) {
             throw TrainingError.invalidK(k: k, maximum: nil, reason: "k must be a positive integer or \"all\"")
         } catch let TextError.trainingSizeTooLarge(_, k, maximum, trainRows, devSize) {
             throw TrainingError.invalidK(k: k, maximum: maximum, reason: "\(task.rawValue) has \(trainRows) train rows "
                                          + "and \(devSize) are held out as the dev set")
         }
-        return TrainingData(task: task, split: split, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
     }
 }
