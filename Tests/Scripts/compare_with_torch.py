@@ -44,6 +44,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from splitmix64 import SplitMix64  # noqa: E402  (unipelt's K-shot shuffle, so both sides use the same rows)
+
 METHODS = ["finetune", "bitfit", "adapter", "prefix", "lora", "unipelt-ap", "unipelt-apl", "unipelt-apl-nogate"]
 LEARNING_RATES = {"finetune": 2e-5, "bitfit": 1e-4, "adapter": 1e-4, "prefix": 2e-4}
 
@@ -108,33 +111,6 @@ def read_glue_file(path, task):
             continue
         rows.append((values[0], values[1] if len(text_columns) == 2 else None, label))
     return rows
-
-
-class SplitMix64:
-    """unipelt's K-shot shuffle generator, so both sides train and select on the same rows."""
-    MASK = (1 << 64) - 1
-
-    def __init__(self, seed):
-        self.state = seed & self.MASK
-
-    def next(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & self.MASK
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.MASK
-        return z ^ (z >> 31)
-
-    def below(self, bound):
-        threshold = ((1 << 64) - bound) % bound
-        while True:
-            draw = self.next()
-            if draw >= threshold:
-                return draw % bound
-
-    def shuffle(self, items):
-        for i in range(len(items) - 1, 0, -1):
-            j = self.below(i + 1)
-            items[i], items[j] = items[j], items[i]
 
 
 def k_shot_split(glue, task, k, seed):
