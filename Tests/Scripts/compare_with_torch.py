@@ -454,10 +454,11 @@ def job(args):
     sides = {}
     for side in args.order.split(","):
         sides[side] = run_unipelt(args) if side == "unipelt" else run_torch(args)
-    print(f"{'':8s} {'wall s':>8s} {'CPU s':>8s} {'peak MB':>8s} {'test':>7s}")
-    for side, (wall, cpu, rss, result) in sides.items():
-        test = result["result"]["testMetric"] if side == "unipelt" else result["test_metric"]
-        print(f"{side:8s} {wall:8.1f} {cpu:8.1f} {rss:8.0f} {test:7.4f}")
+    print(f"{'':8s} {'wall s':>8s} {'CPU s':>8s} {'peak MB':>8s} {'steps':>6s} {'trainable':>10s} {'test':>7s}")
+    for side, (wall, cpu, rss, r) in sides.items():
+        steps, trainable, test = ((r["result"]["stepsRun"], r["result"]["trainableParameters"], r["result"]["testMetric"])
+                                  if side == "unipelt" else (r["steps"], r["trainable_parameters"], r["test_metric"]))
+        print(f"{side:8s} {wall:8.1f} {cpu:8.1f} {rss:8.0f} {steps:6d} {trainable:10d} {test:7.4f}")
     if len(sides) == 2:
         (uw, uc, _, _), (tw, tc, _, _) = sides["unipelt"], sides["torch"]
         print(f"torch / unipelt: wall {tw / uw:.2f}x, CPU {tc / uc:.2f}x")
