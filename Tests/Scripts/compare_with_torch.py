@@ -405,6 +405,14 @@ def run_child(command, env=None):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out, process.returncode
 
 
+def run_torch_child(command):
+    """A PyTorch side: its measurements and the JSON line it prints last."""
+    wall, cpu, rss, out, code = run_child(command)
+    if code != 0:
+        sys.exit(f"{command[2]} exited with status {code}")
+    return wall, cpu, rss, json.loads(out.strip().splitlines()[-1])
+
+
 def child_arguments(args, subcommand, threads):
     common = ["--task", args.task, "--k", str(args.k), "--seed", str(args.seed), "--method", args.method,
               "--model", args.model, "--glue", args.glue, "--threads", str(threads),
@@ -438,10 +446,7 @@ def run_torch(args):
         "--epochs", str(args.epochs), "--patience", str(args.patience), "--batch-size", "16"]
     if args.learning_rate:
         command += ["--learning-rate", str(args.learning_rate)]
-    wall, cpu, rss, out, code = run_child(command)
-    if code != 0:
-        sys.exit(f"the PyTorch job exited with status {code}")
-    result = json.loads(out.strip().splitlines()[-1])
+    wall, cpu, rss, result = run_torch_child(command)
     print(f"  torch {args.method} {args.task} k={args.k} seed {args.seed}: test {TASKS[args.task][5][0]} "
           f"{result['test_metric']:.4f} (best dev {result['best_dev']:.4f} at step {result['best_step']}, "
           f"{result['steps']} steps, {result['trainable_parameters']} trainable; wall: train {result['train_s']:.1f} s, "
@@ -473,10 +478,7 @@ def evaluate_throughput(args):
     for threads in args.threads:
         command = child_arguments(args, "torch-eval", threads) + ["--split", args.split,
                                                                  "--repeats", str(args.repeats)]
-        wall, cpu, _, out, code = run_child(command)
-        if code != 0:
-            sys.exit(f"the PyTorch evaluation exited with status {code}")
-        r = json.loads(out.strip().splitlines()[-1])
+        _, _, _, r = run_torch_child(command)
         print(f"  torch {threads} thread(s): {r['examples_per_s']:.1f} examples/s, {r['examples_per_cpu_s']:.1f} "
               f"examples/CPU s ({r['examples']} examples, {r['tokens']} tokens, {r['batches']} batches; passes "
               f"{', '.join(f'{s:.2f}' for s in r['seconds'])} s wall, {', '.join(f'{s:.2f}' for s in r['cpu_seconds'])}"
