@@ -34,6 +34,9 @@ from transformers import BertTokenizer
 import transformers
 from transformers.utils import logging as hf_logging
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from splitmix64 import MASK64, SplitMix64  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "Tests" / "TextTests" / "Golden"
 VOCAB = GOLDEN / "vocab.txt"
@@ -293,35 +296,6 @@ def write_fixture(glue, rng):
             target.write_bytes(b"\n".join(header + picked) + b"\n")
             total += len(picked)
     print(f"wrote a {total}-row GLUE fixture to {(GOLDEN / 'glue').relative_to(ROOT)}")
-
-
-MASK64 = (1 << 64) - 1
-
-
-class SplitMix64:
-    """Vigna's splitmix64.c, and a bounded draw that rejects values below 2^64 mod bound (no modulo bias)."""
-
-    def __init__(self, seed):
-        self.state = seed & MASK64
-
-    def next(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-        return z ^ (z >> 31)
-
-    def below(self, bound):
-        threshold = (1 << 64) % bound
-        while True:
-            draw = self.next()
-            if draw >= threshold:
-                return draw % bound
-
-    def shuffle(self, items):
-        for i in range(len(items) - 1, 0, -1):
-            j = self.below(i + 1)
-            items[i], items[j] = items[j], items[i]
 
 
 def write_split_golden():
