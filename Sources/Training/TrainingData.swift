@@ -31,13 +31,8 @@ public struct TrainingData: Sendable {
     public let devRows: [Int]
 
     public init(task: GLUETask, split: KShotSplit, tokenizer: BertTokenizer, maxSeqLength: Int) {
-        self.task = task
-        padId = tokenizer.padId
-        trainRows = split.trainRows
-        devRows = split.devRows
-        train = EncodedSplit(split.train, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
-        dev = EncodedSplit(split.dev, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
-        test = EncodedSplit(split.test, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
+        self.init(task: task, split: split, tokenizer: tokenizer, maxSeqLength: maxSeqLength,
+                  test: EncodedSplit(split.test, tokenizer: tokenizer, maxSeqLength: maxSeqLength))
     }
 
     /// With the test split already encoded (it is `split.test`, the same for every seed).
