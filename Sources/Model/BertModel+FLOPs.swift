@@ -2,16 +2,18 @@
 /// layers and the same skip decisions as forward and backward, for the benchmarks' GFLOP/s and SGEMM-floor figures.
 extension BertModel {
     public func trainingStepFLOPs(batch B: Int, seqLen T: Int) -> Double {
-        let flops = productFLOPs(batch: B, seqLen: T)
+        let flops = productFLOPs(batch: B, seqLen: T, firstTokensInLastLayer: false)
         return flops.forward + flops.backward
     }
 
-    /// One forward without backward over a (B, T) batch.
+    /// One inference forward over a (B, T) batch, as an inference model runs it (the last layer computes only
+    /// the [CLS] rows when that is exact).
     public func inferenceFLOPs(batch B: Int, seqLen T: Int) -> Double {
-        productFLOPs(batch: B, seqLen: T).forward
+        productFLOPs(batch: B, seqLen: T, firstTokensInLastLayer: true).forward
     }
 
-    private func productFLOPs(batch B: Int, seqLen T: Int) -> (forward: Double, backward: Double) {
+    private func productFLOPs(batch B: Int, seqLen T: Int,
+                              firstTokensInLastLayer: Bool) -> (forward: Double, backward: Double) {
         let N = Double(B * T), c = config
         let S = Double((prefix?.length ?? 0) + T)
         // QKᵀ and P·V forward; dP, dV, dQ, dK backward.
@@ -33,15 +35,17 @@ extension BertModel {
                 if let gate = lora.gate { linear(gate.linear, rows: N, dx: plan.needsInput) }
             }
             if let gate = layer.prefixGate { linear(gate.linear, rows: N, dx: plan.needsInput) }
-            forward += 2 * attentionProduct
+            let firstOnly = firstTokensInLastLayer && l == layers.count - 1 && layer.firstTokensAreSelfContained
+            let rows = firstOnly ? Double(B) : N
+            forward += 2 * attentionProduct * (firstOnly ? 1 / Double(T) : 1)
             if lower { backward += 4 * attentionProduct }
-            linear(layer.attentionOutput, rows: N, dx: lower)
-            linear(layer.intermediate, rows: N, dx: lower)
-            linear(layer.output, rows: N, dx: lower)
+            linear(layer.attentionOutput, rows: rows, dx: lower)
+            linear(layer.intermediate, rows: rows, dx: lower)
+            linear(layer.output, rows: rows, dx: lower)
             if let adapter = layer.adapter {
-                linear(adapter.down, rows: N, dx: true)
-                linear(adapter.up, rows: N, dx: true)
-                if let gate = adapter.gate { linear(gate.linear, rows: N, dx: true) }
+                linear(adapter.down, rows: rows, dx: true)
+                linear(adapter.up, rows: rows, dx: true)
+                if let gate = adapter.gate { linear(gate.linear, rows: rows, dx: true) }
             }
         }
         if let prefix {

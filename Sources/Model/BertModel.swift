@@ -47,6 +47,8 @@ public final class BertModel {
     private let prefixAct: PrefixEncoder.Activations?
     private let headAct: SequenceHead.Activations
     private let scratch: EncoderLayer.Scratch
+    /// Inference only: the last layer's first-position rows (nobody reads its other positions).
+    private let firstTokens: EncoderLayer.FirstTokens?
     private let headScratch: SequenceHead.Scratch
     private let ids, types, positions, classLabels: UnsafeMutablePointer<Int32>
     private let tokenMask, additiveMask, valueLabels: UnsafeMutablePointer<Float>
@@ -249,6 +251,8 @@ public final class BertModel {
                                     dpreactivation: backwardBuffer(N * m), dnormalized: backwardBuffer(N * H)))
         headScratch = SequenceHead.Scratch(ddropped: backwardBuffer(maxBatch * H), dpooled: backwardBuffer(maxBatch * H),
                                            dcls: backwardBuffer(maxBatch * H))
+        firstTokens = training ? nil : EncoderLayer.FirstTokens(context: pool.make(maxBatch * H),
+                                                                input: pool.make(maxBatch * H))
         gradA = backwardBuffer(N * H)
         gradB = backwardBuffer(N * H)
         tokenMask = pool.make(N)
@@ -331,8 +335,14 @@ public final class BertModel {
         if let prefix, let prefixAct { prefix.forward(prefixAct, workers: workers) }
         var input = UnsafePointer(embeddingAct.out)
         for (layer, act) in zip(layers, layerActs) {
-            layer.forward(input, act, prefix: prefix, prefixAct: prefixAct, scratch: scratch, shape: shape,
-                          fillMask: fillMask)
+            if let firstTokens, layer.index == layers.count - 1, layer.firstTokensAreSelfContained {
+                // The head reads [CLS] only: the last layer computes just that row of each sample.
+                layer.forwardFirstTokens(input, act, prefix: prefix, prefixAct: prefixAct, scratch: scratch,
+                                         first: firstTokens, shape: shape, fillMask: fillMask)
+            } else {
+                layer.forward(input, act, prefix: prefix, prefixAct: prefixAct, scratch: scratch, shape: shape,
+                              fillMask: fillMask)
+            }
             input = UnsafePointer(act.out)
         }
         return head.forward(input, labels: labels, headAct, shape: shape, fillMask: fillMask)

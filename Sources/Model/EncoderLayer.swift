@@ -38,6 +38,12 @@ struct EncoderLayer {
         let out: UnsafeMutablePointer<Float>            // the layer output
     }
 
+    /// (B, H) rows gathered at each sample's first position, for `forwardFirstTokens`.
+    struct FirstTokens {
+        let context: UnsafeMutablePointer<Float>
+        let input: UnsafeMutablePointer<Float>
+    }
+
     struct Scratch {
         let hidden: UnsafeMutablePointer<Float>         // (N, H) forward temporary
         let dresidual: UnsafeMutablePointer<Float>
@@ -66,19 +72,58 @@ struct EncoderLayer {
 
     func forward(_ input: UnsafePointer<Float>, _ act: Activations, prefix: PrefixEncoder?,
                  prefixAct: PrefixEncoder.Activations?, scratch: Scratch, shape: StepShape, fillMask: MaskFiller) {
-        let n = shape.tokens, H = hidden
-        let dropping = shape.training && hiddenDropout > 0
-        // Gates read the layer input; the prefix gate scales both prefix keys and values.
+        attend(input, act, prefix: prefix, prefixAct: prefixAct, shape: shape, fillMask: fillMask, firstQueryOnly: false)
+        transform(context: act.context, input: input, act, scratch: scratch, shape: shape, fillMask: fillMask)
+    }
+
+    /// Whether `forwardFirstTokens` computes exactly what `forward` computes at each sample's first position:
+    /// everything after attention is per position, unless a gate pools over the positions of its output.
+    var firstTokensAreSelfContained: Bool { adapter?.gate == nil }
+
+    /// Inference of a last layer whose output is read only at each sample's first position ([CLS]): gates,
+    /// queries, keys and values over all tokens, then attention for the first query only and the rest of the
+    /// layer on B rows instead of B·T. `first` holds (B, H) gathered rows; the outputs land at rows b·T of
+    /// `act.out`, as `forward` leaves them.
+    func forwardFirstTokens(_ input: UnsafePointer<Float>, _ act: Activations, prefix: PrefixEncoder?,
+                            prefixAct: PrefixEncoder.Activations?, scratch: Scratch, first: FirstTokens,
+                            shape: StepShape, fillMask: MaskFiller) {
+        precondition(firstTokensAreSelfContained && !shape.training, "first-token inference of layer \(index)")
+        let B = shape.batch, T = shape.seqLen, H = hidden
+        attend(input, act, prefix: prefix, prefixAct: prefixAct, shape: shape, fillMask: fillMask, firstQueryOnly: true)
+        for b in 0..<B {
+            Buffer.copy(act.context + b * T * H, first.context + b * H, H)
+            Buffer.copy(input + b * T * H, first.input + b * H, H)
+        }
+        let rows = StepShape(batch: B, seqLen: 1, tokenMask: shape.tokenMask, additiveMask: shape.additiveMask,
+                             prefixLength: shape.prefixLength, training: false, workers: shape.workers)
+        transform(context: first.context, input: first.input, act, scratch: scratch, shape: rows, fillMask: fillMask)
+        // Compact row b moves to row b·T ≥ b; from the last sample down, no row is overwritten before it moves.
+        for b in stride(from: B - 1, through: 1, by: -1) { Buffer.copy(act.out + b * H, act.out + b * T * H, H) }
+    }
+
+    /// Gates (they read the layer input; the prefix gate scales both prefix keys and values), QKV with LoRA, and
+    /// attention into `act.context`.
+    private func attend(_ input: UnsafePointer<Float>, _ act: Activations, prefix: PrefixEncoder?,
+                        prefixAct: PrefixEncoder.Activations?, shape: StepShape, fillMask: MaskFiller,
+                        firstQueryOnly: Bool) {
         if let gateAct = act.prefixGate {
             if let prefixGate { prefixGate.forward(input, gateAct, shape: shape) }
             else { Buffer.fill(gateAct.values, shape.batch, 1) }
         }
-        qkv.forward(input, act.qkv, rows: n, workers: shape.workers)
+        qkv.forward(input, act.qkv, rows: shape.tokens, workers: shape.workers)
         if let loraQuery, let a = act.loraQuery { loraQuery.forward(input, qkv: act.qkv, a, shape: shape) }
         if let loraValue, let a = act.loraValue { loraValue.forward(input, qkv: act.qkv, a, shape: shape) }
         attention.forward(qkv: act.qkv, prefix: prefixView(prefix, prefixAct, act), context: act.context,
-                          act.attention, layer: index, shape: shape, fillMask: fillMask)
-        attentionOutput.forward(act.context, scratch.hidden, rows: n, workers: shape.workers)
+                          act.attention, layer: index, shape: shape, fillMask: fillMask, firstQueryOnly: firstQueryOnly)
+    }
+
+    /// Attention output, its residual LayerNorm, the FFN and the output LayerNorm (with the adapter inside it),
+    /// over `shape.tokens` rows of `context` and `input`, into `act.out`.
+    private func transform(context: UnsafePointer<Float>, input: UnsafePointer<Float>, _ act: Activations,
+                           scratch: Scratch, shape: StepShape, fillMask: MaskFiller) {
+        let n = shape.tokens, H = hidden
+        let dropping = shape.training && hiddenDropout > 0
+        attentionOutput.forward(context, scratch.hidden, rows: n, workers: shape.workers)
         if dropping {
             fillMask(.attentionOutput(layer: index), act.attentionDropMask, n * H)
             Dropout.forward(x: scratch.hidden, mask: act.attentionDropMask, y: scratch.hidden, count: n * H)

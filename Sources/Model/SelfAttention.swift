@@ -36,45 +36,49 @@ struct SelfAttention {
 
     private func dropping(_ shape: StepShape) -> Bool { shape.training && dropout > 0 }
 
-    /// qkv (N, 3H) → context (N, H).
+    /// qkv (N, 3H) → context (N, H). With `firstQueryOnly` (inference of the last layer, whose other positions
+    /// nobody reads) only each sample's first row of context is computed; keys and values are still all tokens.
     func forward(qkv: UnsafePointer<Float>, prefix: Prefix?, context: UnsafeMutablePointer<Float>,
-                 _ act: Activations, layer: Int, shape: StepShape, fillMask: MaskFiller) {
+                 _ act: Activations, layer: Int, shape: StepShape, fillMask: MaskFiller, firstQueryOnly: Bool = false) {
         let T = shape.seqLen, S = shape.keys, L = shape.prefixLength, H = hidden, d = headSize
+        let Q = firstQueryOnly ? 1 : T
         let scale = 1 / Float(d).squareRoot()
         let dropping = dropping(shape)
+        precondition(!(firstQueryOnly && dropping), "first-query attention is for inference, without dropout")
         // Masks are drawn up front, in one sequence, so results do not depend on the worker count.
         if dropping { fillMask(.attentionProbs(layer: layer), act.mask, shape.batch * heads * T * S) }
         forEachSample(shape) { b in
-            let block = b * heads * T * S
+            let block = b * heads * Q * S
             for h in 0..<heads {
                 let q = qkv + b * T * 3 * H + h * d
-                let scores = act.probs + block + h * T * S
+                let k = qkv + b * T * 3 * H + H + h * d
+                let scores = act.probs + block + h * Q * S
                 if let prefix {
-                    BLAS.gemm(.none, .transposed, m: T, n: L, k: d, alpha: prefix.scales[b] * scale,
+                    BLAS.gemm(.none, .transposed, m: Q, n: L, k: d, alpha: prefix.scales[b] * scale,
                               a: q, lda: 3 * H, b: prefix.keys + h * d, ldb: prefix.rowStride, c: scores, ldc: S)
                 }
-                BLAS.gemm(.none, .transposed, m: T, n: T, k: d, alpha: scale, a: q, lda: 3 * H,
-                          b: q + H, ldb: 3 * H, c: scores + L, ldc: S)
+                BLAS.gemm(.none, .transposed, m: Q, n: T, k: d, alpha: scale, a: q, lda: 3 * H,
+                          b: k, ldb: 3 * H, c: scores + L, ldc: S)
             }
-            Softmax.forward(x: act.probs + block, y: act.probs + block, groups: 1, rowsPerGroup: heads * T, cols: S,
+            Softmax.forward(x: act.probs + block, y: act.probs + block, groups: 1, rowsPerGroup: heads * Q, cols: S,
                             mask: .additive(shape.additiveMask + b * S))
             let used: UnsafePointer<Float>
             if dropping {
                 Dropout.forward(x: act.probs + block, mask: act.mask + block, y: act.dropped + block,
-                                count: heads * T * S)
+                                count: heads * Q * S)
                 used = UnsafePointer(act.dropped + block)
             } else {
                 used = UnsafePointer(act.probs + block)
             }
             for h in 0..<heads {
                 let v = qkv + b * T * 3 * H + 2 * H + h * d
-                let p = used + h * T * S
+                let p = used + h * Q * S
                 let c = context + b * T * H + h * d
                 if let prefix {
-                    BLAS.gemm(.none, .none, m: T, n: d, k: L, alpha: prefix.scales[b], a: p, lda: S,
+                    BLAS.gemm(.none, .none, m: Q, n: d, k: L, alpha: prefix.scales[b], a: p, lda: S,
                               b: prefix.values + h * d, ldb: prefix.rowStride, c: c, ldc: H)
                 }
-                BLAS.gemm(.none, .none, m: T, n: d, k: T, a: p + L, lda: S, b: v, ldb: 3 * H,
+                BLAS.gemm(.none, .none, m: Q, n: d, k: T, a: p + L, lda: S, b: v, ldb: 3 * H,
                           beta: prefix == nil ? 0 : 1, c: c, ldc: H)
             }
         }
