@@ -6,9 +6,10 @@ import XCTest
 
 /// Periodic checkpoints through the real binary: SIGKILL loses at most the training since the last one.
 extension EndToEndTests {
-    /// 40 epochs of 2 steps with one evaluation at the end, so only periodic checkpoints write `last` while it
+    /// 200 epochs of 2 steps (long enough that three kills land before the end on a fast machine) with one
+    /// evaluation at the end, so only periodic checkpoints write `last` while it
     /// runs; the job's 0.05 s interval (a few steps of the tiny model on any machine) wins over the service's 0.
-    private static let periodicJob = #"{"task": "rte", "k": 16, "seed": 7, "method": "unipelt-apl", "max_attempts": 10, "hyperparameters": {"epochs": 40, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0, "eval_every_steps": 1000000, "checkpoint_every_seconds": 0.05}}"#
+    private static let periodicJob = #"{"task": "rte", "k": 16, "seed": 7, "method": "unipelt-apl", "max_attempts": 10, "hyperparameters": {"epochs": 200, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0, "eval_every_steps": 1000000, "checkpoint_every_seconds": 0.05}}"#
 
     private func periodicService() throws -> ServiceProcess {
         try ServiceProcess(world: world, extraEnvironment: ["UNIPELT_CHECKPOINT_EVERY_SECONDS": "0"])
@@ -69,7 +70,7 @@ extension EndToEndTests {
         let job = try waitForJob(service, id)
         XCTAssertEqual(job["status"] as? String, "succeeded", "\(job)\n\(service.logText())")
         XCTAssertEqual(job["attempt"] as? Int, 4)
-        XCTAssertEqual(try stepRows(service, id).compactMap { $0["step"] as? Int }, Array(1...80))
+        XCTAssertEqual(try stepRows(service, id).compactMap { $0["step"] as? Int }, Array(1...400))
         service.signal(SIGTERM)
         XCTAssertEqual(service.waitForExit(timeout: 60), 0)
     }
@@ -85,8 +86,10 @@ extension EndToEndTests {
             let steps = try events(service, id).filter { $0["type"] as? String == "checkpoint" }
                 .compactMap { ($0["data"] as? [String: Any])?["step"] as? Int }
             if let written = steps.first(where: { $0 > step }) { return written }
-            XCTAssertNotEqual(try service.json("/v1/jobs/\(id)").object["status"] as? String, "succeeded",
-                              "the job ended before a periodic checkpoint past step \(step)")
+            if try service.json("/v1/jobs/\(id)").object["status"] as? String == "succeeded" {
+                XCTFail("the job ended before a periodic checkpoint past step \(step)")
+                return -1
+            }
             Thread.sleep(forTimeInterval: 0.02)
         }
         XCTFail("no periodic checkpoint past step \(step); log:\n\(service.logText())")
