@@ -53,7 +53,12 @@ public struct EvaluationPlan: Sendable {
     public init(lengths: [Int], job hp: Hyperparameters) {
         self.init(lengths: lengths, padding: hp.padding, maxSeqLength: hp.maxSeqLength,
                   tokenBudget: Evaluator.tokenBudget, maxBatch: Evaluator.maxBatch,
-                  fixedBatchSize: hp.gatePooling == GatePooling.unmasked.rawValue ? hp.batchSize : nil)
+                  fixedBatchSize: Self.fixedBatchSize(hp))
+    }
+
+    /// The training batch size under `gate_pooling: unmasked` (predictions depend on padding there), else nil.
+    static func fixedBatchSize(_ hp: Hyperparameters) -> Int? {
+        hp.gatePooling == GatePooling.unmasked.rawValue ? hp.batchSize : nil
     }
 }
 
@@ -84,10 +89,9 @@ public final class Evaluator {
     /// Buffers for any plan made with `EvaluationPlan(lengths:job:)` (prediction, whose inputs are not known
     /// in advance).
     public convenience init(trained: BertModel, task: GLUETask, job hp: Hyperparameters, padId: Int) throws {
-        let unmasked = hp.gatePooling == GatePooling.unmasked.rawValue
-        try self.init(trained: trained, task: task, maxBatch: unmasked ? hp.batchSize : Evaluator.maxBatch,
-                      longest: hp.maxSeqLength,
-                      maxTokens: unmasked ? hp.batchSize * hp.maxSeqLength : Evaluator.tokenBudget,
+        let fixed = EvaluationPlan.fixedBatchSize(hp)
+        try self.init(trained: trained, task: task, maxBatch: fixed ?? Evaluator.maxBatch, longest: hp.maxSeqLength,
+                      maxTokens: fixed.map { $0 * hp.maxSeqLength } ?? Evaluator.tokenBudget,
                       padId: padId, maxSeqLength: hp.maxSeqLength, padding: hp.padding)
     }
 
