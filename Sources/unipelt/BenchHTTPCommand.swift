@@ -42,11 +42,12 @@ enum BenchHTTPCommand {
         router.post("/v1/echo") { request in .bytes(request.body, contentType: "application/octet-stream") }
 
         let server = Server(configuration: configuration, router: router)
+        let termination = TerminationSignal()
         try server.start()
         print("listening on \(configuration.host):\(server.port)")
         fflush(stdout)
 
-        waitForTerminationSignal()
+        termination.wait()
         server.shutdown(gracePeriod: 5)
     }
 

@@ -15,9 +15,10 @@ enum ServeCommand {
         let environment = ProcessInfo.processInfo.environment
         let config = try ServeOptions(arguments, usage: usage).load()
         let app = try App(config: config, environment: environment)
+        let termination = TerminationSignal()  // before the port opens: an early SIGTERM still stops cleanly
         try app.start()
 
-        waitForTerminationSignal()
+        termination.wait()
         app.shutdown()
     }
 }
