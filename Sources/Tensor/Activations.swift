@@ -19,13 +19,22 @@ public enum GELU {
 
     /// y = gelu(x); y may alias x only if the caller does not need x for backward.
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
-        Elementwise.map(x, y, count, value)
+        Elementwise.map(Value.self, x, y, count)
+    }
+
+    enum Value: LaneFunction {
+        @_transparent static func apply(_ x: Lanes) -> Lanes { value(x) }
+    }
+
+    /// gelu'(x)·dy.
+    enum Backward: LaneFunction2 {
+        @_transparent static func apply(_ x: Lanes, _ dy: Lanes) -> Lanes { derivative(x) * dy }
     }
 
     /// dx += gelu'(x)·dy.
     public static func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                                 count: Int) {
-        Elementwise.accumulate(x, dy, into: dx, count) { derivative($0) * $1 }
+        Elementwise.accumulate(Backward.self, x, dy, into: dx, count)
     }
 
     /// Fused bias + GELU for the FFN: `preactivation` (rows×cols) holds x·W₁ᵀ on entry and x·W₁ᵀ + b₁ on return
@@ -60,38 +69,65 @@ public enum GELU {
 /// tanh (the BERT pooler). Backward from the output: 1 − y².
 public enum Tanh {
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
-        Elementwise.map(x, y, count, VectorMath.tanh)
+        Elementwise.map(Value.self, x, y, count)
+    }
+
+    enum Value: LaneFunction {
+        @_transparent static func apply(_ x: Lanes) -> Lanes { VectorMath.tanh(x) }
+    }
+
+    /// (1 − y²)·dy.
+    enum Backward: LaneFunction2 {
+        @_transparent static func apply(_ y: Lanes, _ dy: Lanes) -> Lanes { (1 - y * y) * dy }
     }
 
     /// dx += (1 − y²)·dy.
     public static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                                 count: Int) {
-        Elementwise.accumulate(y, dy, into: dx, count) { (1 - $0 * $0) * $1 }
+        Elementwise.accumulate(Backward.self, y, dy, into: dx, count)
     }
 }
 
 /// max(x, 0) (the Pfeiffer adapter). Backward from the output: y > 0 ⇔ x > 0.
 public enum ReLU {
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
-        Elementwise.map(x, y, count) { $0.replacing(with: 0, where: $0 .< 0) }
+        Elementwise.map(Value.self, x, y, count)
+    }
+
+    enum Value: LaneFunction {
+        @_transparent static func apply(_ x: Lanes) -> Lanes { x.replacing(with: 0, where: x .< 0) }
+    }
+
+    /// (y > 0)·dy.
+    enum Backward: LaneFunction2 {
+        @_transparent static func apply(_ y: Lanes, _ dy: Lanes) -> Lanes { dy.replacing(with: 0, where: y .<= 0) }
     }
 
     /// dx += (y > 0)·dy (PyTorch's convention: gradient 0 at x = 0).
     public static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                                 count: Int) {
-        Elementwise.accumulate(y, dy, into: dx, count) { $1.replacing(with: 0, where: $0 .<= 0) }
+        Elementwise.accumulate(Backward.self, y, dy, into: dx, count)
     }
 }
 
 /// σ(x) = 1/(1+e^{−x}) (the UniPELT gates). Backward from the output: y(1 − y).
 public enum Sigmoid {
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
-        Elementwise.map(x, y, count, VectorMath.sigmoid)
+        Elementwise.map(Value.self, x, y, count)
+    }
+
+    enum Value: LaneFunction {
+        @_transparent static func apply(_ x: Lanes) -> Lanes { VectorMath.sigmoid(x) }
+    }
+
+    /// y(1 − y)·dy.
+    enum Backward: LaneFunction2 {
+        @_transparent static func apply(_ y: Lanes, _ dy: Lanes) -> Lanes { y * (1 - y) * dy }
     }
 
     /// dx += y(1 − y)·dy.
     public static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                                 count: Int) {
-        Elementwise.accumulate(y, dy, into: dx, count) { $0 * (1 - $0) * $1 }
+        Elementwise.accumulate(Backward.self, y, dy, into: dx, count)
     }
 }

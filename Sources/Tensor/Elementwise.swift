@@ -1,7 +1,10 @@
-/// The one elementwise driver. Every pointwise kernel is a closure over `Lanes` passed to `map`, and row
-/// kernels loop over `chunks`: 16-lane chunks, the last one partial with padded lanes (zero unless a kernel
-/// asks otherwise; closures must tolerate them, they are never stored). Everything is `@_transparent` so
-/// each kernel compiles to its own straight SIMD loop, in this module or the caller's.
+/// The one elementwise driver. Every pointwise kernel is a `LaneFunction` type passed to `map` or
+/// `accumulate`, and row kernels loop over `chunks`: 16-lane chunks, the last one partial with padded lanes
+/// (zero unless a kernel asks otherwise; kernels must tolerate them, they are never stored). The drivers are
+/// generic over the kernel type rather than taking a closure: the optimiser compiled closure arguments out of
+/// line (a call per chunk with the SIMD16 argument split across registers and memory), which made GELU and
+/// the activation backwards twice as slow; a static function of a generic parameter is always specialised and
+/// inlined into the loop.
 public enum Elementwise {
     /// Lanes i..<i+lanes of p; in a partial chunk the unused lanes hold `padding`.
     @_transparent @usableFromInline
@@ -12,6 +15,17 @@ public enum Elementwise {
         var v = Lanes(repeating: padding)
         for j in 0..<lanes { v[j] = p[i + j] }
         return v
+    }
+
+    /// The full chunk at i.
+    @_transparent @usableFromInline
+    static func load(_ p: UnsafePointer<Float>, _ i: Int) -> Lanes {
+        UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self)
+    }
+
+    @_transparent @usableFromInline
+    static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Lanes.self)
     }
 
     @_transparent @usableFromInline
@@ -45,27 +59,42 @@ public enum Elementwise {
         }
     }
 
-    /// out = f(x). `out` may alias `x`.
-    @_transparent
-    public static func map(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int,
-                           _ f: (Lanes) -> Lanes) {
-        for (i, n) in chunks(count) { store(f(load(x, i, n)), out, i, n) }
+    /// out = F(x). `out` may alias `x`.
+    @inline(__always)
+    public static func map<F: LaneFunction>(_: F.Type, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                            _ count: Int) {
+        var i = 0
+        while i + Lanes.scalarCount <= count {
+            store(F.apply(load(x, i)), out, i)
+            i += Lanes.scalarCount
+        }
+        if i < count { store(F.apply(load(x, i, count - i)), out, i, count - i) }
     }
 
-    /// out = f(a, b). `out` may alias either input.
-    @_transparent
-    public static func map(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                           _ count: Int, _ f: (Lanes, Lanes) -> Lanes) {
-        for (i, n) in chunks(count) { store(f(load(a, i, n), load(b, i, n)), out, i, n) }
+    /// out = F(a, b). `out` may alias either input.
+    @inline(__always)
+    public static func map<F: LaneFunction2>(_: F.Type, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                             _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        while i + Lanes.scalarCount <= count {
+            store(F.apply(load(a, i), load(b, i)), out, i)
+            i += Lanes.scalarCount
+        }
+        if i < count { store(F.apply(load(a, i, count - i), load(b, i, count - i)), out, i, count - i) }
     }
 
-    /// out += f(a, b): the shape of every activation backward (dx += f(x or y, dy)).
-    @_transparent
-    public static func accumulate(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                  into out: UnsafeMutablePointer<Float>, _ count: Int,
-                                  _ f: (Lanes, Lanes) -> Lanes) {
-        for (i, n) in chunks(count) {
-            store(load(UnsafePointer(out), i, n) + f(load(a, i, n), load(b, i, n)), out, i, n)
+    /// out += F(a, b): the shape of every activation backward (dx += f(x or y, dy)).
+    @inline(__always)
+    public static func accumulate<F: LaneFunction2>(_: F.Type, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                                    into out: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        while i + Lanes.scalarCount <= count {
+            store(load(UnsafePointer(out), i) + F.apply(load(a, i), load(b, i)), out, i)
+            i += Lanes.scalarCount
+        }
+        if i < count {
+            let n = count - i
+            store(load(UnsafePointer(out), i, n) + F.apply(load(a, i, n), load(b, i, n)), out, i, n)
         }
     }
 
@@ -74,13 +103,13 @@ public enum Elementwise {
     /// out = a + b (out may alias a or b: the residual add).
     public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                            _ count: Int) {
-        map(a, b, out, count) { $0 + $1 }
+        map(Sum.self, a, b, out, count)
     }
 
     /// out = a ⊙ b.
     public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                 _ out: UnsafeMutablePointer<Float>, _ count: Int) {
-        map(a, b, out, count) { $0 * $1 }
+        map(Product.self, a, b, out, count)
     }
 
     // The scalar-capturing ops loop directly: a closure capturing alpha was left out of line by the optimiser.
@@ -101,4 +130,24 @@ public enum Elementwise {
                              _ count: Int) {
         for (i, n) in chunks(count) { store(alpha * load(x, i, n), out, i, n) }
     }
+}
+
+/// A pointwise function of one lane vector, as a type for `Elementwise.map`.
+public protocol LaneFunction {
+    static func apply(_ x: Lanes) -> Lanes
+}
+
+/// A pointwise function of two lane vectors, as a type for `Elementwise.map` and `accumulate`.
+public protocol LaneFunction2 {
+    static func apply(_ a: Lanes, _ b: Lanes) -> Lanes
+}
+
+/// a + b.
+public enum Sum: LaneFunction2 {
+    @_transparent public static func apply(_ a: Lanes, _ b: Lanes) -> Lanes { a + b }
+}
+
+/// a ⊙ b (also every "dx += dy ⊙ mask").
+public enum Product: LaneFunction2 {
+    @_transparent public static func apply(_ a: Lanes, _ b: Lanes) -> Lanes { a * b }
 }

@@ -33,7 +33,7 @@
 //   `Safetensors.read(path:)` → `SafetensorsFile` (F32; F16/BF16 widened; integer tensors skipped and listed);
 //   `Safetensors.write(_:metadata:to:)` atomic (temp file, fsync, rename, fsync dir). Errors: `SafetensorsError`.
 // Benchmarks
-//   `TensorBenchmarks.run()` prints SGEMM GFLOP/s and kernel GB/s at BERT shapes (release builds only: at -Onone
+//   `TensorBenchmarks.run()` (`unipelt bench kernels`) prints SGEMM GFLOP/s and kernel GB/s at BERT shapes (release builds only: at -Onone
 //   Swift's SIMD types are generic calls, ~300× slower).
 
 import Foundation

@@ -36,6 +36,8 @@ let commands: [Command] = [
             usage: BenchStepCommand.usage, run: BenchStepCommand.run),
     Command(name: "bench eval", summary: "time evaluation (inference) over a task's dev split against the SGEMM floor",
             usage: BenchEvalCommand.usage, run: BenchEvalCommand.run),
+    Command(name: "bench kernels", summary: "time the elementwise kernels (GELU, softmax, LayerNorm) at BERT shapes",
+            usage: BenchKernelsCommand.usage, run: BenchKernelsCommand.run),
     Command(name: "bench store", summary: "time the job store: sweep enqueue, claims, metric inserts",
             usage: storeBenchUsage, run: { exitOnFailure(runStoreBench($0)) }),
 ]

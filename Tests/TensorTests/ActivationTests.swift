@@ -3,11 +3,15 @@ import Foundation
 @testable import Tensor
 
 final class VectorMathTests: XCTestCase {
-    /// Applies a Lanes function to an array through the elementwise driver (exercises partial chunks too).
+    /// Applies a Lanes function to an array chunk by chunk (partial chunks with padded lanes too).
     private func apply(_ x: [Float], _ f: (Lanes) -> Lanes) -> [Float] {
         var y = [Float](repeating: 0, count: x.count)
         x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { yp in Elementwise.map(xp.baseAddress!, yp.baseAddress!, x.count, f) }
+            y.withUnsafeMutableBufferPointer { yp in
+                for (i, n) in Elementwise.chunks(x.count) {
+                    Elementwise.store(f(Elementwise.load(xp.baseAddress!, i, n)), yp.baseAddress!, i, n)
+                }
+            }
         }
         return y
     }

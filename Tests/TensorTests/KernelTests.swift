@@ -44,6 +44,23 @@ final class KernelTests: XCTestCase {
         XCTAssertTrue(none.allSatisfy { $0 == 0 })
     }
 
+    /// The eight-words-at-a-time path draws exactly the mask its definition gives, element by element: word
+    /// ⌊i/2⌋ = SplitMix64(key + ⌊i/2⌋·γ), bits 40… decide even elements and bits 16…39 odd ones.
+    func testDropoutMaskEqualsItsElementwiseDefinition() {
+        let key: UInt64 = 0x1234_5678_9ABC_DEF0, p: Float = 0.25
+        let threshold = UInt64((Double(1 - p) * 0x1p24).rounded())
+        for (first, count) in [(0, 1_000), (1, 999), (7, 64), (16, 17), (3, 5)] {
+            var mask = [Float](repeating: -1, count: count)
+            Dropout.makeMask(&mask, count: count, probability: p, key: key, first: first)
+            let expected = (first..<(first + count)).map { i -> Float in
+                let word = RNG.splitMix(key &+ UInt64(i / 2) &* 0x9E37_79B9_7F4A_7C15)
+                let bits = i % 2 == 0 ? word >> 40 : (word >> 16) & 0xFF_FFFF
+                return bits < threshold ? 1 / (1 - p) : 0
+            }
+            XCTAssertEqual(mask, expected, "first \(first), count \(count)")
+        }
+    }
+
     func testDropoutForwardWithGeneratorDrawsTheSameMaskAsMakeMask() {
         var a = RNG(seed: 8, stream: .dropout), b = a
         let x = randomArray(50, seed: 9)
