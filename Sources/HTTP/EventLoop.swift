@@ -84,10 +84,11 @@ final class EventLoop: @unchecked Sendable {
         var nextColdPoll = 0.0
         var ready: [UInt64] = []
         while true {
+            lock.lock()
+            // Taken with `lock` held, so a loop stuck on that lock counts as not turning from then on.
             lastTurnLock.lock()
             lastTurn = clock.now
             lastTurnLock.unlock()
-            lock.lock()
             if registry.isStopped { lock.unlock(); break }
             let joining = registry.takeNewlyWaiting()
             let stopping = registry.isShuttingDown
