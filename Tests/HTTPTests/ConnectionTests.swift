@@ -125,7 +125,7 @@ final class ConnectionTests: XCTestCase {
         let client = try RawClient(port: server.port, receiveBuffer: 4096)
         client.send(get("/download"))
         // Never read: the server's socket buffer fills and its writes stall.
-        eventually { server.log.entries.contains { $0.path == "/download" } }
+        server.log.wait { entries, _ in entries.contains { $0.path == "/download" } }
         let entry = try XCTUnwrap(server.log.entries.first { $0.path == "/download" }, "the stalled download never ended")
         XCTAssertLessThan(entry.bytes, TestServer.downloadSize)
         // Every worker is free again: four parallel requests all succeed.
@@ -161,7 +161,7 @@ final class ConnectionTests: XCTestCase {
             _ = recv(client.descriptor, &chunk, chunk.count, 0)
             client.reset()
         }
-        eventually { server.log.entries.filter { $0.path == "/download" }.count == 3 }
+        server.log.wait { entries, _ in entries.filter { $0.path == "/download" }.count == 3 }
         XCTAssertEqual(server.log.entries.filter { $0.path == "/download" }.count, 3)
         let client = try RawClient(port: server.port)
         client.send(get("/healthz"))
@@ -302,7 +302,7 @@ final class ConnectionTests: XCTestCase {
         let response = try XCTUnwrap(client.readResponse())
         client.send(get("/nope"))
         _ = client.readResponse()
-        XCTAssertTrue(eventually { server.log.entries.count == 2 })
+        XCTAssertTrue(server.log.wait { entries, _ in entries.count == 2 })
         let entries = server.log.entries
         guard entries.count == 2 else { return }
         XCTAssertEqual(entries[0].method, "GET")
@@ -471,7 +471,7 @@ final class ServerLimitTests: XCTestCase {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        server.log.waitForFailure(prefix: "accept:")
+        server.log.wait { _, failures in failures.contains { $0.hasPrefix("accept:") } }
         fillers.forEach { close($0) }
         fillers.removeAll()
         XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &original), 0)

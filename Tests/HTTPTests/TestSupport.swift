@@ -26,7 +26,12 @@ final class CapturingLog: ServerLog, @unchecked Sendable {
     var entries: [AccessLogEntry] { lock.lock(); defer { lock.unlock() }; return _entries }
     var failures: [String] { lock.lock(); defer { lock.unlock() }; return _failures }
 
-    func access(_ entry: AccessLogEntry) { lock.lock(); _entries.append(entry); lock.unlock() }
+    func access(_ entry: AccessLogEntry) {
+        lock.lock()
+        _entries.append(entry)
+        lock.broadcast()
+        lock.unlock()
+    }
 
     func failure(_ message: String, requestID: String?) {
         lock.lock()
@@ -35,13 +40,14 @@ final class CapturingLog: ServerLog, @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Waits (bounded) until a failure starting with `prefix` has been logged.
+    /// Waits (bounded) until what has been logged satisfies `condition`; for lines written just after a
+    /// response is read (the access log is written after the last byte goes out) or by the loop thread.
     @discardableResult
-    func waitForFailure(prefix: String, timeout: TimeInterval = 3) -> Bool {
+    func wait(timeout: TimeInterval = 3, until condition: (_ entries: [AccessLogEntry], _ failures: [String]) -> Bool) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
         lock.lock()
         defer { lock.unlock() }
-        while !_failures.contains(where: { $0.hasPrefix(prefix) }) { if !lock.wait(until: deadline) { return false } }
+        while !condition(_entries, _failures) { if !lock.wait(until: deadline) { return false } }
         return true
     }
 }
@@ -395,24 +401,13 @@ func runProcess(_ path: String, _ arguments: [String], timeout: TimeInterval = 2
     let output = Pipe(), errorOutput = Pipe()
     process.standardOutput = output
     process.standardError = errorOutput
+    let exited = DispatchSemaphore(value: 0)
+    process.terminationHandler = { _ in exited.signal() }
     try process.run()
-    let deadline = Date(timeIntervalSinceNow: timeout)
+    let deadline = DispatchTime.now() + timeout
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = errorOutput.fileHandleForReading.readDataToEndOfFile()
-    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-    if process.isRunning { process.terminate() }
+    if exited.wait(timeout: deadline) == .timedOut { process.terminate() }
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-}
-
-/// Polls `condition` until it holds or `timeout` passes; for effects that land just after a response is read
-/// (the access log is written after the last byte goes out).
-@discardableResult
-func eventually(timeout: TimeInterval = 3, _ condition: () -> Bool) -> Bool {
-    let deadline = Date(timeIntervalSinceNow: timeout)
-    while !condition() {
-        if Date() > deadline { return false }
-        Thread.sleep(forTimeInterval: 0.005)
-    }
-    return true
 }
