@@ -247,7 +247,7 @@ final class EventLoop: @unchecked Sendable {
         if !lingering { close(connection) }
     }
 
-    /// Closes a connection its owner is done with. Watched connections are closed by the loop only, after it
+    /// Closes a connection its owner is done with. Waiting connections are closed by the loop only, after it
     /// removed them from its poll set.
     func close(_ connection: Connection) {
         lock.lock()
