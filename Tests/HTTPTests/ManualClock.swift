@@ -1,10 +1,10 @@
 import Foundation
-@testable import HTTP
 
 /// A monotonic clock that moves only when the test says so: deadline and heartbeat tests advance it
 /// instead of waiting for real time, and nothing expires behind their back. Safe to read from the
-/// server's threads.
-final class ManualClock: MonotonicClock, @unchecked Sendable {
+/// server's threads. Depends on Foundation only, so it can move into a test-support target shared by
+/// several modules' tests, each of which conforms it to its module's clock protocol.
+final class ManualClock: @unchecked Sendable {
     private let lock = NSLock()
     private var seconds: Double
 

@@ -17,6 +17,8 @@ func shortLimits() -> Limits {
     return limits
 }
 
+extension ManualClock: MonotonicClock {}
+
 /// Collects access-log lines and failures for assertions.
 final class CapturingLog: ServerLog, @unchecked Sendable {
     private let lock = NSCondition()
