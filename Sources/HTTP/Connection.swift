@@ -5,11 +5,10 @@ import Glibc
 
 /// One client socket: reads bytes into the parser, runs one request at a time through the router, writes
 /// the response and decides whether the connection can be reused (service.md H34–H35). Owned by one thread at
-/// a time (see `EventLoop`); `ownership` is guarded by the loop's lock, everything else by that ownership.
+/// a time (see `ConnectionRegistry`); that ownership guards everything here.
 final class Connection: @unchecked Sendable {
     let id: UInt64
     let descriptor: Int32
-    var ownership = EventLoop.Ownership.busy
 
     /// Strong: a stream thread may outlive `Server.shutdown` and still needs the loop to close its socket.
     /// The cycle through the loop's table ends when the connection closes.
@@ -90,14 +89,14 @@ final class Connection: @unchecked Sendable {
 
     private func armForNextBytes() {
         let (deadline, expiry) = Self.deadline(readingBody: parser.isReadingBody, requestStartedAt: requestStartedAt,
-                                               bodyStartedAt: bodyStartedAt, now: monotonicNow(), limits: limits)
+                                               bodyStartedAt: bodyStartedAt, now: loop.clock.now, limits: limits)
         loop.arm(self, deadline: deadline, expiry: expiry)
     }
 
     /// When a connection waiting for bytes gives up, and how: the body timeout runs from the end of the head,
     /// the header timeout from the first byte of the request, the idle timeout from now. Pure, for tests.
     static func deadline(readingBody: Bool, requestStartedAt: Double?, bodyStartedAt: Double, now: Double,
-                         limits: Limits) -> (deadline: Double, expiry: EventLoop.Expiry) {
+                         limits: Limits) -> (deadline: Double, expiry: Expiry) {
         if readingBody { return (bodyStartedAt + limits.bodyTimeout, .requestTimeout) }
         if let started = requestStartedAt { return (started + limits.headerTimeout, .requestTimeout) }
         return (now + limits.idleTimeout, .close)
@@ -106,7 +105,7 @@ final class Connection: @unchecked Sendable {
     /// Parses and answers what is buffered. Returns false when the connection was closed or handed off.
     private func processBuffer() -> Bool {
         while true {
-            if requestStartedAt == nil && readIndex < buffer.count { requestStartedAt = monotonicNow() }
+            if requestStartedAt == nil && readIndex < buffer.count { requestStartedAt = loop.clock.now }
             let event: RequestParser.Event
             do {
                 let (parsed, consumed) = try buffer.withUnsafeBufferPointer { (bytes) throws(ParseError) in
@@ -140,7 +139,7 @@ final class Connection: @unchecked Sendable {
     /// Decides from the head alone whatever can be decided before reading the body: route, body policy and
     /// limit (413 before a byte of body), `100 Continue`.
     private func beginRequest(_ head: RequestHead) -> Bool {
-        bodyStartedAt = monotonicNow()
+        bodyStartedAt = loop.clock.now
         let requestID = RequestID.make()
         var match: Router.Match?
         var earlyError: Error?
@@ -212,7 +211,7 @@ final class Connection: @unchecked Sendable {
     /// closes: after such an error the connection's framing can no longer be trusted.
     private func respondAndClose(to error: Error, head: RequestHead?, requestID: String = RequestID.make()) {
         let response = ErrorRendering.response(for: error, requestID: requestID)
-        _ = send(response, for: head, requestID: requestID, startedAt: requestStartedAt ?? monotonicNow(), keepAlive: false)
+        _ = send(response, for: head, requestID: requestID, startedAt: requestStartedAt ?? loop.clock.now, keepAlive: false)
     }
 
     /// Called on a worker when the loop found the header or body deadline passed.
@@ -316,7 +315,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Streams run on a thread of their own so a long-lived stream never holds a pool worker.
+    /// Streams run on a thread of their own so a long-lived stream never holds a handler thread.
     private func startStreamThread(_ stream: ResponseStream, produce: @escaping @Sendable (ResponseStream) -> Void,
                                    keepAlive: Bool, finished: @escaping (Int) -> Void) {
         let thread = Thread { [self] in
@@ -327,7 +326,7 @@ final class Connection: @unchecked Sendable {
             finished(stream.bytesWritten)
             // HTTP/1.0 streams end by closing (keepAlive is false for them), so only chunked ones are reused.
             if complete && keepAlive && !loop.isShuttingDown {
-                loop.pool.submit { self.serve() }
+                loop.handlers.submit { self.serve() }
             } else if complete {
                 loop.linger(self)
             } else {
@@ -341,6 +340,6 @@ final class Connection: @unchecked Sendable {
     private func logAccess(_ method: String, _ path: String, _ status: HTTPStatus, _ bytes: Int, _ startedAt: Double,
                            _ requestID: String) {
         log.access(AccessLogEntry(method: method, path: path, status: status.code, bytes: bytes,
-                                  duration: monotonicNow() - startedAt, requestID: requestID))
+                                  duration: loop.clock.now - startedAt, requestID: requestID))
     }
 }

@@ -3,61 +3,33 @@ import Foundation
 import Glibc
 #endif
 
-/// Seconds on the monotonic clock.
-func monotonicNow() -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds) / 1_000_000_000
-}
-
 /// One thread waiting in `poll` for every socket that has nothing to do: the listener, idle keep-alive
 /// connections, connections part-way through a request, and closing connections draining client bytes.
-/// A readable connection leaves the poll set and goes to the worker pool, which owns it until it arms it
-/// here again, so there is one owner at a time and an idle connection costs a table entry, never a thread.
-/// The same thread enforces the idle, header and body deadlines of the connections it waits for, and backs
+/// A readable connection leaves the poll set and goes to the handler threads, which own it until they arm
+/// it here again, so there is one owner at a time and an idle connection costs a table entry, never a thread.
+/// The same thread enforces the idle, header and body deadlines of the connections it waits for (the rules
+/// are `ConnectionRegistry`'s; this class does the polling, locking and socket work around them), and backs
 /// off accept on EMFILE so a full descriptor table does not spin the CPU. (`poll` rather than epoll: Swift's
 /// Glibc module does not export sys/epoll.h. A wake-up costs time in proportion to the watched descriptors,
 /// so idle keep-alive connections move to cold slots polled less often; see `PollSet`.)
 final class EventLoop: @unchecked Sendable {
-    /// Who may touch a connection's socket right now.
-    enum Ownership {
-        /// In the poll set; on `deadline` the loop takes it and runs `expiry`.
-        case armed(deadline: Double, expiry: Expiry)
-        /// A worker or stream thread owns it.
-        case busy
-        /// Half-closed after a final response; client bytes are discarded until EOF or `deadline`.
-        case lingering(deadline: Double)
-    }
-
-    enum Expiry {
-        /// Idle keep-alive: close without a word.
-        case close
-        /// Part-way through a request: answer 408, then close.
-        case requestTimeout
-    }
-
     let limits: Limits
-    let pool: WorkerPool
+    let clock: any MonotonicClock
+    let handlers: HandlerThreads
     private let router: Router
     private let log: ServerLog
     private let wakePipe: (read: Int32, write: Int32)
     private let listener: Int32
 
-    /// Guards everything below, and each connection's `ownership`.
-    /// Guards the connection tables; internal so that tests can wedge the loop by holding it.
+    /// Guards everything below; internal so that tests can wedge the loop by holding it.
     let lock = NSCondition()
-    private var connections: [UInt64: Connection] = [:]
-    /// Connections the loop waits for (armed or lingering).
-    private var watched: [UInt64: Connection] = [:]
-    /// Connections armed since the loop last updated its poll set.
-    private var newlyWatched: [Connection] = []
+    private var registry: ConnectionRegistry<Connection>
     private var wakePending = false
     private var streams: [ObjectIdentifier: ResponseStream] = [:]
-    private var nextID: UInt64 = 1
-    private var shuttingDown = false
-    private var stopped = false
     private var loopExited = false
     /// When the loop last started a turn (monotonic seconds); it turns at least every `deadlineCheckInterval`.
     /// Under its own lock, so that it can be read while the loop is stuck holding `lock`.
-    private var lastTurn = monotonicNow()
+    private var lastTurn: Double
     private let lastTurnLock = NSLock()
 
     // Touched by the loop thread only.
@@ -66,10 +38,14 @@ final class EventLoop: @unchecked Sendable {
     private var acceptBackoff = AcceptBackoff()
     private var acceptResumesAt: Double?
 
-    init(listener: Int32, limits: Limits, pool: WorkerPool, router: Router, log: ServerLog) throws(SocketError) {
+    init(listener: Int32, limits: Limits, clock: any MonotonicClock, handlers: HandlerThreads, router: Router,
+         log: ServerLog) throws(SocketError) {
         self.listener = listener
         self.limits = limits
-        self.pool = pool
+        self.clock = clock
+        self.handlers = handlers
+        registry = ConnectionRegistry(limits: limits, clock: clock)
+        lastTurn = clock.now
         self.router = router
         self.log = log
         var fds: [Int32] = [0, 0]
@@ -94,7 +70,7 @@ final class EventLoop: @unchecked Sendable {
     var secondsSinceLastTurn: Double {
         lastTurnLock.lock()
         defer { lastTurnLock.unlock() }
-        return monotonicNow() - lastTurn
+        return clock.now - lastTurn
     }
 
     // MARK: The loop thread
@@ -102,26 +78,22 @@ final class EventLoop: @unchecked Sendable {
     /// How often cold (idle keep-alive) connections are polled while others are busy: the most a request on
     /// a long-idle connection waits before it is seen, under load.
     static let coldPollInterval = 0.01
-    /// How long a keep-alive connection waits for its next request before it turns cold.
-    static let coolingDelay = 0.1
 
     func run() {
         var nextDeadlineCheck = 0.0
         var nextColdPoll = 0.0
         var ready: [UInt64] = []
         while true {
-            lastTurnLock.lock()
-            lastTurn = monotonicNow()
-            lastTurnLock.unlock()
             lock.lock()
-            if stopped { lock.unlock(); break }
-            // A connection may have expired or closed since it was queued; only still-watched ones join.
-            for connection in newlyWatched where watched[connection.id] === connection {
-                pollSet.add(connection.id, descriptor: connection.descriptor)
-            }
-            newlyWatched.removeAll(keepingCapacity: true)
-            let stopping = shuttingDown
+            // Taken with `lock` held, so a loop stuck on that lock counts as not turning from then on.
+            lastTurnLock.lock()
+            lastTurn = clock.now
+            lastTurnLock.unlock()
+            if registry.isStopped { lock.unlock(); break }
+            let joining = registry.takeNewlyWaiting()
+            let stopping = registry.isShuttingDown
             lock.unlock()
+            for connection in joining { pollSet.add(connection.id, descriptor: connection.descriptor) }
             if stopping && listenerOpen {
                 // Closing the listener makes new clients fail fast instead of waiting in the backlog.
                 listenerOpen = false
@@ -130,7 +102,7 @@ final class EventLoop: @unchecked Sendable {
             }
 
             // Cold slots join when due, or whenever nothing is hot (then waiting on them costs nothing extra).
-            let started = monotonicNow()
+            let started = clock.now
             var timeout = deadlineCheckInterval
             let includeCold = !pollSet.hasHotConnections || started >= nextColdPoll
             if includeCold {
@@ -151,10 +123,10 @@ final class EventLoop: @unchecked Sendable {
                 if pollSet.entries[PollSet.listenerSlot].revents != 0 { acceptConnections() }
                 ready.forEach(readable)
             }
-            let now = monotonicNow()
+            let now = clock.now
             if now >= nextDeadlineCheck || stopping {
                 nextDeadlineCheck = now + deadlineCheckInterval
-                expireDeadlines(now: now, stopping: stopping)
+                expireDeadlines(now: now)
             }
         }
         lock.lock()
@@ -173,7 +145,7 @@ final class EventLoop: @unchecked Sendable {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays readable, so stop polling it for a while
                 // instead of spinning; pending clients wait in the backlog.
                 let delay = acceptBackoff.next()
-                acceptResumesAt = monotonicNow() + delay
+                acceptResumesAt = clock.now + delay
                 pollSet.setListener(-1)
                 log.failure("accept: \(String(cString: strerror(code))); retrying in \(Int(delay * 1000)) ms", requestID: nil)
                 return
@@ -184,83 +156,51 @@ final class EventLoop: @unchecked Sendable {
             var one: Int32 = 1
             setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             lock.lock()
-            guard connections.count < limits.maxConnections, !shuttingDown else {
-                lock.unlock()
+            let admitted = registry.admit { id in
+                Connection(id: id, descriptor: descriptor, loop: self, router: router, log: log, limits: limits)
+            }
+            lock.unlock()
+            guard let admitted else {
                 Glibc.close(descriptor)
                 continue
             }
-            let id = nextID
-            nextID += 1
-            let connection = Connection(id: id, descriptor: descriptor, loop: self, router: router, log: log, limits: limits)
-            connections[id] = connection
-            // A new connection that never sends a byte is held to the idle timeout.
-            connection.ownership = .armed(deadline: monotonicNow() + limits.idleTimeout, expiry: .close)
-            watched[id] = connection
-            lock.unlock()
-            pollSet.add(id, descriptor: descriptor)
+            pollSet.add(admitted.id, descriptor: descriptor)
         }
     }
 
     private func readable(_ id: UInt64) {
         lock.lock()
-        guard let connection = watched[id] else {
-            lock.unlock()
+        let readiness = registry.takeReadable(id)
+        lock.unlock()
+        switch readiness {
+        case .serve(let connection):
             pollSet.remove(id)
-            return
-        }
-        switch connection.ownership {
-        case .armed:
-            connection.ownership = .busy
-            watched[id] = nil
-            lock.unlock()
-            pollSet.remove(id)
-            pool.submit { connection.serve() }
-        case .lingering:
-            lock.unlock()
+            handlers.submit { connection.serve() }
+        case .drain(let connection):
             if !connection.discardInput() {
                 pollSet.remove(id)
                 close(connection)
             }
-        case .busy:
-            lock.unlock()
+        case .notWaiting:
             pollSet.remove(id)
         }
     }
 
     /// Takes connections whose deadline passed (and, while stopping, idle ones) out of the poll set.
-    private func expireDeadlines(now: Double, stopping: Bool) {
+    private func expireDeadlines(now: Double) {
         if let resume = acceptResumesAt, now >= resume {
             acceptResumesAt = nil
             if listenerOpen { pollSet.setListener(listener) }
         }
-        var expired: [(Connection, Expiry?)] = []
-        var cooled: [UInt64] = []
         lock.lock()
-        for (id, connection) in watched {
-            switch connection.ownership {
-            case .armed(_, .close) where stopping:
-                expired.append((connection, .close))
-            case .armed(let deadline, .close) where deadline > now:
-                // Armed at deadline - idleTimeout, waiting for a next request.
-                if deadline - limits.idleTimeout + Self.coolingDelay <= now { cooled.append(id) }
-                continue
-            case .armed(let deadline, let expiry) where deadline <= now:
-                expired.append((connection, expiry))
-            case .lingering(let deadline) where deadline <= now:
-                expired.append((connection, nil))
-            default:
-                continue
-            }
-            connection.ownership = .busy
-            watched[id] = nil
-        }
+        let (expired, cooled) = registry.expire()
         lock.unlock()
         cooled.forEach { pollSet.cool($0) }
         for (connection, expiry) in expired {
             pollSet.remove(connection.id)
             switch expiry {
-            case .requestTimeout?: pool.submit { connection.requestTimedOut() }
-            case .close?, nil: close(connection)
+            case .requestTimeout: handlers.submit { connection.requestTimedOut() }
+            case .close: close(connection)
             }
         }
     }
@@ -290,14 +230,10 @@ final class EventLoop: @unchecked Sendable {
     /// idle connection is closed instead.
     func arm(_ connection: Connection, deadline: Double, expiry: Expiry) {
         lock.lock()
-        // After stop() nothing polls any more, so a connection handed back then is closed instead.
-        if (shuttingDown && expiry == .close) || stopped {
-            lock.unlock()
-            close(connection)
-            return
-        }
-        watch(connection, .armed(deadline: deadline, expiry: expiry))
+        let armed = registry.arm(connection.id, deadline: deadline, expiry: expiry)
+        if armed { wakeLocked() }
         lock.unlock()
+        if !armed { close(connection) }
     }
 
     /// Half-closes after a final response and drains client bytes until EOF or the linger deadline, so the
@@ -305,29 +241,17 @@ final class EventLoop: @unchecked Sendable {
     func linger(_ connection: Connection) {
         shutdown(connection.descriptor, Int32(SHUT_WR))
         lock.lock()
-        if stopped {
-            lock.unlock()
-            close(connection)
-            return
-        }
-        watch(connection, .lingering(deadline: monotonicNow() + limits.lingerTimeout))
+        let lingering = registry.linger(connection.id)
+        if lingering { wakeLocked() }
         lock.unlock()
+        if !lingering { close(connection) }
     }
 
-    /// Queues a connection for the poll set. Call with `lock` held.
-    private func watch(_ connection: Connection, _ ownership: Ownership) {
-        connection.ownership = ownership
-        watched[connection.id] = connection
-        newlyWatched.append(connection)
-        wakeLocked()
-    }
-
-    /// Closes a connection its owner is done with. Watched connections are closed by the loop only, after it
+    /// Closes a connection its owner is done with. Waiting connections are closed by the loop only, after it
     /// removed them from its poll set.
     func close(_ connection: Connection) {
         lock.lock()
-        connections[connection.id] = nil
-        watched[connection.id] = nil
+        registry.remove(connection.id)
         lock.broadcast()
         lock.unlock()
         Glibc.close(connection.descriptor)
@@ -336,14 +260,14 @@ final class EventLoop: @unchecked Sendable {
     var isShuttingDown: Bool {
         lock.lock()
         defer { lock.unlock() }
-        return shuttingDown
+        return registry.isShuttingDown
     }
 
     /// Registers a stream unless `Limits.maxConcurrentStreams` are already running or the server is stopping.
     func register(_ stream: ResponseStream) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        guard streams.count < limits.maxConcurrentStreams, !shuttingDown else { return false }
+        guard streams.count < limits.maxConcurrentStreams, !registry.isShuttingDown else { return false }
         streams[ObjectIdentifier(stream)] = stream
         return true
     }
@@ -360,7 +284,7 @@ final class EventLoop: @unchecked Sendable {
     /// In-flight requests continue.
     func beginShutdown() {
         lock.lock()
-        shuttingDown = true
+        registry.beginShutdown()
         let running = Array(streams.values)
         wakeLocked()
         lock.unlock()
@@ -371,17 +295,17 @@ final class EventLoop: @unchecked Sendable {
     func waitUntilNoConnections(deadline: Date) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        while !connections.isEmpty {
+        while !registry.isEmpty {
             if !lock.wait(until: deadline) { break }
         }
-        return connections.isEmpty
+        return registry.isEmpty
     }
 
     /// Makes every remaining socket fail its next read or write, so owners finish and close it. The owners
     /// close the descriptors themselves, which keeps a descriptor number from being reused under them.
     func abortRemaining() {
         lock.lock()
-        let remaining = Array(connections.values)
+        let remaining = registry.members
         lock.unlock()
         for connection in remaining { shutdown(connection.descriptor, Int32(SHUT_RDWR)) }
     }
@@ -389,96 +313,15 @@ final class EventLoop: @unchecked Sendable {
     /// Ends the loop thread, waits for it, and closes what it still owned.
     func stop() {
         lock.lock()
-        stopped = true
+        registry.stop()
         wakeLocked()
         while !loopExited { lock.wait() }
-        // Watched connections belonged to the loop, which has exited; a busy one belongs to a thread that
-        // will close it when its work returns.
-        let remaining = Array(watched.values)
-        for connection in remaining { connections[connection.id] = nil }
-        watched.removeAll()
+        // Waiting connections belonged to the loop, which has exited.
+        let remaining = registry.removeWaiting()
         lock.unlock()
         remaining.forEach { Glibc.close($0.descriptor) }
         if listenerOpen { Glibc.close(listener) }
         Glibc.close(wakePipe.read)
         Glibc.close(wakePipe.write)
     }
-}
-
-/// The descriptors the loop polls. Slots `0..<hotCount` are hot: the wake pipe, the listener (-1 while
-/// paused or closed, which `poll` skips) and recently armed connections. The rest are cold: keep-alive
-/// connections idle for a while, which the loop polls only every `EventLoop.coldPollInterval` while hot
-/// traffic flows, so a thousand idle clients do not tax every request. Add, remove and cool are O(1) swaps.
-struct PollSet {
-    static let wakeSlot = 0, listenerSlot = 1, firstConnectionSlot = 2
-
-    /// Settable so `poll` can write `revents`; slots are rearranged only through the methods below.
-    var entries: [pollfd]
-    private(set) var ids: [UInt64]
-    private(set) var hotCount = firstConnectionSlot
-    private var slots: [UInt64: Int] = [:]
-
-    init(wake: Int32, listener: Int32) {
-        entries = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
-        ids = [0, 0]
-    }
-
-    var hasHotConnections: Bool { hotCount > Self.firstConnectionSlot }
-
-    func isHot(_ id: UInt64) -> Bool { slots[id].map { $0 < hotCount } ?? false }
-
-    mutating func setListener(_ descriptor: Int32) {
-        entries[Self.listenerSlot].fd = descriptor
-    }
-
-    /// Adds a connection as hot.
-    mutating func add(_ id: UInt64, descriptor: Int32) {
-        guard slots[id] == nil else { return }
-        entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
-        ids.append(id)
-        slots[id] = entries.count - 1
-        swapSlots(entries.count - 1, hotCount)
-        hotCount += 1
-    }
-
-    mutating func remove(_ id: UInt64) {
-        guard let slot = slots[id] else { return }
-        var hole = slot
-        if slot < hotCount {
-            swapSlots(slot, hotCount - 1)
-            hotCount -= 1
-            hole = hotCount
-        }
-        swapSlots(hole, entries.count - 1)
-        slots[id] = nil
-        entries.removeLast()
-        ids.removeLast()
-    }
-
-    /// Moves a hot connection to the cold slots.
-    mutating func cool(_ id: UInt64) {
-        guard let slot = slots[id], slot < hotCount else { return }
-        swapSlots(slot, hotCount - 1)
-        hotCount -= 1
-    }
-
-    private mutating func swapSlots(_ a: Int, _ b: Int) {
-        guard a != b else { return }
-        entries.swapAt(a, b)
-        ids.swapAt(a, b)
-        slots[ids[a]] = a
-        slots[ids[b]] = b
-    }
-}
-
-/// Accept retry delays after resource errors: 5 ms doubling up to 1 s, as Go's `Serve` does.
-struct AcceptBackoff {
-    private(set) var delay: Double = 0
-
-    mutating func next() -> Double {
-        delay = delay == 0 ? 0.005 : min(1, delay * 2)
-        return delay
-    }
-
-    mutating func reset() { delay = 0 }
 }

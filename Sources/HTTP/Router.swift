@@ -1,6 +1,6 @@
 import Foundation
 
-/// A request handler. It runs on a worker thread of the server's pool and may block briefly; long work
+/// A request handler. It runs on one of the server's handler threads and may block briefly; long work
 /// belongs elsewhere, and long-lived output belongs in a `Response.stream`.
 public typealias Handler = @Sendable (Request) throws -> Response
 

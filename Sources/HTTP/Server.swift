@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// The HTTP/1.1 server: a listener, a poll loop thread, a bounded pool of worker threads and a thread per
+/// The HTTP/1.1 server: a listener, a poll loop thread, a bounded set of handler threads and a thread per
 /// running stream (see `EventLoop`). Create it with a configuration and a router, `start()` it, and
 /// `shutdown(gracePeriod:)` it:
 ///
@@ -38,13 +38,20 @@ public final class Server: @unchecked Sendable {
 
     public let configuration: Configuration
     private let router: Router
+    private let clock: any MonotonicClock
     private let lock = NSLock()
-    private(set) var running: (loop: EventLoop, pool: WorkerPool, thread: Thread)?
+    private(set) var running: (loop: EventLoop, handlers: HandlerThreads, thread: Thread)?
     private var boundPort = 0
 
-    public init(configuration: Configuration, router: Router) {
+    public convenience init(configuration: Configuration, router: Router) {
+        self.init(configuration: configuration, router: router, clock: UptimeClock())
+    }
+
+    /// `clock` times deadlines and the loop heartbeat; tests pass one they move by hand.
+    init(configuration: Configuration, router: Router, clock: any MonotonicClock) {
         self.configuration = configuration
         self.router = router
+        self.clock = clock
     }
 
     /// The port actually bound, once started.
@@ -72,21 +79,21 @@ public final class Server: @unchecked Sendable {
         // A peer that vanishes must not kill the process; writes also pass MSG_NOSIGNAL.
         signal(SIGPIPE, SIG_IGN)
         let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)
-        let pool = WorkerPool(threads: configuration.workerThreads, name: "http-worker")
+        let handlers = HandlerThreads(threads: configuration.workerThreads, name: "http-worker")
         let loop: EventLoop
         do {
-            loop = try EventLoop(listener: listener, limits: configuration.limits, pool: pool, router: router,
-                                 log: configuration.log)
+            loop = try EventLoop(listener: listener, limits: configuration.limits, clock: clock, handlers: handlers,
+                                 router: router, log: configuration.log)
         } catch {
             close(listener)
-            pool.stop(deadline: Date(timeIntervalSinceNow: 1))
+            handlers.stop(deadline: Date(timeIntervalSinceNow: 1))
             throw error
         }
         let thread = Thread { loop.run() }
         thread.name = "http-event-loop"
         thread.start()
         lock.lock()
-        running = (loop, pool, thread)
+        running = (loop, handlers, thread)
         boundPort = port
         lock.unlock()
     }
@@ -100,14 +107,14 @@ public final class Server: @unchecked Sendable {
         let current = running
         running = nil
         lock.unlock()
-        guard let (loop, pool, _) = current else { return }
+        guard let (loop, handlers, _) = current else { return }
         loop.beginShutdown()
         if !loop.waitUntilNoConnections(deadline: Date(timeIntervalSinceNow: gracePeriod)) {
             loop.abortRemaining()
             _ = loop.waitUntilNoConnections(deadline: Date(timeIntervalSinceNow: min(1, gracePeriod)))
         }
         loop.stop()
-        if !pool.stop(deadline: Date(timeIntervalSinceNow: 1)) {
+        if !handlers.stop(deadline: Date(timeIntervalSinceNow: 1)) {
             configuration.log.failure("shutdown: a handler is still running past the grace period", requestID: nil)
         }
     }

@@ -21,19 +21,33 @@ final class ConnectionTests: XCTestCase {
     private let get = { (path: String) in "GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n" }
 
     /// S2's HTTP half: the loop's heartbeat stays fresh while it runs and grows while it is wedged (here by
-    /// holding its lock, as a stuck loop would), which is what the service's watchdog ping checks.
+    /// holding its lock, as a stuck loop would), which is what the service's watchdog ping checks. Time moves
+    /// on a manual clock; a request answered on a fresh connection proves the loop turned since.
     func testLoopHeartbeatGoesStaleWhileTheLoopIsWedged() throws {
+        let clock = ManualClock()
+        let server = try TestServer(clock: clock)
+        defer { server.stop() }
         let http = server.server
-        Thread.sleep(forTimeInterval: 0.3)
+        clock.advance(by: 0.3)
+        try answerOneRequest(server)
         XCTAssertLessThan(try XCTUnwrap(http.secondsSinceLoopTurn), 0.3)
         let loop = try XCTUnwrap(http.running?.loop)
         loop.lock.lock()
-        Thread.sleep(forTimeInterval: 1.0)
+        clock.advance(by: 1.0)
         let wedged = try XCTUnwrap(http.secondsSinceLoopTurn)
         loop.lock.unlock()
         XCTAssertGreaterThan(wedged, 0.7)
-        Thread.sleep(forTimeInterval: 0.3)
+        clock.advance(by: 0.3)
+        try answerOneRequest(server)
         XCTAssertLessThan(try XCTUnwrap(http.secondsSinceLoopTurn), 0.3)
+    }
+
+    /// Waits for one request on a new connection to be answered: the loop accepts in one turn and sees the
+    /// request's bytes in a later one.
+    private func answerOneRequest(_ server: TestServer) throws {
+        let client = try RawClient(port: server.port)
+        client.send(get("/healthz"))
+        _ = client.readResponse()
     }
 
     /// H34
@@ -111,12 +125,14 @@ final class ConnectionTests: XCTestCase {
         let client = try RawClient(port: server.port, receiveBuffer: 4096)
         client.send(get("/download"))
         // Never read: the server's socket buffer fills and its writes stall.
-        eventually { server.log.entries.contains { $0.path == "/download" } }
+        server.log.wait { entries, _ in entries.contains { $0.path == "/download" } }
         let entry = try XCTUnwrap(server.log.entries.first { $0.path == "/download" }, "the stalled download never ended")
         XCTAssertLessThan(entry.bytes, TestServer.downloadSize)
         // Every worker is free again: four parallel requests all succeed.
         let others = try (0..<4).map { _ in try RawClient(port: server.port) }
         others.forEach { $0.send(get("/slow")) }
+        server.probe.waitForSlowRequests(4)
+        server.probe.releaseSlowRequests()
         for other in others { XCTAssertEqual(other.readResponse()?.status, 200) }
     }
 
@@ -145,7 +161,7 @@ final class ConnectionTests: XCTestCase {
             _ = recv(client.descriptor, &chunk, chunk.count, 0)
             client.reset()
         }
-        eventually { server.log.entries.filter { $0.path == "/download" }.count == 3 }
+        server.log.wait { entries, _ in entries.filter { $0.path == "/download" }.count == 3 }
         XCTAssertEqual(server.log.entries.filter { $0.path == "/download" }.count, 3)
         let client = try RawClient(port: server.port)
         client.send(get("/healthz"))
@@ -286,7 +302,7 @@ final class ConnectionTests: XCTestCase {
         let response = try XCTUnwrap(client.readResponse())
         client.send(get("/nope"))
         _ = client.readResponse()
-        XCTAssertTrue(eventually { server.log.entries.count == 2 })
+        XCTAssertTrue(server.log.wait { entries, _ in entries.count == 2 })
         let entries = server.log.entries
         guard entries.count == 2 else { return }
         XCTAssertEqual(entries[0].method, "GET")
@@ -338,17 +354,20 @@ final class ConnectionTests: XCTestCase {
         stream.send(get("/events/forever"))
         var head = [UInt8](repeating: 0, count: 256)
         XCTAssertGreaterThan(recv(stream.descriptor, &head, head.count, 0), 0)
-        Thread.sleep(forTimeInterval: 0.05)
+        // The slow request is in its handler, not still waiting to be read (an idle connection would be closed).
+        server.probe.waitForSlowRequests(1)
         let port = server.port
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async { [server] in
             server!.server.shutdown(gracePeriod: 2)
             done.signal()
         }
+        // Streams are told to stop once shutdown has begun; only then may the in-flight handler finish.
+        XCTAssertEqual(server.probe.waitForStreamEnd(), .shuttingDown)
+        server.probe.releaseSlowRequests()
         let response = try XCTUnwrap(inFlight.readResponse())
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.header("Connection"), "close")
-        XCTAssertEqual(server.probe.waitForStreamEnd(), .shuttingDown)
         // The stream's remaining bytes end with the last chunk, then the connection closes.
         stream.setTimeout(2)
         var tail: [UInt8] = []
@@ -422,11 +441,13 @@ final class ServerLimitTests: XCTestCase {
     }
 
     /// H40, EMFILE: with no descriptor left, accept fails; the loop backs off (a handful of attempts, not a
-    /// spin) and serves the waiting client once descriptors are available again.
+    /// spin) and serves the waiting client once descriptors are available again. On a manual clock the back-off
+    /// lasts until the test moves time past it, so no retry can happen unseen.
     func testAcceptBacksOffWhenDescriptorsRunOut() throws {
         var limits = shortLimits()
         limits.idleTimeout = 30
-        let server = try TestServer(limits: limits)
+        let clock = ManualClock()
+        let server = try TestServer(limits: limits, clock: clock)
         defer { server.stop() }
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(client) }
@@ -450,7 +471,7 @@ final class ServerLimitTests: XCTestCase {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        Thread.sleep(forTimeInterval: 0.6)
+        server.log.wait { _, failures in failures.contains { $0.hasPrefix("accept:") } }
         fillers.forEach { close($0) }
         fillers.removeAll()
         XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &original), 0)
@@ -458,6 +479,8 @@ final class ServerLimitTests: XCTestCase {
         let attempts = server.log.failures.filter { $0.hasPrefix("accept:") }.count
         XCTAssertGreaterThan(attempts, 0, "accept never hit the descriptor limit")
         XCTAssertLessThan(attempts, 20, "accept retried \(attempts) times in 0.6 s: spinning")
+        // Past the longest back-off: the loop polls the listener again.
+        clock.advance(by: 1)
 
         var timeout = timeval(tv_sec: 3, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

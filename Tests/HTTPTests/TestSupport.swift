@@ -17,17 +17,41 @@ func shortLimits() -> Limits {
     return limits
 }
 
+extension ManualClock: MonotonicClock {}
+
 /// Collects access-log lines and failures for assertions.
 final class CapturingLog: ServerLog, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var _entries: [AccessLogEntry] = []
     private var _failures: [String] = []
 
     var entries: [AccessLogEntry] { lock.lock(); defer { lock.unlock() }; return _entries }
     var failures: [String] { lock.lock(); defer { lock.unlock() }; return _failures }
 
-    func access(_ entry: AccessLogEntry) { lock.lock(); _entries.append(entry); lock.unlock() }
-    func failure(_ message: String, requestID: String?) { lock.lock(); _failures.append(message); lock.unlock() }
+    func access(_ entry: AccessLogEntry) {
+        lock.lock()
+        _entries.append(entry)
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    func failure(_ message: String, requestID: String?) {
+        lock.lock()
+        _failures.append(message)
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Waits (bounded) until what has been logged satisfies `condition`; for lines written just after a
+    /// response is read (the access log is written after the last byte goes out) or by the loop thread.
+    @discardableResult
+    func wait(timeout: TimeInterval = 3, until condition: (_ entries: [AccessLogEntry], _ failures: [String]) -> Bool) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        while !condition(_entries, _failures) { if !lock.wait(until: deadline) { return false } }
+        return true
+    }
 }
 
 /// A counter and flags the test routes update, so tests can check what handlers ran.
@@ -35,6 +59,8 @@ final class RouteProbe: @unchecked Sendable {
     private let lock = NSCondition()
     private var _jobsCreated = 0
     private var _streamEnds: [StreamClosed] = []
+    private var slowRequestsStarted = 0
+    private var slowRequestsReleased = false
 
     var jobsCreated: Int { lock.lock(); defer { lock.unlock() }; return _jobsCreated }
 
@@ -55,6 +81,35 @@ final class RouteProbe: @unchecked Sendable {
         while _streamEnds.isEmpty { if !lock.wait(until: deadline) { return nil } }
         return _streamEnds.removeFirst()
     }
+
+    /// Run by the `/slow` handler: counts it as started, then holds it until the test releases slow requests
+    /// (or `timeout` passes), so a test knows a handler is busy and decides when it finishes.
+    func holdSlowRequest(timeout: TimeInterval = 3) {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        slowRequestsStarted += 1
+        lock.broadcast()
+        while !slowRequestsReleased { if !lock.wait(until: deadline) { return } }
+    }
+
+    /// Waits (bounded) until `count` slow requests have reached their handler.
+    @discardableResult
+    func waitForSlowRequests(_ count: Int, timeout: TimeInterval = 3) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        while slowRequestsStarted < count { if !lock.wait(until: deadline) { return false } }
+        return true
+    }
+
+    /// Lets every held slow request, and every later one, finish.
+    func releaseSlowRequests() {
+        lock.lock()
+        slowRequestsReleased = true
+        lock.broadcast()
+        lock.unlock()
+    }
 }
 
 /// A server on 127.0.0.1, port 0, with the routes the tests use.
@@ -74,7 +129,8 @@ final class TestServer {
 
     var port: Int { server.port }
 
-    init(limits: Limits = shortLimits(), workerThreads: Int = 4) throws {
+    /// `clock` times the server's deadlines and heartbeat; a `ManualClock` lets a test move it by hand.
+    init(limits: Limits = shortLimits(), workerThreads: Int = 4, clock: any MonotonicClock = UptimeClock()) throws {
         downloadPath = NSTemporaryDirectory() + "unipelt-http-download-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: downloadPath,
                                        contents: Self.downloadContents)
@@ -84,7 +140,8 @@ final class TestServer {
         configuration.limits = limits
         configuration.workerThreads = workerThreads
         configuration.log = log
-        server = Server(configuration: configuration, router: Self.routes(probe: probe, downloadPath: downloadPath))
+        server = Server(configuration: configuration, router: Self.routes(probe: probe, downloadPath: downloadPath),
+                        clock: clock)
         try server.start()
     }
 
@@ -122,7 +179,7 @@ final class TestServer {
         router.get("/missing-file") { _ in try Response.file(path: downloadPath + ".missing") }
         router.get("/fail") { _ in throw Boom() }
         router.get("/slow") { _ in
-            Thread.sleep(forTimeInterval: 0.3)
+            probe.holdSlowRequest()
             return .json(bytes: Array(#"{"slow":true}"#.utf8))
         }
         router.get("/events") { _ in
@@ -346,24 +403,13 @@ func runProcess(_ path: String, _ arguments: [String], timeout: TimeInterval = 2
     let output = Pipe(), errorOutput = Pipe()
     process.standardOutput = output
     process.standardError = errorOutput
+    let exited = DispatchSemaphore(value: 0)
+    process.terminationHandler = { _ in exited.signal() }
     try process.run()
-    let deadline = Date(timeIntervalSinceNow: timeout)
+    let deadline = DispatchTime.now() + timeout
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = errorOutput.fileHandleForReading.readDataToEndOfFile()
-    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-    if process.isRunning { process.terminate() }
+    if exited.wait(timeout: deadline) == .timedOut { process.terminate() }
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-}
-
-/// Polls `condition` until it holds or `timeout` passes; for effects that land just after a response is read
-/// (the access log is written after the last byte goes out).
-@discardableResult
-func eventually(timeout: TimeInterval = 3, _ condition: () -> Bool) -> Bool {
-    let deadline = Date(timeIntervalSinceNow: timeout)
-    while !condition() {
-        if Date() > deadline { return false }
-        Thread.sleep(forTimeInterval: 0.005)
-    }
-    return true
 }

@@ -1,8 +1,9 @@
 import Foundation
 
-/// A fixed number of threads running submitted work in order. Connections are handed here only when they
-/// have bytes to process, so the pool's size bounds concurrent handlers, not open connections.
-final class WorkerPool: @unchecked Sendable {
+/// The threads that run request handlers: a fixed number, taking submitted work in order. Connections are
+/// handed here only when they have bytes to process, so the thread count bounds concurrent handlers, not
+/// open connections.
+final class HandlerThreads: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [() -> Void] = []
     private var head = 0
