@@ -65,7 +65,7 @@ extension StoreReader {
             WHERE j.sweep_id = ?1 AND j.status = 'succeeded'
             ORDER BY j.seq, g.layer, g.submodule
             """, [.text(sweepID), .text(paths.bestStep)]) { row in
-            BestGate(jobID: row.text(0), layer: row.int(1), submodule: GateSubmodule(rawValue: row.text(2))!,  // CHECK constraint
+            BestGate(jobID: row.text(0), layer: row.int(1), submodule: try GateSubmodule(stored: row.text(2)),
                      value: row.double(3))
         }
     }
