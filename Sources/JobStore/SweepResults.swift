@@ -2,7 +2,8 @@
 // selection by dev, comparisons): the store hands out the numbers, the statistics are computed elsewhere.
 // The store does not know the result's schema: the numbers are read from the result JSON at JSON paths,
 // by default those of the trainer's result as the service stores it,
-// {"metric": "accuracy", "test_metric": 0.71, "best_dev_metric": 0.7, "best_step": 40, …}.
+// {"metric": "accuracy", "test_metric": 0.71, "best_dev_metric": 0.7, "best_step": 40, …}
+// (ServiceTests' ResultKeysTests stores a real one and reads it back at these paths).
 import Foundation
 
 /// One job of a sweep and, when it succeeded, the numbers its result reports.
