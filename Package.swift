@@ -31,18 +31,20 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastRelease),
         .target(name: "Model", dependencies: ["Tensor"], swiftSettings: fastRelease),
         .target(name: "Text"),
-        .target(name: "Training", dependencies: ["Model", "Text"], swiftSettings: fastRelease),
+        // SHA-256 for checkpoint files, downloads and request bodies; depends on nothing.
+        .target(name: "Checksum"),
+        .target(name: "Training", dependencies: ["Model", "Text", "Checksum"], swiftSettings: fastRelease),
         .target(name: "JobStore", dependencies: ["CSQLite"]),
         .target(name: "HTTP"),
         // Pure functions over result rows (tables, selection by dev, paired statistics, gate summaries).
         .target(name: "Analysis", dependencies: ["Text"]),
         // The dashboard's HTML, CSS and JavaScript are compiled in (`PackageResources`), so the binary serves them.
-        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP", "Analysis"],
+        .target(name: "Service", dependencies: ["Training", "JobStore", "HTTP", "Analysis", "Checksum"],
                 resources: [.embedInCode("Dashboard")]),
 
-        .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP", "Analysis"]),
-        // A worker process that the job-store crash tests start and SIGKILL (Training for its SHA-256).
-        .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore", "Training"],
+        .executableTarget(name: "unipelt", dependencies: ["Service", "Training", "Text", "JobStore", "HTTP", "Analysis", "Checksum"]),
+        // A worker process that the job-store crash tests start and SIGKILL.
+        .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore", "Checksum"],
                           path: "Sources/StoreCrashWorker"),
 
         // Golden files (made by the scripts in Tests/Scripts) sit beside the tests and are read by path.
@@ -52,7 +54,9 @@ let package = Package(
 
         .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Golden"]),
 
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checksum"]),
+
+        .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
 
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash"]),
 
@@ -60,7 +64,7 @@ let package = Package(
 
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
 
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "unipelt"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "unipelt", "Checksum"]),
     ],
     swiftLanguageModes: [.v5]
 )

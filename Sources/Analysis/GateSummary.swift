@@ -43,6 +43,7 @@ public struct GateSummary: Sendable {
         enum CodingKeys: String, CodingKey { case object, k, task, method, variant, seeds, gates }
     }
 
+    /// The model's gate site order (Analysis cannot import Model; ServiceTests' GateSiteTests compares them).
     static let submoduleOrder = ["A", "P", "Lq", "Lv"]
 
     /// `gates` holds each run's readings at its best checkpoint, by run id.

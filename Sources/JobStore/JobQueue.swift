@@ -133,7 +133,7 @@ extension StoreWriter {
     /// or cancelling (the work is done, so it is kept). A re-run after a crash overwrites the
     /// same column, so a result is never stored twice.
     public func finish(_ lease: Lease, result: String, now: Int) throws -> Job {
-        try endLease(lease, action: "finish", from: [.running, .cancelling], assignments: """
+        try endLease(lease, action: .finish, from: [.running, .cancelling], assignments: """
             status = 'succeeded', result = ?, finished_at = ?, error_code = NULL, error_message = NULL
             """, arguments: [.text(result), .integer(now)],
             event: NewEvent(jobID: lease.jobID, type: "succeeded", message: "attempt \(lease.attempt) succeeded"),
@@ -142,7 +142,7 @@ extension StoreWriter {
 
     /// The worker gives up on the job: `failed` with `failure`. Not retried automatically.
     public func fail(_ lease: Lease, failure: JobFailure, now: Int) throws -> Job {
-        try endLease(lease, action: "fail", from: [.running, .cancelling], assignments: """
+        try endLease(lease, action: .fail, from: [.running, .cancelling], assignments: """
             status = 'failed', error_code = ?, error_message = ?, finished_at = ?
             """, arguments: [.text(failure.code), .text(failure.message), .integer(now)],
             event: NewEvent(jobID: lease.jobID, level: .error, type: "failed",
@@ -153,7 +153,7 @@ extension StoreWriter {
     /// The worker hands the job back unfinished (graceful shutdown): `queued` again without
     /// spending an attempt of its budget; a job being cancelled becomes `cancelled` instead.
     public func requeue(_ lease: Lease, reason: String, now: Int) throws -> Job {
-        try endLease(lease, action: "requeue", from: [.running, .cancelling], assignments: """
+        try endLease(lease, action: .requeue, from: [.running, .cancelling], assignments: """
             attempt_offset = attempt_offset + (status = 'running'),
             finished_at = iif(status = 'cancelling', ?, NULL),
             status = iif(status = 'cancelling', 'cancelled', 'queued')
@@ -164,14 +164,14 @@ extension StoreWriter {
 
     /// The worker stopped after a `.cancelRequested` heartbeat: `cancelling` → `cancelled`.
     public func confirmCancelled(_ lease: Lease, now: Int) throws -> Job {
-        try endLease(lease, action: "confirm the cancellation of", from: [.cancelling],
+        try endLease(lease, action: .confirmCancellation, from: [.cancelling],
                      assignments: "status = 'cancelled', finished_at = ?", arguments: [.integer(now)],
                      event: NewEvent(jobID: lease.jobID, type: "cancelled", message: "worker stopped; job cancelled"),
                      now: now)
     }
 
     /// Ends a lease: checks the token and the status, applies `assignments` and clears the lease.
-    private func endLease(_ lease: Lease, action: String, from allowed: Set<JobStatus>, assignments: String,
+    private func endLease(_ lease: Lease, action: TransitionAction, from allowed: Set<JobStatus>, assignments: String,
                           arguments: [SQLiteValue?], event: NewEvent, now: Int) throws -> Job {
         let status = try fence(lease)
         guard allowed.contains(status) else {
@@ -202,7 +202,7 @@ extension StoreWriter {
         case .cancelling:
             return current
         case .succeeded, .failed, .cancelled:
-            throw JobStoreError.illegalTransition(.job, id: id, status: current.status.rawValue, action: "cancel")
+            throw JobStoreError.illegalTransition(.job, id: id, status: current.status.rawValue, action: .cancel)
         }
         return try job(id: id)
     }
@@ -213,7 +213,7 @@ extension StoreWriter {
     public func retryJob(id: String, fromScratch: Bool = false, now: Int) throws -> Job {
         let current = try job(id: id)
         guard current.status == .failed || current.status == .cancelled else {
-            throw JobStoreError.illegalTransition(.job, id: id, status: current.status.rawValue, action: "retry")
+            throw JobStoreError.illegalTransition(.job, id: id, status: current.status.rawValue, action: .retry)
         }
         try connection.run("UPDATE jobs SET \(Self.requeueForRetry) WHERE id = ?", [.text(id)])
         if fromScratch { try discardHistory(ofJobs: [id]) }

@@ -27,11 +27,18 @@ public enum StoreObject: String, Sendable {
     case sweep, job, checkpoint, event, idempotencyKey = "idempotency_key"
 }
 
+/// What was asked of an object whose status refused it. The raw value is the verb of the error message
+/// ("cannot \(action) job …"); the API names its error code after the action.
+public enum TransitionAction: String, Sendable {
+    case cancel, retry, pause, resume, delete, finish, fail, requeue
+    case confirmCancellation = "confirm the cancellation of"
+}
+
 public enum JobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case sqlite(SQLiteFailure)
     case notFound(StoreObject, id: String)
     /// The action is not allowed from the object's current status (e.g. cancel a succeeded job).
-    case illegalTransition(StoreObject, id: String, status: String, action: String)
+    case illegalTransition(StoreObject, id: String, status: String, action: TransitionAction)
     /// The worker's lease token no longer owns the job (rescued, re-claimed, or finished): stop working on it.
     case leaseLost(jobID: String)
     /// A pagination cursor that names no object of the listed kind.
@@ -48,6 +55,8 @@ public enum JobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case idempotencyKeyInUse(key: String)
     /// The Idempotency-Key was used before for a different method, path or body.
     case idempotencyKeyReused(key: String)
+    /// A stored value outside the set this binary knows (`column` is `table.column`).
+    case unknownStoredValue(column: String, value: String)
 
     /// A stable machine-readable code for logs and error bodies.
     public var code: String {
@@ -63,6 +72,7 @@ public enum JobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidMigrations: return "invalid_migrations"
         case .idempotencyKeyInUse: return "idempotency_key_in_use"
         case .idempotencyKeyReused: return "idempotency_key_reused"
+        case .unknownStoredValue: return "unknown_stored_value"
         }
     }
 
@@ -71,7 +81,7 @@ public enum JobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sqlite(let failure): return failure.description
         case .notFound(let object, let id): return "\(object.rawValue) \(id) not found"
         case .illegalTransition(let object, let id, let status, let action):
-            return "cannot \(action) \(object.rawValue) \(id): it is \(status)"
+            return "cannot \(action.rawValue) \(object.rawValue) \(id): it is \(status)"
         case .leaseLost(let jobID): return "lease on job \(jobID) lost: another worker or the rescuer owns it now"
         case .invalidCursor(let object, let cursor): return "cursor \(cursor) names no \(object.rawValue)"
         case .schemaTooNew(let database, let known):
@@ -85,6 +95,8 @@ public enum JobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .idempotencyKeyInUse(let key): return "a request with Idempotency-Key \(key) is still in progress"
         case .idempotencyKeyReused(let key):
             return "Idempotency-Key \(key) was already used with a different method, path or body"
+        case .unknownStoredValue(let column, let value):
+            return "\(column) holds '\(value)', which this binary does not know; was the database written by a newer unipelt?"
         }
     }
 }

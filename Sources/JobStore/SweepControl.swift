@@ -5,15 +5,15 @@
 extension StoreWriter {
     /// `active` → `paused`; pausing a paused sweep changes nothing. A cancelled sweep throws.
     public func pauseSweep(id: String, now: Int) throws -> Sweep {
-        try setSweepState(id: id, to: .paused, action: "pause", now: now)
+        try setSweepState(id: id, to: .paused, action: .pause, now: now)
     }
 
     /// `paused` → `active`; resuming an active sweep changes nothing. A cancelled sweep throws.
     public func resumeSweep(id: String, now: Int) throws -> Sweep {
-        try setSweepState(id: id, to: .active, action: "resume", now: now)
+        try setSweepState(id: id, to: .active, action: .resume, now: now)
     }
 
-    private func setSweepState(id: String, to state: SweepState, action: String, now: Int) throws -> Sweep {
+    private func setSweepState(id: String, to state: SweepState, action: TransitionAction, now: Int) throws -> Sweep {
         let current = try sweep(id: id)
         guard current.state != .cancelled else {
             throw JobStoreError.illegalTransition(.sweep, id: id, status: current.status.rawValue, action: action)
@@ -33,7 +33,7 @@ extension StoreWriter {
         case .cancelling:
             return current
         case .completed, .cancelled:
-            throw JobStoreError.illegalTransition(.sweep, id: id, status: current.status.rawValue, action: "cancel")
+            throw JobStoreError.illegalTransition(.sweep, id: id, status: current.status.rawValue, action: .cancel)
         case .active, .paused:
             break
         }

@@ -13,7 +13,7 @@ extension StoreWriter {
             SELECT count(*) FROM jobs WHERE sweep_id = ? AND status IN ('running', 'cancelling')
             """, [.text(id)]) { $0.int(0) } ?? 0
         guard busy == 0 else {
-            throw JobStoreError.illegalTransition(.sweep, id: id, status: "running \(busy) job(s)", action: "delete")
+            throw JobStoreError.illegalTransition(.sweep, id: id, status: "running \(busy) job(s)", action: .delete)
         }
         let jobIDs = try connection.query("SELECT id FROM jobs WHERE sweep_id = ? ORDER BY seq", [.text(id)]) { $0.text(0) }
         for table in ["events", "metrics", "gates", "checkpoints"] {

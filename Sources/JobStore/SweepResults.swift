@@ -2,7 +2,8 @@
 // selection by dev, comparisons): the store hands out the numbers, the statistics are computed elsewhere.
 // The store does not know the result's schema: the numbers are read from the result JSON at JSON paths,
 // by default those of the trainer's result as the service stores it,
-// {"metric": "accuracy", "test_metric": 0.71, "best_dev_metric": 0.7, "best_step": 40, …}.
+// {"metric": "accuracy", "test_metric": 0.71, "best_dev_metric": 0.7, "best_step": 40, …}
+// (ServiceTests' ResultKeysTests stores a real one and reads it back at these paths).
 import Foundation
 
 /// One job of a sweep and, when it succeeded, the numbers its result reports.
@@ -65,7 +66,7 @@ extension StoreReader {
             WHERE j.sweep_id = ?1 AND j.status = 'succeeded'
             ORDER BY j.seq, g.layer, g.submodule
             """, [.text(sweepID), .text(paths.bestStep)]) { row in
-            BestGate(jobID: row.text(0), layer: row.int(1), submodule: GateSubmodule(rawValue: row.text(2))!,  // CHECK constraint
+            BestGate(jobID: row.text(0), layer: row.int(1), submodule: try GateSubmodule(stored: row.text(2)),
                      value: row.double(3))
         }
     }

@@ -2,9 +2,19 @@
 // fenced by the worker's lease, and every row has a natural key with an UPSERT, so a step that is
 // run again after a crash (at-least-once execution) overwrites its rows instead of adding more.
 
-/// The gated PELT submodules of UniPELT: adapter, prefix, and LoRA on the query and value.
+/// The gated PELT submodules of UniPELT: adapter, prefix, and LoRA on the query and value. The raw values are
+/// the `gates.submodule` column's, which the schema's CHECK constraint lists too.
 public enum GateSubmodule: String, CaseIterable, Sendable {
     case adapter = "A", prefix = "P", loraQuery = "Lq", loraValue = "Lv"
+
+    /// A value read from `gates.submodule`; one this binary does not know (a newer writer, a hand edit) is
+    /// an error naming it, not a row that vanishes.
+    init(stored value: String) throws {
+        guard let submodule = GateSubmodule(rawValue: value) else {
+            throw JobStoreError.unknownStoredValue(column: "gates.submodule", value: value)
+        }
+        self = submodule
+    }
 }
 
 public struct MetricPoint: Equatable, Sendable {
@@ -50,10 +60,10 @@ public struct GatePoint: Equatable, Sendable {
 
     static let columns = "step, layer, submodule, value, attempt"
 
-    init(row: Statement) {
+    init(row: Statement) throws {
         step = row.int(0)
         layer = row.int(1)
-        submodule = GateSubmodule(rawValue: row.text(2))!  // CHECK constraint
+        submodule = try GateSubmodule(stored: row.text(2))
         value = row.double(3)
         attempt = row.int(4)
     }

@@ -40,12 +40,16 @@ public struct Batch: Equatable, Sendable {
     }
 }
 
-/// The four gate sites of a UniPELT layer (method.md §5).
-public enum GateSite: String, CaseIterable, Sendable {
+/// The four gate sites of a UniPELT layer. The raw value is the site's code wherever a gate is
+/// written down (`gates.csv`, the API's `module`, the job store's `submodule` column), and also its description,
+/// so interpolating a site writes its code.
+public enum GateSite: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
     case adapter = "A"
     case prefix = "P"
     case loraQuery = "Lq"
     case loraValue = "Lv"
+
+    public var description: String { rawValue }
 }
 
 /// One gate's values after a forward: one scalar per sample and their batch mean.

@@ -225,9 +225,7 @@ final class JobExecution: TrainingObserver {
         values += record.devMetrics.sorted { $0.key < $1.key }.map { NamedValue(name: "valid_\($0.key)", value: $0.value) }
         values += record.testMetrics.sorted { $0.key < $1.key }.map { NamedValue(name: "test_\($0.key)", value: $0.value) }
         let epoch = Double(record.step) / Double(batchesPerEpoch)
-        let gates = record.gates.compactMap { gate in
-            GateSubmodule(rawValue: gate.submodule).map { GateValue(layer: gate.layer, submodule: $0, value: gate.mean) }
-        }
+        let gates = record.gates.map { GateValue(layer: $0.layer, submodule: GateSubmodule($0.submodule), value: $0.mean) }
         try write { writer in
             try writer.recordMetrics(lease, step: record.step, epoch: epoch, wallTime: Date().timeIntervalSince1970,
                                      values: values)

@@ -14,9 +14,9 @@
 //   stale   --db PATH --owner NAME --lease S --heartbeat-ms MS
 //                                                    claim one job, heartbeat until the lease is lost, then try
 //                                                    to write anyway; exit 3 if every write was refused
+import Checksum
 import Foundation
 import JobStore
-import Training
 
 let metricNames = ["train_loss", "valid_acc"]
 

@@ -152,7 +152,7 @@ public final class Evaluator {
             ? MetricReport.regression(task: task, predictions: scores, labels: labels.map(\.value))
             : MetricReport.classification(task: task, predictions: classes, labels: labels.map { $0.category! })
         let gates = gateSums.keys.sorted().map {
-            GateMean(layer: $0.layer, submodule: $0.site.rawValue, mean: gateSums[$0]! / Double(plan.order.count))
+            GateMean(layer: $0.layer, submodule: $0.site, mean: gateSums[$0]! / Double(plan.order.count))
         }
         return SplitEvaluation(report: report, loss: lossSum / Double(plan.order.count), gates: gates)
     }

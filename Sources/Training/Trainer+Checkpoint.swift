@@ -1,4 +1,5 @@
 import Foundation
+import Checksum
 import Model
 import Tensor
 
@@ -57,7 +58,12 @@ extension Trainer {
             throw TrainingError.writeFailure(path: path, cause: error)
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let sha256 = try SHA256.hex(fileAt: path)
+        let sha256: String
+        do {
+            sha256 = try SHA256.hex(fileAt: path)
+        } catch ChecksumError.unreadableFile {
+            throw TrainingError.missingData(path: path)
+        }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         emit(.checkpoint(CheckpointRecord(name: name, path: path, bytes: bytes, sha256: sha256, step: state.step,
                                           metric: metric, reason: reason, seconds: seconds)))

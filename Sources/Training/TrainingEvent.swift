@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Text
 
 /// Progress of one job, in order: steps and evaluations as they happen, checkpoints as they are written, then
@@ -35,8 +36,7 @@ public struct StepRecord: Codable, Equatable, Sendable {
 /// The mean gate value of one gated submodule of one layer over the dev set.
 public struct GateMean: Codable, Equatable, Sendable {
     public let layer: Int
-    /// The model's gate site: `A` (adapter), `P` (prefix), `Lq` / `Lv` (LoRA on query / value).
-    public let submodule: String
+    public let submodule: GateSite
     public let mean: Double
 }
 

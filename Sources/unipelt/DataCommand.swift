@@ -1,6 +1,6 @@
 import Foundation
+import Checksum
 import Text
-import Training
 
 /// `unipelt data glue`: downloads GLUE task archives, checks their sha256 and unpacks them into the standard
 /// layout. Idempotent: an installed task is skipped. A task folder appears only whole (unpacked aside, then

@@ -232,7 +232,7 @@ final class QueueTests: StoreTestCase {
         let cancelled = try store.write { try $0.confirmCancelled(running.lease, now: now + 5) }
         XCTAssertEqual(cancelled.status, .cancelled)
         XCTAssertEqual(cancelled.finishedAt, now + 5)
-        assertThrows(.illegalTransition(.job, id: queuedID, status: "cancelled", action: "cancel"),
+        assertThrows(.illegalTransition(.job, id: queuedID, status: "cancelled", action: .cancel),
                      try store.write { try $0.cancelJob(id: queuedID, now: now) })
         assertThrows(.notFound(.job, id: "job_nope"), try store.write { try $0.cancelJob(id: "job_nope", now: now) })
         // Only the untouched job is left to claim.
@@ -242,7 +242,7 @@ final class QueueTests: StoreTestCase {
     func testConfirmCancelledOnlyWhileCancelling() throws {
         try createSweep(seeds: 1)
         let claimed = try claimOne()
-        assertThrows(.illegalTransition(.job, id: claimed.job.id, status: "running", action: "confirm the cancellation of"),
+        assertThrows(.illegalTransition(.job, id: claimed.job.id, status: "running", action: .confirmCancellation),
                      try store.write { try $0.confirmCancelled(claimed.lease, now: now) })
     }
 
@@ -325,7 +325,7 @@ final class QueueTests: StoreTestCase {
         _ = try store.write { try $0.finish(claimed[0].lease, result: "{}", now: now) }
         _ = try store.write { try $0.fail(claimed[1].lease, failure: JobFailure(code: "oom", message: "m"), now: now) }
         for (id, status) in [(claimed[0].job.id, "succeeded"), (claimed[2].job.id, "running"), (created.jobIDs[3], "queued")] {
-            assertThrows(.illegalTransition(.job, id: id, status: status, action: "retry"),
+            assertThrows(.illegalTransition(.job, id: id, status: status, action: .retry),
                          try store.write { try $0.retryJob(id: id, now: now) })
         }
         let retried = try store.write { try $0.retryJob(id: claimed[1].job.id, now: now) }

@@ -33,12 +33,12 @@ final class SweepControlTests: StoreTestCase {
         XCTAssertEqual(try store.write { try $0.heartbeat(running.lease, leaseSeconds: lease, now: now) }, .cancelRequested)
         _ = try store.write { try $0.confirmCancelled(running.lease, now: now) }
         XCTAssertEqual(try sweep(created.sweep.id).status, .cancelled)
-        for action in ["pause", "resume", "cancel"] {
+        for action in [TransitionAction.pause, .resume, .cancel] {
             assertThrows(.illegalTransition(.sweep, id: created.sweep.id, status: "cancelled", action: action),
                          try store.write { writer -> Sweep in
                              switch action {
-                             case "pause": return try writer.pauseSweep(id: created.sweep.id, now: now)
-                             case "resume": return try writer.resumeSweep(id: created.sweep.id, now: now)
+                             case .pause: return try writer.pauseSweep(id: created.sweep.id, now: now)
+                             case .resume: return try writer.resumeSweep(id: created.sweep.id, now: now)
                              default: return try writer.cancelSweep(id: created.sweep.id, now: now)
                              }
                          })
@@ -50,7 +50,7 @@ final class SweepControlTests: StoreTestCase {
         let claimed = try claimOne()
         _ = try store.write { try $0.finish(claimed.lease, result: "{}", now: now) }
         XCTAssertEqual(try sweep(created.sweep.id).status, .completed)
-        assertThrows(.illegalTransition(.sweep, id: created.sweep.id, status: "completed", action: "cancel"),
+        assertThrows(.illegalTransition(.sweep, id: created.sweep.id, status: "completed", action: .cancel),
                      try store.write { try $0.cancelSweep(id: created.sweep.id, now: now) })
     }
 

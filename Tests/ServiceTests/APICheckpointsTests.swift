@@ -1,4 +1,5 @@
 import Foundation
+import Checksum
 import XCTest
 import JobStore
 import Training

@@ -1,4 +1,5 @@
 import Foundation
+import Checksum
 import JobStore
 import Model
 @testable import Service

@@ -1,7 +1,7 @@
 import Foundation
+import Checksum
 import Glibc
 import XCTest
-import Training
 
 /// `unipelt data glue` through the real binary against a loopback server of small fixture archives: a good
 /// archive, a corrupt one (sha256 mismatch), a 404, a transfer cut off half-way (then resumed with Range),

@@ -1,4 +1,5 @@
 import Foundation
+import Checksum
 import Model
 import Tensor
 import XCTest

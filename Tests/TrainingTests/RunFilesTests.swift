@@ -8,7 +8,7 @@ final class RunFilesTests: XCTestCase {
     private let evaluations = [
         EvaluationRecord(step: 2, epoch: 1, trainLoss: 0.7, devLoss: 0.69, devMetrics: ["f1": 0.5, "accuracy": 0.25],
                          testMetrics: ["f1": 0.4, "accuracy": 0.5], devMetric: 0.5, testMetric: 0.4, isBest: true,
-                         gates: [GateMean(layer: 0, submodule: "A", mean: 0.5), GateMean(layer: 0, submodule: "P", mean: 0.125)]),
+                         gates: [GateMean(layer: 0, submodule: .adapter, mean: 0.5), GateMean(layer: 0, submodule: .prefix, mean: 0.125)]),
         EvaluationRecord(step: 4, epoch: 2, trainLoss: 0.6, devLoss: 0.65, devMetrics: ["f1": 0.5, "accuracy": 0.75],
                          testMetrics: ["f1": 0.6, "accuracy": 0.5], devMetric: 0.5, testMetric: 0.6, isBest: false,
                          gates: []),

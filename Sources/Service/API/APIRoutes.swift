@@ -1,7 +1,7 @@
 import Foundation
+import Checksum
 import HTTP
 import JobStore
-import Training
 
 /// What the API handlers need; the app builds one at start and tests build their own.
 public struct APIContext: Sendable {

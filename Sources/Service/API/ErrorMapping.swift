@@ -56,18 +56,18 @@ extension APIError {
         case .notFound(let object, let id) where [.job, .sweep, .checkpoint].contains(object):
             return APIError(status: 404, type: "not_found_error", code: error.code,
                             message: "no \(object.rawValue) with id \(id)")
-        case .illegalTransition(let object, let id, let status, let action):
+        case .illegalTransition(let object, _, _, let action):
             let code: String
             switch action {
-            case "cancel": code = "\(object.rawValue)_not_cancellable"
-            case "retry": code = "\(object.rawValue)_not_retryable"
-            case "pause": code = "\(object.rawValue)_not_pausable"
-            case "resume": code = "\(object.rawValue)_not_resumable"
-            case "delete": code = "\(object.rawValue)_not_deletable"
-            default: code = error.code
+            case .cancel: code = "\(object.rawValue)_not_cancellable"
+            case .retry: code = "\(object.rawValue)_not_retryable"
+            case .pause: code = "\(object.rawValue)_not_pausable"
+            case .resume: code = "\(object.rawValue)_not_resumable"
+            case .delete: code = "\(object.rawValue)_not_deletable"
+            // A worker's own lease transitions: no client request asks for them.
+            case .finish, .fail, .requeue, .confirmCancellation: code = error.code
             }
-            return APIError(status: 409, type: "conflict_error", code: code,
-                            message: "cannot \(action) \(object.rawValue) \(id): it is \(status)")
+            return APIError(status: 409, type: "conflict_error", code: code, message: error.description)
         case .invalidCursor(_, let cursor):
             return APIError(status: 400, type: "invalid_request_error", code: "invalid_cursor",
                             message: "after: \(cursor) names nothing in this list", param: "after")

@@ -1,7 +1,7 @@
 import Foundation
+import Checksum
 import HTTP
 import JobStore
-import Training
 
 /// The response of a POST's effect, as sent and as stored under an Idempotency-Key.
 struct PostOutcome {

@@ -1,7 +1,19 @@
 import Foundation
 
-/// SHA-256 (FIPS 180-4) of checkpoint files, for the `sha256` the service lists and serves as
-/// `X-Checksum-SHA256`. Foundation on Linux has no digest API and the project takes no packages.
+/// A file whose digest was asked for cannot be opened.
+public enum ChecksumError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unreadableFile(path: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadableFile(path): return "cannot open \(path) to compute its checksum"
+        }
+    }
+}
+
+/// SHA-256 (FIPS 180-4) of checkpoint files, downloads and request bodies, for the `sha256` the service lists and
+/// serves as `X-Checksum-SHA256`. Foundation on Linux has no digest API and the project takes no packages; it is
+/// a module of its own so that the store's crash tool and the service need not import the trainer for it.
 public struct SHA256 {
     private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
@@ -65,7 +77,7 @@ public struct SHA256 {
     /// The digest of a file, read in 1 MiB chunks.
     public static func hex(fileAt path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw TrainingError.missingData(path: path)
+            throw ChecksumError.unreadableFile(path: path)
         }
         defer { try? handle.close() }
         var hasher = SHA256()

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Training
+import Checksum
 
 final class SHA256Tests: XCTestCase {
     func testFIPSVectors() {
