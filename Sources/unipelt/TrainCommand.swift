@@ -143,12 +143,11 @@ enum TrainCommand {
 
     static func hyperparameterHelp() -> String {
         HyperparameterTable.all.map { spec in
-            let fallback = spec.defaultValue.map(\.description) ?? "derived"
-            let perMethod = spec.methodDefaults.isEmpty ? "" : " (" + Method.allCases.compactMap { method in
-                spec.methodDefaults[method.rawValue].map { "\(method.rawValue) \($0)" }
-            }.joined(separator: ", ") + ")"
-            return "\(spec.name): \(spec.kind); default \(spec.methodDefaults.isEmpty ? fallback : "by method")"
-                + "\(perMethod). \(spec.summary)"
+            let defaults = spec.defaults.map { (method: $0.method, text: $0.value?.description ?? "derived") }
+            let uniform = Set(defaults.map(\.text)).count == 1
+            let fallback = uniform ? defaults[0].text
+                : "by method (" + defaults.map { "\($0.method) \($0.text)" }.joined(separator: ", ") + ")"
+            return "\(spec.name): \(spec.kind); default \(fallback). \(spec.summary)"
         }.joined(separator: "\n")
     }
 }
