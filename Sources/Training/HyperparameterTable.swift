@@ -104,6 +104,8 @@ public struct HyperparameterSpec: Sendable {
     public let legacyValue: HyperparameterValue?
     /// The key in stored JSON: the property's name, `name` in lower camel case.
     public let codingKey: String
+    /// The `Hyperparameters` property this row stands for.
+    public let keyPath: PartialKeyPath<Hyperparameters> & Sendable
     private let read: @Sendable (Hyperparameters) -> HyperparameterValue?
     /// Stores a value already admitted by `kind`.
     let write: @Sendable (inout Hyperparameters, HyperparameterValue) -> Void
@@ -125,6 +127,13 @@ public struct HyperparameterSpec: Sendable {
         HyperparameterTable.methods.map { ($0, defaultValue(for: $0)) }
     }
 
+    /// The default as text: one value, `derived`, or `by method (finetune 2e-05, ...)` when methods differ.
+    public var defaultDescription: String {
+        let defaults = self.defaults.map { (method: $0.method, text: $0.value?.description ?? "derived") }
+        guard Set(defaults.map(\.text)).count > 1 else { return defaults[0].text }
+        return "by method (" + defaults.map { "\($0.method) \($0.text)" }.joined(separator: ", ") + ")"
+    }
+
     /// A required property: a record without its key decodes to `legacy`, or fails when there is none.
     init<Value: HyperparameterRepresentable>(_ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value> & Sendable,
                                              _ bounds: Value.Bounds, legacy: Value?, _ summary: String) {
@@ -134,6 +143,7 @@ public struct HyperparameterSpec: Sendable {
         self.summary = summary
         legacyValue = legacy?.hyperparameterValue
         codingKey = key.stringValue
+        self.keyPath = keyPath
         read = { $0[keyPath: keyPath].hyperparameterValue }
         write = { $0[keyPath: keyPath] = Value(admitted: $1) }
         decode = { container, hyperparameters in
@@ -152,6 +162,7 @@ public struct HyperparameterSpec: Sendable {
         self.summary = summary
         legacyValue = nil
         codingKey = key.stringValue
+        self.keyPath = keyPath
         read = { $0[keyPath: keyPath]?.hyperparameterValue }
         write = { $0[keyPath: keyPath] = Value(admitted: $1) }
         decode = { container, hyperparameters in
@@ -223,6 +234,14 @@ public enum HyperparameterTable {
     public static func spec(named name: String) throws -> HyperparameterSpec {
         guard let spec = all.first(where: { $0.name == name }) else {
             throw TrainingError.unknownHyperparameter(name: name, allowed: names)
+        }
+        return spec
+    }
+
+    /// The row of a property, for errors that name a parameter found invalid outside the table (`\.maxSeqLength`).
+    public static func spec(for keyPath: PartialKeyPath<Hyperparameters>) -> HyperparameterSpec {
+        guard let spec = all.first(where: { $0.keyPath == keyPath }) else {
+            preconditionFailure("\(keyPath) has no row in HyperparameterTable")
         }
         return spec
     }

@@ -142,13 +142,8 @@ enum TrainCommand {
     }
 
     static func hyperparameterHelp() -> String {
-        HyperparameterTable.all.map { spec in
-            let defaults = spec.defaults.map { (method: $0.method, text: $0.value?.description ?? "derived") }
-            let uniform = Set(defaults.map(\.text)).count == 1
-            let fallback = uniform ? defaults[0].text
-                : "by method (" + defaults.map { "\($0.method) \($0.text)" }.joined(separator: ", ") + ")"
-            return "\(spec.name): \(spec.kind); default \(fallback). \(spec.summary)"
-        }.joined(separator: "\n")
+        HyperparameterTable.all.map { "\($0.name): \($0.kind); default \($0.defaultDescription). \($0.summary)" }
+            .joined(separator: "\n")
     }
 }
 
