@@ -289,41 +289,40 @@ protocol HyperparameterRepresentable: Codable, Sendable {
     init(admitted: HyperparameterValue)
 }
 
+extension HyperparameterRepresentable {
+    /// Int, Double, Bool and String are stored as the value's payload itself.
+    init(admitted: HyperparameterValue) {
+        let payload: Any
+        switch admitted {
+        case let .integer(v): payload = v
+        case let .number(v): payload = v
+        case let .string(v): payload = v
+        case let .boolean(v): payload = v
+        }
+        guard let value = payload as? Self else { preconditionFailure("\(admitted) was admitted as \(Self.self)") }
+        self = value
+    }
+}
+
 extension Int: HyperparameterRepresentable {
     static func kind(_ bounds: ClosedRange<Int>) -> HyperparameterKind { .integer(bounds) }
     var hyperparameterValue: HyperparameterValue { .integer(self) }
-    init(admitted: HyperparameterValue) {
-        guard case let .integer(value) = admitted else { preconditionFailure("\(admitted) was admitted as an integer") }
-        self = value
-    }
 }
 
 extension Double: HyperparameterRepresentable {
     static func kind(_ bounds: ClosedRange<Double>) -> HyperparameterKind { .number(bounds) }
     var hyperparameterValue: HyperparameterValue { .number(self) }
-    init(admitted: HyperparameterValue) {
-        guard case let .number(value) = admitted else { preconditionFailure("\(admitted) was admitted as a number") }
-        self = value
-    }
 }
 
 extension Bool: HyperparameterRepresentable {
     static func kind(_ bounds: Void) -> HyperparameterKind { .boolean }
     var hyperparameterValue: HyperparameterValue { .boolean(self) }
-    init(admitted: HyperparameterValue) {
-        guard case let .boolean(value) = admitted else { preconditionFailure("\(admitted) was admitted as a boolean") }
-        self = value
-    }
 }
 
 /// A string restricted to the choices its row lists.
 extension String: HyperparameterRepresentable {
     static func kind(_ bounds: [String]) -> HyperparameterKind { .choice(bounds) }
     var hyperparameterValue: HyperparameterValue { .string(self) }
-    init(admitted: HyperparameterValue) {
-        guard case let .string(value) = admitted else { preconditionFailure("\(admitted) was admitted as a string") }
-        self = value
-    }
 }
 
 /// An enum's cases are its choices.
