@@ -203,9 +203,9 @@ public enum HyperparameterTable {
         row("split", \.split, legacy: .splitmix,
             "K-shot rows: official = numpy default_rng(seed).permutation as the reference code; splitmix = older unipelt"),
         row("eval_every_steps", \.evalEverySteps, 0...1_000_000, "steps between dev evaluations; 0 = every epoch"),
-        HyperparameterSpec("checkpoint_every_seconds", \.checkpointEverySeconds, 0...604_800,
-                           "seconds between resumable checkpoints while training; 0 = only at evaluations; default: "
-                           + "the service's checkpoint_every_seconds (300)"),
+        row("checkpoint_every_seconds", \.checkpointEverySeconds, 0...604_800,
+            "seconds between resumable checkpoints while training; 0 = only at evaluations; default: the service's "
+            + "checkpoint_every_seconds (300)"),
         row("early_stopping_patience", \.earlyStoppingPatience, 0...1000,
             "evaluations without a better dev metric before stopping; 0 = never stop early"),
         row("weight_decay", \.weightDecay, 0...1, "decoupled AdamW weight decay (not on biases and LayerNorm)"),
@@ -219,8 +219,7 @@ public enum HyperparameterTable {
             "prefix embedding and MLP: bert = N(0, 0.02) as the reference code; torch = PyTorch defaults (adapters)"),
         row("gate_bias_init", \.gateBiasInit, legacy: .zero,
             "prefix and LoRA gate biases: zero as the reference code; torch = U(±1/√hidden) (adapters)"),
-        HyperparameterSpec("adapter_bottleneck", \.adapterBottleneck, 1...4096,
-                           "adapter hidden size; default hidden size / 16"),
+        row("adapter_bottleneck", \.adapterBottleneck, 1...4096, "adapter hidden size; default hidden size / 16"),
         row("prefix_length", \.prefixLength, 1...256, "prefix vectors per layer"),
         row("prefix_mid_dim", \.prefixMidDim, 1...8192, "width of the prefix reparameterisation MLP"),
         row("lora_rank", \.loraRank, 1...1024, "LoRA rank r"),
@@ -250,6 +249,13 @@ public enum HyperparameterTable {
         _ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value> & Sendable, _ bounds: Value.Bounds,
         legacy: Value? = nil, _ summary: String) -> HyperparameterSpec {
         HyperparameterSpec(name, keyPath, bounds, legacy: legacy, summary)
+    }
+
+    /// A row whose default is derived elsewhere (nil, left out of JSON).
+    private static func row<Value: HyperparameterRepresentable>(
+        _ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value?> & Sendable, _ bounds: Value.Bounds,
+        _ summary: String) -> HyperparameterSpec {
+        HyperparameterSpec(name, keyPath, bounds, summary)
     }
 
     /// A row whose accepted values follow from its type (an enum's cases, true or false).
