@@ -136,7 +136,7 @@ public struct HyperparameterSpec: Sendable {
 
     /// A required property: a record without its key decodes to `legacy`, or fails when there is none.
     init<Value: HyperparameterRepresentable>(_ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value> & Sendable,
-                                             _ bounds: Value.Bounds, legacy: Value?, _ summary: String) {
+                                             _ bounds: Value.Bounds, legacy: Value? = nil, _ summary: String) {
         let key = HyperparameterCodingKey(camelCasing: name)
         self.name = name
         kind = Value.kind(bounds)
@@ -151,6 +151,12 @@ public struct HyperparameterSpec: Sendable {
                 ?? container.decode(Value.self, forKey: key)
         }
         encode = { try $1.encode($0[keyPath: keyPath], forKey: key) }
+    }
+
+    /// A required property whose accepted values follow from its type (an enum's cases, true or false).
+    init<Value: HyperparameterRepresentable>(_ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value> & Sendable,
+                                             legacy: Value? = nil, _ summary: String) where Value.Bounds == Void {
+        self.init(name, keyPath, (), legacy: legacy, summary)
     }
 
     /// An optional property: nil (absent from JSON) means a default derived elsewhere.
@@ -188,43 +194,45 @@ public enum HyperparameterTable {
         }
     }
 
+    private typealias Row = HyperparameterSpec
+
     /// Rows with a legacy value are newer than the oldest records, which ran SplitMix64 rows, length-bucketed
     /// batches, BERT prefix init, zero gate biases and scored the test split at every evaluation.
     public static let all: [HyperparameterSpec] = [
-        row("learning_rate", \.learningRate, 1e-7...1, "peak AdamW learning rate"),
-        row("epochs", \.epochs, 1...1000, "maximum passes over the K training examples"),
-        row("batch_size", \.batchSize, 1...256, "examples per optimisation step"),
-        row("max_seq_length", \.maxSeqLength, 8...512, "tokens per example after truncation (longest first)"),
-        row("padding", \.padding, "dynamic: each batch padded to its longest example; max_length: pad to max_seq_length"),
-        row("bucket_window", \.bucketWindow, 1...100_000,
+        Row("learning_rate", \.learningRate, 1e-7...1, "peak AdamW learning rate"),
+        Row("epochs", \.epochs, 1...1000, "maximum passes over the K training examples"),
+        Row("batch_size", \.batchSize, 1...256, "examples per optimisation step"),
+        Row("max_seq_length", \.maxSeqLength, 8...512, "tokens per example after truncation (longest first)"),
+        Row("padding", \.padding, "dynamic: each batch padded to its longest example; max_length: pad to max_seq_length"),
+        Row("bucket_window", \.bucketWindow, 1...100_000,
             "examples sorted by length together before batching (batching length_buckets, dynamic padding)"),
-        row("batching", \.batching, legacy: .lengthBuckets,
+        Row("batching", \.batching, legacy: .lengthBuckets,
             "shuffle: new random batches every epoch (reference); length_buckets: batches of similar length"),
-        row("split", \.split, legacy: .splitmix,
+        Row("split", \.split, legacy: .splitmix,
             "K-shot rows: official = numpy default_rng(seed).permutation as the reference code; splitmix = older unipelt"),
-        row("eval_every_steps", \.evalEverySteps, 0...1_000_000, "steps between dev evaluations; 0 = every epoch"),
-        row("checkpoint_every_seconds", \.checkpointEverySeconds, 0...604_800,
+        Row("eval_every_steps", \.evalEverySteps, 0...1_000_000, "steps between dev evaluations; 0 = every epoch"),
+        Row("checkpoint_every_seconds", \.checkpointEverySeconds, 0...604_800,
             "seconds between resumable checkpoints while training; 0 = only at evaluations; default: the service's "
             + "checkpoint_every_seconds (300)"),
-        row("early_stopping_patience", \.earlyStoppingPatience, 0...1000,
+        Row("early_stopping_patience", \.earlyStoppingPatience, 0...1000,
             "evaluations without a better dev metric before stopping; 0 = never stop early"),
-        row("weight_decay", \.weightDecay, 0...1, "decoupled AdamW weight decay (not on biases and LayerNorm)"),
-        row("warmup_ratio", \.warmupRatio, 0...1, "fraction of all steps with linear warmup"),
-        row("max_grad_norm", \.maxGradNorm, 0...1000, "global gradient-norm clip; 0 = no clipping"),
-        row("gate_pooling", \.gatePooling, ["masked", "unmasked"],
+        Row("weight_decay", \.weightDecay, 0...1, "decoupled AdamW weight decay (not on biases and LayerNorm)"),
+        Row("warmup_ratio", \.warmupRatio, 0...1, "fraction of all steps with linear warmup"),
+        Row("max_grad_norm", \.maxGradNorm, 0...1000, "global gradient-norm clip; 0 = no clipping"),
+        Row("gate_pooling", \.gatePooling, ["masked", "unmasked"],
             "gate mean over real tokens (masked) or over all padded positions (reference)"),
-        row("classifier", \.classifier, ["trained", "reference"],
+        Row("classifier", \.classifier, ["trained", "reference"],
             "reference: classifier weight frozen at init for prefix-, LoRA- and BitFit-only runs"),
-        row("prefix_init", \.prefixInit, legacy: .bert,
+        Row("prefix_init", \.prefixInit, legacy: .bert,
             "prefix embedding and MLP: bert = N(0, 0.02) as the reference code; torch = PyTorch defaults (adapters)"),
-        row("gate_bias_init", \.gateBiasInit, legacy: .zero,
+        Row("gate_bias_init", \.gateBiasInit, legacy: .zero,
             "prefix and LoRA gate biases: zero as the reference code; torch = U(±1/√hidden) (adapters)"),
-        row("adapter_bottleneck", \.adapterBottleneck, 1...4096, "adapter hidden size; default hidden size / 16"),
-        row("prefix_length", \.prefixLength, 1...256, "prefix vectors per layer"),
-        row("prefix_mid_dim", \.prefixMidDim, 1...8192, "width of the prefix reparameterisation MLP"),
-        row("lora_rank", \.loraRank, 1...1024, "LoRA rank r"),
-        row("dropout", \.dropout, "BERT dropout (0.1) during training"),
-        row("test_every_eval", \.testEveryEval, legacy: true,
+        Row("adapter_bottleneck", \.adapterBottleneck, 1...4096, "adapter hidden size; default hidden size / 16"),
+        Row("prefix_length", \.prefixLength, 1...256, "prefix vectors per layer"),
+        Row("prefix_mid_dim", \.prefixMidDim, 1...8192, "width of the prefix reparameterisation MLP"),
+        Row("lora_rank", \.loraRank, 1...1024, "LoRA rank r"),
+        Row("dropout", \.dropout, "BERT dropout (0.1) during training"),
+        Row("test_every_eval", \.testEveryEval, legacy: true,
             "score the test split at every evaluation (a test curve); default: once, on the best-dev state"),
     ]
 
@@ -243,26 +251,6 @@ public enum HyperparameterTable {
             preconditionFailure("\(keyPath) has no row in HyperparameterTable")
         }
         return spec
-    }
-
-    private static func row<Value: HyperparameterRepresentable>(
-        _ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value> & Sendable, _ bounds: Value.Bounds,
-        legacy: Value? = nil, _ summary: String) -> HyperparameterSpec {
-        HyperparameterSpec(name, keyPath, bounds, legacy: legacy, summary)
-    }
-
-    /// A row whose default is derived elsewhere (nil, left out of JSON).
-    private static func row<Value: HyperparameterRepresentable>(
-        _ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value?> & Sendable, _ bounds: Value.Bounds,
-        _ summary: String) -> HyperparameterSpec {
-        HyperparameterSpec(name, keyPath, bounds, summary)
-    }
-
-    /// A row whose accepted values follow from its type (an enum's cases, true or false).
-    private static func row<Value: HyperparameterRepresentable>(
-        _ name: String, _ keyPath: WritableKeyPath<Hyperparameters, Value> & Sendable, legacy: Value? = nil,
-        _ summary: String) -> HyperparameterSpec where Value.Bounds == Void {
-        HyperparameterSpec(name, keyPath, (), legacy: legacy, summary)
     }
 }
 
