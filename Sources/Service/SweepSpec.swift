@@ -45,6 +45,18 @@ extension HyperparameterValue {
     }
 }
 
+extension JSONValue {
+    /// A hyperparameter value as JSON (an integer is a number).
+    init(_ value: HyperparameterValue) {
+        switch value {
+        case let .integer(v): self = .number(Double(v))
+        case let .number(v): self = .number(v)
+        case let .string(v): self = .string(v)
+        case let .boolean(v): self = .bool(v)
+        }
+    }
+}
+
 /// The allowed vocabulary of a sweep, filled by the app from the Text, Model and Training tables.
 public struct SweepVocabulary: Sendable {
     public var tasks: [String]

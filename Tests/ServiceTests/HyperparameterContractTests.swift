@@ -36,13 +36,7 @@ final class HyperparameterContractTests: XCTestCase {
         // Whatever the service admits, the trainer admits too.
         for spec in HyperparameterTable.all {
             guard let value = spec.defaultValue(for: "lora") else { continue }
-            let json: JSONValue
-            switch value {
-            case let .integer(v): json = .number(Double(v))
-            case let .number(v): json = .number(v)
-            case let .string(v): json = .string(v)
-            case let .boolean(v): json = .bool(v)
-            }
+            let json = JSONValue(value)
             XCTAssertNoThrow(try spec.kind.validate(json, at: spec.name))
             XCTAssertNoThrow(try Hyperparameters(method: "lora", overrides: [spec.name: HyperparameterValue(json)!]))
         }
@@ -67,6 +61,9 @@ final class HyperparameterContractTests: XCTestCase {
         XCTAssertEqual(properties["epochs"]?["type"] as? String, "integer")
         XCTAssertEqual(properties["epochs"]?["minimum"] as? Int, 1)
         XCTAssertEqual(properties["epochs"]?["maximum"] as? Int, 1000)
+        XCTAssertEqual(properties["epochs"]?["default"] as? Int, 50)
+        XCTAssertNil(properties["learning_rate"]?["default"], "no one default when it differs by method")
+        XCTAssertNil(properties["adapter_bottleneck"]?["default"], "nor when it is derived")
         XCTAssertEqual(properties["batching"]?["enum"] as? [String], ["shuffle", "length_buckets"])
         XCTAssertEqual(properties["dropout"]?["type"] as? String, "boolean")
         XCTAssertTrue((properties["learning_rate"]?["description"] as? String)?.contains("finetune 2e-05") ?? false)

@@ -69,7 +69,11 @@ enum OpenAPI {
             case .boolean:
                 members = [("type", "boolean")]
             }
-            members.append(("description", .string("\(spec.summary); default \(spec.defaultDescription)")))
+            let defaults = spec.defaults.compactMap(\.value)
+            if let only = defaults.first, defaults.allSatisfy({ $0 == only }) { members.append(("default", JSONValue(only))) }
+            // A derived default is explained by the summary itself.
+            let summary = defaults.isEmpty ? spec.summary : "\(spec.summary); default \(spec.defaultDescription)"
+            members.append(("description", .string(summary)))
             return (spec.name, object(members))
         }
         return object([("type", "object"), ("additionalProperties", .bool(false)), ("properties", .object(properties)),
