@@ -40,12 +40,10 @@ public enum JobSpecCoding {
         var overrides: [String: HyperparameterValue] = [:]
         if case let .object(members)? = value["hyperparameters"] {
             for (name, setting) in members {
-                switch setting {
-                case let .number(number): overrides[name] = .number(number)
-                case let .string(string): overrides[name] = .string(string)
-                case let .bool(flag): overrides[name] = .boolean(flag)
-                default: throw DecodeError(description: "hyperparameter \(name) has a \(setting.typeName) value")
+                guard let value = HyperparameterValue(setting) else {
+                    throw DecodeError(description: "hyperparameter \(name) has a \(setting.typeName) value")
                 }
+                overrides[name] = value
             }
         }
         return try TrainingSpec(task: task, k: k, seed: Int(seed), method: method, model: model, overrides: overrides)

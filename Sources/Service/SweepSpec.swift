@@ -6,26 +6,21 @@ import Training
 public typealias ValueRule = HyperparameterKind
 
 extension HyperparameterKind {
-    /// Checks `value` at `param` and returns it unchanged, or throws an error naming `param`.
+    /// Checks `value` at `param` with the trainer's own check (`admit`) and returns it unchanged, or throws an
+    /// error naming `param`.
     func validate(_ value: JSONValue, at param: String) throws -> JSONValue {
-        let valid: Bool
-        switch (self, value) {
-        case let (.integer(range), .number(number)):
-            valid = Int(exactly: number).map(range.contains) ?? false
-        case let (.number(range), .number(number)):
-            valid = range.contains(number)
-        case let (.choice(allowed), .string(string)):
-            guard allowed.contains(string) else {
+        do {
+            guard let scalar = HyperparameterValue(value) else { throw Mismatch.type }
+            _ = try admit(scalar)
+            return value
+        } catch Mismatch.type {
+            throw APIError.invalidValue(param, "expected \(self), got \(value.typeName)")
+        } catch {
+            if case let (.choice, .string(string)) = (self, value) {
                 throw APIError.invalidValue(param, "unknown value \"\(string)\"; expected \(self)")
             }
-            valid = true
-        case (.boolean, .bool):
-            valid = true
-        default:
-            throw APIError.invalidValue(param, "expected \(self), got \(value.typeName)")
+            throw APIError.invalidValue(param, "expected \(self), got \(Self.render(value))")
         }
-        guard valid else { throw APIError.invalidValue(param, "expected \(self), got \(Self.render(value))") }
-        return value
     }
 
     static func render(_ value: JSONValue) -> String {
@@ -34,6 +29,30 @@ extension HyperparameterKind {
         case let .string(string): return "\"\(string)\""
         case let .bool(bool): return String(bool)
         default: return value.typeName
+        }
+    }
+}
+
+extension HyperparameterValue {
+    /// A JSON scalar as a hyperparameter value (every JSON number is a `.number`); nil for null, arrays and objects.
+    init?(_ json: JSONValue) {
+        switch json {
+        case let .number(number): self = .number(number)
+        case let .string(string): self = .string(string)
+        case let .bool(flag): self = .boolean(flag)
+        default: return nil
+        }
+    }
+}
+
+extension JSONValue {
+    /// A hyperparameter value as JSON (an integer is a number).
+    init(_ value: HyperparameterValue) {
+        switch value {
+        case let .integer(v): self = .number(Double(v))
+        case let .number(v): self = .number(v)
+        case let .string(v): self = .string(v)
+        case let .boolean(v): self = .bool(v)
         }
     }
 }

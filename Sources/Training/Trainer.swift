@@ -64,7 +64,8 @@ public final class Trainer {
         let hp = spec.hyperparameters
         let pelt = try spec.peltConfig(hiddenSize: backbone.config.hiddenSize)
         guard hp.maxSeqLength <= backbone.config.maxPositions else {
-            throw TrainingError.invalidHyperparameter(name: "max_seq_length", value: String(hp.maxSeqLength),
+            throw TrainingError.invalidHyperparameter(name: HyperparameterTable.spec(for: \.maxSeqLength).name,
+                                                      value: String(hp.maxSeqLength),
                                                       expected: "at most the model's \(backbone.config.maxPositions) positions")
         }
         guard data.train.count > 0, data.dev.count > 0, data.test.count > 0 else {

@@ -142,14 +142,8 @@ enum TrainCommand {
     }
 
     static func hyperparameterHelp() -> String {
-        HyperparameterTable.all.map { spec in
-            let fallback = spec.defaultValue.map(\.description) ?? "derived"
-            let perMethod = spec.methodDefaults.isEmpty ? "" : " (" + Method.allCases.compactMap { method in
-                spec.methodDefaults[method.rawValue].map { "\(method.rawValue) \($0)" }
-            }.joined(separator: ", ") + ")"
-            return "\(spec.name): \(spec.kind); default \(spec.methodDefaults.isEmpty ? fallback : "by method")"
-                + "\(perMethod). \(spec.summary)"
-        }.joined(separator: "\n")
+        HyperparameterTable.all.map { "\($0.name): \($0.kind); default \($0.defaultDescription). \($0.summary)" }
+            .joined(separator: "\n")
     }
 }
 

@@ -1,4 +1,5 @@
 import HTTP
+import Training
 
 /// `GET /openapi.json`: an OpenAPI 3.1 description generated from the router's own table, so every served
 /// route is listed with its method, path parameters, body media type and the description it was registered
@@ -46,10 +47,38 @@ enum OpenAPI {
                              ("description", "Parameter-efficient tuning sweeps as queued jobs.")])),
             ("paths", .object(paths)),
             ("components", object([
-                ("schemas", object([("Error", error)])),
+                ("schemas", object([("Error", error), ("Hyperparameters", hyperparameters())])),
                 ("securitySchemes", object([("bearer", object([("type", "http"), ("scheme", "bearer")]))])),
             ])),
         ])
+    }
+
+    /// The `hyperparameters` object of a job or sweep, from the trainer's table: each value's type, range or
+    /// choices, default and summary.
+    static func hyperparameters() -> JSONValue {
+        let properties = HyperparameterTable.all.map { spec -> (key: String, value: JSONValue) in
+            var members: [(String, JSONValue)]
+            switch spec.kind {
+            case let .integer(range):
+                members = [("type", "integer"), ("minimum", .number(Double(range.lowerBound))),
+                           ("maximum", .number(Double(range.upperBound)))]
+            case let .number(range):
+                members = [("type", "number"), ("minimum", .number(range.lowerBound)), ("maximum", .number(range.upperBound))]
+            case let .choice(allowed):
+                members = [("type", "string"), ("enum", .array(allowed.map(JSONValue.string)))]
+            case .boolean:
+                members = [("type", "boolean")]
+            }
+            let defaults = spec.defaults.compactMap(\.value)
+            if let only = defaults.first, defaults.allSatisfy({ $0 == only }) { members.append(("default", JSONValue(only))) }
+            // A derived default is explained by the summary itself.
+            let summary = defaults.isEmpty ? spec.summary : "\(spec.summary); default \(spec.defaultDescription)"
+            members.append(("description", .string(summary)))
+            return (spec.name, object(members))
+        }
+        return object([("type", "object"), ("additionalProperties", .bool(false)), ("properties", .object(properties)),
+                       ("description", .string("Overrides of the method's defaults. A sweep may give a non-empty list "
+                                               + "of values for any of them: one axis of its grid."))])
     }
 
     private static func operation(_ entry: RouteEntry) -> JSONValue {
