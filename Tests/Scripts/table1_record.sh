@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The Table 1 record (K = 100, all 8 GLUE tasks × 7 methods × seeds) run through the service as one sweep,
+# on one pinned release binary, so that it resumes across service restarts and sessions.
+#
+#   Tests/Scripts/table1_record.sh start [RECORD_DIR]    pin the binary (first time), start the service at low
+#                                                        priority on port 8090 (resumes queued/running jobs)
+#   Tests/Scripts/table1_record.sh submit [RECORD_DIR]   POST the sweep once (seeds from TABLE1_SEEDS, default 1 2 3)
+#   Tests/Scripts/table1_record.sh status [RECORD_DIR]   job counts
+#   Tests/Scripts/table1_record.sh save [RECORD_DIR] OUT save results (no checkpoints) into OUT, e.g. Tests/Results/…
+#   Tests/Scripts/table1_record.sh stop [RECORD_DIR]     SIGTERM: running jobs checkpoint and go back to the queue
+#
+# RECORD_DIR (default /work/record) holds bin/unipelt-<commit> (the pinned binary), the service's data dir,
+# its config, log and pid, and sweep.id. The model comes from var/models and GLUE from ../shared/glue of this
+# checkout. A rebuild of the checkout never changes the pinned binary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+command="${1:?start|submit|status|save|stop}"
+record="${2:-/work/record}"
+port=8090
+server="http://127.0.0.1:$port"
+mkdir -p "$record/bin" "$record/var"
+
+pinned() { ls "$record"/bin/unipelt-* 2>/dev/null | head -1; }
+
+case "$command" in
+start)
+    if [[ -z "$(pinned)" ]]; then
+        swift build -c release --product unipelt
+        commit=$(git rev-parse --short HEAD)
+        [[ -z "$(git status --porcelain -- Sources Package.swift)" ]] || { echo "uncommitted changes in Sources: commit before pinning" >&2; exit 1; }
+        cp .build/release/unipelt "$record/bin/unipelt-$commit"
+        sha256sum "$record/bin/unipelt-$commit" > "$record/bin/SHA256"
+    fi
+    cat > "$record/unipelt.conf" <<EOF
+listen_port = $port
+data_dir = $record/var
+model_dir = $repo/var/models
+glue_dir = $(cd "$repo/../shared/glue" && pwd)
+workers = 2
+threads_per_worker = 1
+EOF
+    if [[ -f "$record/service.pid" ]] && kill -0 "$(cat "$record/service.pid")" 2>/dev/null; then
+        echo "already running (pid $(cat "$record/service.pid"))"; exit 0
+    fi
+    nohup nice -n 19 "$(pinned)" serve --config "$record/unipelt.conf" >> "$record/service.log" 2>&1 &
+    echo $! > "$record/service.pid"
+    echo "started $(pinned) (pid $!), log $record/service.log"
+    ;;
+submit)
+    [[ ! -f "$record/sweep.id" ]] || { echo "already submitted: $(cat "$record/sweep.id")"; exit 0; }
+    seeds=$(echo "${TABLE1_SEEDS:-1 2 3}" | sed 's/ \+/,/g')
+    commit=$(basename "$(pinned)" | sed 's/^unipelt-//')
+    curl -fsS -X POST "$server/v1/sweeps" -H 'content-type: application/json' -d "{
+        \"name\": \"table1 K=100, 8 tasks, seeds [$seeds], binary $commit\",
+        \"tasks\": [\"sst2\", \"mrpc\", \"cola\", \"rte\", \"qnli\", \"stsb\", \"mnli\", \"qqp\"], \"k\": [100],
+        \"seeds\": [$seeds],
+        \"methods\": [\"finetune\", \"bitfit\", \"adapter\", \"prefix\", \"lora\", \"unipelt-ap\", \"unipelt-apl\"]}" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' > "$record/sweep.id"
+    echo "sweep $(cat "$record/sweep.id")"
+    ;;
+status)
+    curl -fsS "$server/v1/sweeps/$(cat "$record/sweep.id")" | python3 -c 'import json, sys; print(json.load(sys.stdin)["counts"])'
+    ;;
+save)
+    out="${3:?output folder}"
+    Tests/Scripts/save_sweep_record.sh "$server" "$(cat "$record/sweep.id")" "$out"
+    cp "$record/bin/SHA256" "$out/binary.sha256"
+    ;;
+stop)
+    kill -TERM "$(cat "$record/service.pid")" && echo "stopping; running jobs checkpoint and requeue"
+    ;;
+*)
+    echo "unknown command $command" >&2; exit 2
+    ;;
+esac
