@@ -36,34 +36,6 @@ public enum GELU {
                                 count: Int) {
         Elementwise.accumulate(Backward.self, x, dy, into: dx, count)
     }
-
-    /// Fused bias + GELU for the FFN: `preactivation` (rows×cols) holds x·W₁ᵀ on entry and x·W₁ᵀ + b₁ on return
-    /// (kept for backward); y = gelu(preactivation). One pass instead of two.
-    public static func forward(addingBias bias: UnsafePointer<Float>, preactivation: UnsafeMutablePointer<Float>,
-                               y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        for r in 0..<rows {
-            let pre = preactivation + r * cols, out = y + r * cols
-            for (i, n) in Elementwise.chunks(cols) {
-                let h = Elementwise.load(pre, i, n) + Elementwise.load(bias, i, n)
-                Elementwise.store(h, pre, i, n)
-                Elementwise.store(value(h), out, i, n)
-            }
-        }
-    }
-
-    /// Backward of the fused form: dpre += gelu'(pre)·dy and dbias += column sums of that (nil skips the bias).
-    public static func backward(preactivation: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                dpreactivation: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
-                                rows: Int, cols: Int) {
-        for r in 0..<rows {
-            let pre = preactivation + r * cols, g = dy + r * cols, dpre = dpreactivation + r * cols
-            for (i, n) in Elementwise.chunks(cols) {
-                let d = derivative(Elementwise.load(pre, i, n)) * Elementwise.load(g, i, n)
-                Elementwise.store(Elementwise.load(dpre, i, n) + d, dpre, i, n)
-                if let dbias { Elementwise.store(Elementwise.load(dbias, i, n) + d, dbias, i, n) }
-            }
-        }
-    }
 }
 
 /// tanh (the BERT pooler). Backward from the output: 1 − y².

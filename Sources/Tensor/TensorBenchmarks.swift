@@ -75,25 +75,15 @@ public enum TensorBenchmarks {
                    s.batch * s.heads, s.tokens, s.tokens, s.headDim, scoreGEMM * 1e3,
                    2 * Double(s.batch * s.heads * s.tokens * s.tokens * s.headDim) / scoreGEMM / 1e9))
 
-        // GELU (fused bias) forward/backward on the FFN activation.
-        let bias = random(s.ffn), y = Tensor(shape: Shape(ffnCount)), dy = random(ffnCount), dpre = random(ffnCount)
-        let dbias = Tensor(shape: Shape(s.ffn))
+        // GELU forward/backward on the FFN activation, as the encoder layer calls them.
+        let y = Tensor(shape: Shape(ffnCount)), dy = random(ffnCount), dpre = random(ffnCount)
         verify("GELU", count: 4096, input: pre.data, output: { GELU.forward(x: pre.data, y: y.mutableData, count: 4096); return y.data },
                reference: { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }, tolerance: 1e-6, log: log)
-        let geluRaw = time { GELU.forward(x: pre.data, y: y.mutableData, count: ffnCount) }
-        results.append(.init(name: "GELU forward (FFN \(s.rows)×\(s.ffn))", seconds: geluRaw,
+        let geluForward = time { GELU.forward(x: pre.data, y: y.mutableData, count: ffnCount) }
+        results.append(.init(name: "GELU forward (FFN \(s.rows)×\(s.ffn))", seconds: geluForward,
                              bytes: 8 * Double(ffnCount), gemmSeconds: ffnGEMM))
-        let geluFused = time {
-            // Re-adding the bias each run drifts the inputs slightly; irrelevant for timing.
-            GELU.forward(addingBias: bias.data, preactivation: pre.mutableData, y: y.mutableData, rows: s.rows, cols: s.ffn)
-        }
-        results.append(.init(name: "bias+GELU forward (fused)", seconds: geluFused,
-                             bytes: 12 * Double(ffnCount), gemmSeconds: ffnGEMM))
-        let geluBackward = time {
-            GELU.backward(preactivation: pre.data, dy: dy.data, dpreactivation: dpre.mutableData,
-                          dbias: dbias.mutableData, rows: s.rows, cols: s.ffn)
-        }
-        results.append(.init(name: "bias+GELU backward (fused)", seconds: geluBackward,
+        let geluBackward = time { GELU.backward(x: pre.data, dy: dy.data, dx: dpre.mutableData, count: ffnCount) }
+        results.append(.init(name: "GELU backward (dx += gelu'(x)·dy)", seconds: geluBackward,
                              bytes: 16 * Double(ffnCount), gemmSeconds: ffnGEMM))
 
         // Masked, scaled softmax on attention scores; every sample has 16 padded keys.

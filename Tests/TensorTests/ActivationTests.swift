@@ -124,31 +124,4 @@ final class ActivationTests: XCTestCase {
         ReLU.backward(y: y, dy: [1, 1, 1, 1], dx: &dx, count: 4)
         XCTAssertEqual(dx, [0, 0, 0, 1])
     }
-
-    func testFusedBiasGELUMatchesSeparateOpsAndBackward() {
-        let (rows, cols) = (3, 21)
-        let raw = randomArray(rows * cols, seed: 50, -2, 2), bias = randomArray(cols, seed: 51)
-        var pre = raw
-        var y = [Float](repeating: 0, count: rows * cols)
-        GELU.forward(addingBias: bias, preactivation: &pre, y: &y, rows: rows, cols: cols)
-        var separate = raw
-        Bias.forward(x: &separate, bias: bias, rows: rows, cols: cols)
-        XCTAssertEqual(pre, separate)
-        var expected = [Float](repeating: 0, count: rows * cols)
-        GELU.forward(x: separate, y: &expected, count: rows * cols)
-        XCTAssertEqual(y, expected)
-
-        let w = randomArray(rows * cols, seed: 52)
-        var dpre = [Float](repeating: 0, count: rows * cols), dbias = [Float](repeating: 0, count: cols)
-        GELU.backward(preactivation: pre, dy: w, dpreactivation: &dpre, dbias: &dbias, rows: rows, cols: cols)
-        var b = bias
-        checkGradient("GELU+bias dbias", &b, analytic: dbias, h: 1e-3) { bb in
-            var p = raw, out = [Float](repeating: 0, count: rows * cols)
-            GELU.forward(addingBias: bb, preactivation: &p, y: &out, rows: rows, cols: cols)
-            return weightedSum(out, w)
-        }
-        var dexpected = [Float](repeating: 0, count: rows * cols)
-        GELU.backward(x: pre, dy: w, dx: &dexpected, count: rows * cols)
-        XCTAssertEqual(dpre, dexpected)
-    }
 }
