@@ -57,7 +57,7 @@ struct ChunkedDecoder {
                     try finishLine()
                     line.removeAll(keepingCapacity: true)
                 } else {
-                    // A CR must be followed by LF; a bare CR inside a line is a smuggling vector (H11).
+                    // A CR must be followed by LF; a bare CR inside a line is a smuggling vector.
                     if line.last == ASCII.cr { throw .invalidChunkExtension }
                     line.append(byte)
                     if case .trailers = state {

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// One client socket: reads bytes into the parser, runs one request at a time through the router, writes
-/// the response and decides whether the connection can be reused (service.md H34–H35). Owned by one thread at
+/// the response and decides whether the connection can be reused (keep-alive, pipelining). Owned by one thread at
 /// a time (see `ConnectionRegistry`); that ownership guards everything here.
 final class Connection: @unchecked Sendable {
     let id: UInt64

@@ -1,7 +1,8 @@
 import Foundation
 
 /// An error that knows its HTTP rendering. The server turns any thrown error conforming to this protocol
-/// into the JSON error body of service.md §4.5; the Service layer conforms its own error types to plug in.
+/// into the JSON error body `{"error": {type, code, message, param, request_id}}`; the Service layer
+/// conforms its own error types to plug in.
 public protocol HTTPErrorConvertible: Error {
     var status: HTTPStatus { get }
     /// `type` of the error body, e.g. `invalid_request_error`.
@@ -61,7 +62,7 @@ public struct HTTPError: HTTPErrorConvertible, Equatable {
                                          message: "internal server error")
 }
 
-/// The one place where errors become responses: status, headers and the §4.5 JSON body.
+/// The one place where errors become responses: status, headers and the JSON error body.
 enum ErrorRendering {
     private struct Body: Encodable {
         struct Detail: Encodable {

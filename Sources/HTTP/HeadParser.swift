@@ -1,6 +1,7 @@
 /// Parses a complete head (request line + header section, ending in CRLFCRLF) and decides its framing.
-/// Policy choices where RFC 9112 leaves room (service.md §6.1–6.2): methods are upper-case letters; the target
-/// is origin-form; any Content-Length list or repeat is rejected; only a single, exact `chunked` is accepted.
+/// Policy choices where RFC 9112 leaves room, strict against request smuggling: methods are upper-case
+/// letters; the target is origin-form; any Content-Length list or repeat is rejected; only a single, exact
+/// `chunked` is accepted.
 enum HeadParser {
     static func parse(_ head: UnsafeBufferPointer<UInt8>, limits: Limits) throws(ParseError) -> RequestHead {
         // Lines without their CRLF; the scan already guaranteed every LF follows a CR.
@@ -84,7 +85,7 @@ enum HeadParser {
             if version == .http10 { throw .transferEncodingInHTTP10 }
             if !lengths.isEmpty { throw .contentLengthWithTransferEncoding }
             // Exactly one field whose raw value is `chunked`: trailing spaces, lists and repeats are how
-            // front ends and back ends come to disagree about framing (service.md H7).
+            // front ends and back ends come to disagree about framing.
             if rawTransferEncodings.count == 1,
                String(decoding: rawTransferEncodings[0], as: UTF8.self).caseInsensitiveEquals("chunked") {
                 return .chunked

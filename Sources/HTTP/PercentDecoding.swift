@@ -1,6 +1,6 @@
 /// Strict percent-decoding (RFC 3986 §2.1). A path is split on `/` before decoding, so `%2F` can never act as
 /// a separator; segments that decode to `.`, `..`, or contain `/`, `\` or NUL are refused outright, so path
-/// traversal never reaches a handler (service.md H25).
+/// traversal never reaches a handler.
 enum PercentDecoding {
     static func pathSegments(_ path: String) throws(HTTPError) -> [String] {
         var segments: [String] = []

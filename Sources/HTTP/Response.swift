@@ -69,7 +69,7 @@ public enum ResponseBody: Sendable {
     case stream(StreamFormat, @Sendable (ResponseStream) -> Void)
 }
 
-/// The wire formats of streamed responses (service.md §4.6).
+/// The wire formats of streamed responses.
 public enum StreamFormat: Sendable, Equatable {
     /// `text/event-stream`: `id:`/`event:`/`data:` records, `: keep-alive` comments.
     case eventStream

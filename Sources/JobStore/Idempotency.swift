@@ -1,6 +1,6 @@
 import Foundation
 
-// Idempotency-Key records (service.md §4.7, IETF draft): the first request with a key leaves an
+// Idempotency-Key records (IETF draft semantics): the first request with a key leaves an
 // in-flight marker; its effect and its response are then stored in the effect's own write
 // transaction (`completeIdempotentRequest` inside the same `JobStore.write`), so a replay returns
 // exactly what the effect produced. Records expire after 24 hours.

@@ -1,6 +1,6 @@
 // The job store: sweeps, jobs, leases and everything the trainer reports, in one SQLite file.
 //
-// Concurrency model (docs/style.md A7): one writer connection, confined to a serial dispatch queue,
+// Concurrency model: one writer connection, confined to a serial dispatch queue,
 // runs every write as a `BEGIN IMMEDIATE` transaction; a fixed pool of query-only reader
 // connections serves reads, each read in its own short DEFERRED transaction (one snapshot). WAL
 // lets readers run while the writer writes. Inside one process writers therefore never contend;

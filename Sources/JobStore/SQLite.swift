@@ -11,7 +11,8 @@ public enum SynchronousMode: Int, Sendable {
     case full = 2
 }
 
-/// Connection settings (service.md §5).
+/// Connection settings: WAL with synchronous=FULL by default (NORMAL survives `kill -9` but can lose
+/// the last commits on power loss), a busy timeout, foreign keys on.
 public struct ConnectionSettings: Equatable, Sendable {
     public var synchronous: SynchronousMode = .full
     public var busyTimeoutMilliseconds: Int = 5000

@@ -1,4 +1,4 @@
-// Sweep controls with W&B semantics (service.md §3 item 5): pause starts nothing new and lets
+// Sweep controls with W&B semantics: pause starts nothing new and lets
 // running jobs finish; cancel stops running jobs and starts nothing new; retry re-queues only the
 // cells that did not succeed.
 

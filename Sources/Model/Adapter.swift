@@ -1,6 +1,6 @@
 import Tensor
 
-/// The Pfeiffer adapter after the FFN (method.md §2): h = LN(f + a + g·Up(ReLU(Down(LN(f + a))))), the
+/// The Pfeiffer adapter after the FFN: h = LN(f + a + g·Up(ReLU(Down(LN(f + a))))), the
 /// block's output LayerNorm applied twice, the gate (when present) reading x = LN(f + a).
 struct AdapterLayer {
     let down: LinearLayer

@@ -413,7 +413,7 @@ public final class BertModel {
     }
 
     /// The prefix folded for inference: the MLP's output, (L, 2·layers·H) with layer ℓ's keys at column
-    /// block 2ℓ and values at 2ℓ + 1 (method.md §3). Nil without a prefix.
+    /// block 2ℓ and values at 2ℓ + 1 (the layout in Prefix.swift). Nil without a prefix.
     public func foldedPrefix() -> [Float]? {
         guard let prefix, let prefixAct else { return nil }
         prefix.forward(prefixAct, workers: workers)

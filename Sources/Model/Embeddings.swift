@@ -1,6 +1,6 @@
 import Tensor
 
-/// e = LayerNorm(W_word[ids] + W_type[types] + W_pos[positions]), then dropout (method.md §1).
+/// e = LayerNorm(W_word[ids] + W_type[types] + W_pos[positions]), then dropout (as Hugging Face's BertEmbeddings).
 struct Embeddings {
     let word: Weight
     let position: Weight

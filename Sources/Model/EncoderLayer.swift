@@ -1,6 +1,7 @@
 import Tensor
 
-/// One post-LN BERT layer with its PELT submodules (method.md §1, §6), forward then backward in reverse.
+/// One post-LN BERT layer with its PELT submodules (LoRA in the QKV product, the prefix in attention, the
+/// adapter after the FFN), forward then backward in reverse.
 struct EncoderLayer {
     let index: Int
     /// Query, key and value as one (3H × H) product: their tensors are adjacent in every buffer.

@@ -1,6 +1,6 @@
 import Tensor
 
-/// A UniPELT gate (method.md §5): g[b] = mean_t σ(x[b,t]·w + c), one scalar per sample, pooled over real
+/// A UniPELT gate: g[b] = mean_t σ(x[b,t]·w + c), one scalar per sample, pooled over real
 /// tokens (`masked`) or over all T positions as the official code does (`unmasked`).
 struct GateLayer {
     let linear: LinearLayer

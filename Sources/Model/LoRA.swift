@@ -1,6 +1,6 @@
 import Tensor
 
-/// LoRA on one of the fused QKV projections (method.md §4): y[:, block] += s[b]·(x·Aᵀ)·Bᵀ, where s is the
+/// LoRA on one of the fused QKV projections: y[:, block] += s[b]·(x·Aᵀ)·Bᵀ, where s is the
 /// gate value per sample when gated, else the fixed α/r scale.
 struct LoRALayer {
     /// A: (r, H) as a bias-free Linear H→r; B: (H, r) as a bias-free Linear r→H.

@@ -1,4 +1,4 @@
-/// The tuning methods a job can ask for (docs/architecture.md job spec).
+/// The tuning methods a job can ask for (a sweep's `methods`; the raw values are the API's names).
 public enum Method: String, CaseIterable, Sendable {
     case finetune, bitfit, adapter, prefix, lora
     case unipeltAP = "unipelt-ap"
@@ -11,7 +11,7 @@ public enum Method: String, CaseIterable, Sendable {
     }
 }
 
-/// How a gate's per-token sigmoids become one scalar per sample (method.md §0, §5).
+/// How a gate's per-token sigmoids become one scalar per sample.
 public enum GatePooling: String, Sendable {
     /// Mean over real tokens only: gate values do not depend on padding (unipelt's default).
     case masked
@@ -19,7 +19,7 @@ public enum GatePooling: String, Sendable {
     case unmasked
 }
 
-/// Which head parameters train (method.md §0, §8).
+/// Which head parameters train.
 public enum ClassifierTraining: String, Sendable {
     /// Every method trains the classifier; the pooler trains only in full fine-tuning (unipelt's default).
     case trained
@@ -46,14 +46,14 @@ public enum GateBiasInit: String, CaseIterable, Codable, Sendable {
     case torch
 }
 
-/// Pfeiffer adapter after the FFN (method.md §2).
+/// Pfeiffer adapter after the FFN (see Adapter.swift).
 public struct AdapterConfig: Equatable, Sendable {
     public var bottleneck: Int
     public var gated: Bool
     public init(bottleneck: Int, gated: Bool) { self.bottleneck = bottleneck; self.gated = gated }
 }
 
-/// Encoder prefix with its reparameterisation MLP (method.md §3).
+/// Encoder prefix with its reparameterisation MLP (see Prefix.swift).
 public struct PrefixConfig: Equatable, Sendable {
     public var length: Int
     public var mlpWidth: Int
@@ -63,7 +63,7 @@ public struct PrefixConfig: Equatable, Sendable {
     }
 }
 
-/// LoRA on the query and value projections (method.md §4). Ungated, the update is scaled by `scale`
+/// LoRA on the query and value projections (see LoRA.swift). Ungated, the update is scaled by `scale`
 /// (α/r = 16/8 = 2); gated, each of the two gates replaces it.
 public struct LoRAConfig: Equatable, Sendable {
     public var rank: Int
@@ -99,8 +99,8 @@ public struct PELTConfig: Equatable, Sendable {
         self.gateBiasInit = gateBiasInit
     }
 
-    /// unipelt's defaults for a method (method.md §0): bottleneck hidden/16, L = 10 with MLP width 512, r = 8;
-    /// single-method runs ungated, `unipelt-ap`/`-apl` gated.
+    /// unipelt's defaults for a method, the official code's sizes: bottleneck hidden/16, L = 10 with MLP
+    /// width 512, r = 8; single-method runs ungated, `unipelt-ap`/`-apl` gated.
     public static func method(_ method: Method, hiddenSize: Int) -> PELTConfig {
         let bottleneck = max(1, hiddenSize / 16)
         switch method {

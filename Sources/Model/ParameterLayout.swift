@@ -1,4 +1,5 @@
-/// Which part of the model a tensor belongs to, for parameter counts (method.md §8).
+/// Which part of the model a tensor belongs to, for parameter counts (checked against the paper's Table 4 in
+/// ParameterCountTests).
 public enum ParameterComponent: String, CaseIterable, Sendable {
     /// A copy of a backbone weight (full fine-tuning).
     case backbone
@@ -14,7 +15,7 @@ public enum ParameterComponent: String, CaseIterable, Sendable {
     case head
 }
 
-/// How an owned tensor starts (method.md §9, "official UniPELT" column).
+/// How an owned tensor starts (as the official UniPELT code initialises it).
 enum ParameterInit: Equatable {
     /// A copy of the backbone tensor of the same name.
     case copyOfBackbone
@@ -90,7 +91,8 @@ enum ParameterLayout {
         return t
     }
 
-    /// The tensors a model owns for `pelt`, in storage order, with what trains (method.md §8 and §0).
+    /// The tensors a model owns for `pelt`, in storage order, with what trains (the official code's freezing, or
+/// unipelt's trained classifier per `ClassifierTraining`).
     static func owned(_ c: BertConfig, _ pelt: PELTConfig, numLabels: Int) -> [ParameterSpec] {
         let H = c.hiddenSize
         let bert: Float = 0.02  // BertPreTrainedModel._init_weights

@@ -1,9 +1,9 @@
 import Tensor
 
-/// The encoder prefix (method.md §3): P = MLP(E) with MLP = Linear(H→W), tanh, Linear(W→2·layers·H),
-/// computed once per forward (it has no input dependence) and shared by every sample. Column layout
-/// (2ℓ + s)·H + head·d + j, s = 0 keys / 1 values, so layer ℓ's keys are the (L, H) block at column 2ℓ·H
-/// with row stride 2·layers·H, read in place by attention.
+/// The encoder prefix, as the official UniPELT code: P = MLP(E) with MLP = Linear(H→W), tanh,
+/// Linear(W→2·layers·H), computed once per forward (it has no input dependence) and shared by every sample.
+/// Column layout (2ℓ + s)·H + head·d + j, s = 0 keys / 1 values, so layer ℓ's keys are the (L, H) block at
+/// column 2ℓ·H with row stride 2·layers·H, read in place by attention.
 struct PrefixEncoder {
     let embedding: Weight
     let mlpIn: LinearLayer

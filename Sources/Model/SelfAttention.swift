@@ -1,6 +1,6 @@
 import Tensor
 
-/// Multi-head attention over [prefix; tokens] (method.md §1, §3, §6) on the fused (N, 3H) QKV buffer, one
+/// Multi-head attention over [prefix; tokens] on the fused (N, 3H) QKV buffer, one
 /// small product per (sample, head) on strided views: no head permutes, no concatenated K′/V′. The prefix
 /// gate is a per-sample scalar, so it rides in the products' alpha. Samples are independent, so they are
 /// spread over the workers, each product a single-threaded OpenBLAS call on its worker's thread.

@@ -4,7 +4,7 @@ struct StepShape {
     let seqLen: Int
     /// (B, T): 1 for real tokens, 0 for padding.
     let tokenMask: UnsafePointer<Float>
-    /// (B, L + T): 0 for prefix positions and real tokens, −10000 for padding (method.md §1, §3).
+    /// (B, L + T): BERT's additive mask, 0 for prefix positions and real tokens, −10000 for padding.
     let additiveMask: UnsafePointer<Float>
     let prefixLength: Int
     let training: Bool

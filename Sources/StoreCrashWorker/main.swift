@@ -1,4 +1,4 @@
-// Worker process for the job-store crash tests (issue 5). It does what the service's workers do to
+// Worker process for the job-store crash tests (Tests/JobStoreTests/CrashTests.swift). It does what the service's workers do to
 // the store — create sweeps, claim, heartbeat, write per-step metrics and gates, save checkpoints,
 // finish — and prints a marker line just before each risky point, so the test can SIGKILL it there.
 // Markers are written with write(2), unbuffered, so the test sees them before the next step runs.

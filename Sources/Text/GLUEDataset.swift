@@ -7,7 +7,7 @@ public struct GLUEFileData: Sendable {
     public let skipped: [SkippedRow]
 }
 
-/// A task's train split and its GLUE validation file (the test set of the protocol, method.md §10.1).
+/// A task's train split and its GLUE validation file (the test set of the protocol, see `KShotSplit`).
 public struct GLUEDataset: Sendable {
     public let task: GLUETask
     public let train: GLUEFileData

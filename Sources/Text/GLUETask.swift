@@ -93,7 +93,8 @@ public enum GLUETask: String, CaseIterable, Codable, Sendable {
 
     public var isRegression: Bool { numberOfLabels == 1 }
 
-    /// What is reported for the task, the selection metric first (`glue` metric of HF `evaluate`; method.md §10.2).
+    /// What is reported for the task, the selection metric first (the `glue` metric of HF `evaluate`, as in
+    /// the UniPELT paper).
     public var metrics: [Metric] {
         switch self {
         case .cola: return [.matthewsCorrelation]

@@ -33,10 +33,11 @@ public enum SplitKind: String, CaseIterable, Codable, Sendable {
     }
 }
 
-/// The data protocol of method.md §10.1 (`train_as_val=True`): the whole train split is shuffled with the job's
-/// seed; its first K examples are the training set and the next `devSize` (1000) the dev set for checkpoint
-/// selection and early stopping; the GLUE validation file is the test set. With `.all` the whole (shuffled)
-/// train split is trained on and the GLUE validation file is both dev and test set.
+/// The UniPELT paper's low-resource data protocol (`train_as_val=True` in its run_glue.py): the whole train
+/// split is shuffled with the job's seed; its first K examples are the training set and the next `devSize`
+/// (1000) the dev set for checkpoint selection and early stopping; the GLUE validation file is the test set.
+/// With `.all` the whole (shuffled) train split is trained on and the GLUE validation file is both dev and
+/// test set.
 public struct KShotSplit: Sendable {
     public let train: [GLUEExample]
     public let dev: [GLUEExample]

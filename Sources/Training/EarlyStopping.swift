@@ -1,5 +1,5 @@
-/// Tracks the best dev metric and the number of evaluations since it improved (method.md §10.2): an evaluation
-/// improves only if its metric is strictly greater than the best so far.
+/// Tracks the best dev metric and the number of evaluations since it improved, as Hugging Face's Trainer:
+/// an evaluation improves only if its metric is strictly greater than the best so far.
 public struct EarlyStopping: Codable, Equatable, Sendable {
     /// 0 never stops.
     public let patience: Int

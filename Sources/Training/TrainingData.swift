@@ -16,8 +16,8 @@ public struct EncodedSplit: Sendable {
     public var longest: Int { encodings.map(\.count).max() ?? 0 }
 }
 
-/// The three splits of one job (method.md §10.1): K train examples, 1000 dev examples for selection and early
-/// stopping, and the GLUE validation file as test set.
+/// The three splits of one job (see `KShotSplit`): K train examples, 1000 dev examples for selection and
+/// early stopping, and the GLUE validation file as test set.
 public struct TrainingData: Sendable {
     public let task: GLUETask
     public let train: EncodedSplit

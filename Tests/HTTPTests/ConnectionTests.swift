@@ -5,8 +5,9 @@ import XCTest
 import Glibc
 #endif
 
-/// service.md §6.3–6.4 cases that need a conversation rather than one request: keep-alive, pipelining,
-/// timeouts, slow readers, resets, streams and shutdown. All on 127.0.0.1 with sub-second timeouts.
+/// Hardening cases that need a conversation rather than one request (HardeningCases has the single ones):
+/// keep-alive, pipelining, timeouts, slow readers, resets, streams and shutdown. All on 127.0.0.1 with
+/// sub-second timeouts.
 final class ConnectionTests: XCTestCase {
     private var server: TestServer!
 
@@ -20,7 +21,7 @@ final class ConnectionTests: XCTestCase {
 
     private let get = { (path: String) in "GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n" }
 
-    /// S2's HTTP half: the loop's heartbeat stays fresh while it runs and grows while it is wedged (here by
+    /// The watchdog's HTTP half: the loop's heartbeat stays fresh while it runs and grows while it is wedged (here by
     /// holding its lock, as a stuck loop would), which is what the service's watchdog ping checks. Time moves
     /// on a manual clock; a request answered on a fresh connection proves the loop turned since.
     func testLoopHeartbeatGoesStaleWhileTheLoopIsWedged() throws {
@@ -50,7 +51,7 @@ final class ConnectionTests: XCTestCase {
         _ = client.readResponse()
     }
 
-    /// H34
+    /// HTTP/1.1 keeps the connection by default; `Connection: close`, and HTTP/1.0 without keep-alive, close it.
     func testKeepAliveAndConnectionClose() throws {
         let client = try RawClient(port: server.port)
         for _ in 0..<3 {
@@ -76,7 +77,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(http10KeepAlive.closedByServer())
     }
 
-    /// H35
+    /// Pipelined requests, the last one split across writes, are answered in order.
     func testPipelinedRequestsAnswerInOrder() throws {
         let client = try RawClient(port: server.port)
         let third = get("/v1/jobs/c")
@@ -88,7 +89,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(client.readResponse()?.bodyText, #"{"id":"c"}"#)
     }
 
-    /// H36: a head trickling in is cut off by the header timeout; other clients are served meanwhile.
+    /// A head trickling in (slowloris) is cut off by the header timeout; other clients are served meanwhile.
     func testSlowHeadersHitTheHeaderTimeout() throws {
         let slow = try RawClient(port: server.port)
         let started = Date()
@@ -102,7 +103,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
     }
 
-    /// H37
+    /// A body that stops short of its Content-Length gets 408 after the body timeout, and the connection closes.
     func testSlowBodyHitsTheBodyTimeout() throws {
         let client = try RawClient(port: server.port)
         client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
@@ -110,7 +111,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(client.closedByServer())
     }
 
-    /// H39
+    /// An idle keep-alive connection, or one that never sends, is closed after the idle timeout.
     func testIdleConnectionIsClosed() throws {
         let client = try RawClient(port: server.port)
         client.send(get("/healthz"))
@@ -120,7 +121,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(silent.closedByServer(), "a connection that never sends is held to the idle timeout")
     }
 
-    /// H38: a client that stops reading a download is dropped by the write timeout, freeing its worker.
+    /// A client that stops reading a download is dropped by the write timeout, freeing its worker.
     func testSlowReaderOfADownloadHitsTheWriteTimeout() throws {
         let client = try RawClient(port: server.port, receiveBuffer: 4096)
         client.send(get("/download"))
@@ -152,7 +153,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(missing.bodyText.contains("file_not_found"))
     }
 
-    /// H41: a reset mid-response neither crashes the server nor leaks the connection.
+    /// A reset mid-response neither crashes the server nor leaks the connection.
     func testClientResetMidResponse() throws {
         for _ in 0..<3 {
             let client = try RawClient(port: server.port)
@@ -168,7 +169,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(client.readResponse()?.status, 200)
     }
 
-    /// H42
+    /// A client that half-closes its sending side after the request still gets its response.
     func testHalfClosedClientStillGetsItsResponse() throws {
         let client = try RawClient(port: server.port)
         client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
@@ -177,7 +178,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(client.closedByServer())
     }
 
-    /// H43
+    /// HEAD on a GET route: the same headers, Content-Length included, and no body bytes.
     func testHeadServedByGetRoutesWithoutBody() throws {
         let client = try RawClient(port: server.port)
         client.send(get("/healthz"))
@@ -194,7 +195,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(client.readResponse()?.bodyText, #"{"id":"x"}"#)
     }
 
-    /// H28
+    /// `Expect: 100-continue` with an acceptable size: `100 Continue`, then the final response.
     func testExpectContinue() throws {
         let client = try RawClient(port: server.port)
         client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
@@ -264,7 +265,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(closeDelimited.bodyText.contains("{\"step\":2}\n"))
     }
 
-    /// H44: a stream whose producer writes nothing still notices the client leaving, through keep-alives.
+    /// A stream whose producer writes nothing still notices the client leaving, through keep-alives.
     func testStreamNoticesDisconnectedClient() throws {
         let client = try RawClient(port: server.port)
         client.send(get("/events/quiet"))
@@ -314,7 +315,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertNotEqual(entries[0].requestID, entries[1].requestID)
     }
 
-    /// H40: a thousand idle keep-alive connections hold no threads; the server keeps answering.
+    /// A thousand idle keep-alive connections hold no threads; the server keeps answering.
     func testThousandIdleConnectionsDoNotBlockService() throws {
         // Both ends live in this process: about 2,000 descriptors plus what the test runner holds.
         var descriptors = rlimit()
@@ -440,7 +441,7 @@ final class ServerLimitTests: XCTestCase {
         XCTAssertTrue(idle.closedByServer())
     }
 
-    /// H40, EMFILE: with no descriptor left, accept fails; the loop backs off (a handful of attempts, not a
+    /// EMFILE: with no descriptor left, accept fails; the loop backs off (a handful of attempts, not a
     /// spin) and serves the waiting client once descriptors are available again. On a manual clock the back-off
     /// lasts until the test moves time past it, so no retry can happen unseen.
     func testAcceptBacksOffWhenDescriptorsRunOut() throws {

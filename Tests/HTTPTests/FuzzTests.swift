@@ -15,7 +15,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-/// Mutations of valid and smuggling requests (service.md H46).
+/// Mutations of valid and smuggling requests: every input gives a complete request or a 4xx, never a crash or hang.
 enum RequestFuzzer {
     static let seeds: [[UInt8]] = HardeningCases.all.map(\.request).filter { $0.count < 4096 } + [
         Array("GET /v1/jobs?limit=20 HTTP/1.1\r\nHost: a\r\n\r\n".utf8),

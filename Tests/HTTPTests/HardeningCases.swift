@@ -1,4 +1,4 @@
-/// One raw request and the server's expected answer (service.md §6.1–6.3).
+/// One raw request and the server's expected answer. The ids' H-numbers only group the cases by topic.
 struct HardeningCase {
     let id: String
     let request: [UInt8]
@@ -6,7 +6,7 @@ struct HardeningCase {
     let statuses: Set<Int>
     /// Whether the server must close after answering; if not, the connection must serve another request.
     let closes: Bool
-    /// Half-close the client's sending side after the request (H14).
+    /// Half-close the client's sending side after the request (a short body must not hang the server).
     var shutdownWrite = false
     /// Expected response body, when it matters.
     var body: String? = nil
@@ -41,7 +41,7 @@ enum HardeningCases {
     static let bigTrailer = "X-T: " + String(repeating: "t", count: 17 * 1024) + "\r\n"
 
     static let all: [HardeningCase] = [
-        // 6.1 framing and smuggling
+        // Framing and smuggling
         HardeningCase("H1 CL and TE", post("Content-Length: 13\r\nTransfer-Encoding: chunked\r\n", body: "0\r\n\r\n"), [400], closes: true),
         HardeningCase("H1 TE and CL", post("Transfer-Encoding: chunked\r\nContent-Length: 13\r\n", body: "0\r\n\r\n"), [400], closes: true),
         HardeningCase("H2 two CL", post("Content-Length: 5\r\nContent-Length: 10\r\n", body: "hello"), [400], closes: true),
@@ -76,7 +76,7 @@ enum HardeningCases {
         HardeningCase("H13 small trailer", chunked("5;ext=1\r\nhello\r\n0\r\nX-Trailer: yes\r\n\r\n"), [200], closes: false, body: "hello"),
         HardeningCase("H13 huge trailer", chunked("5\r\nhello\r\n0\r\n" + bigTrailer + "\r\n"), [431], closes: true),
         HardeningCase("H14 short body then half-close", post("Content-Length: 10\r\n", body: "abc"), [400], closes: true, shutdownWrite: true),
-        // 6.2 request line and headers
+        // Request line and headers
         HardeningCase("H16 no Host", "GET /healthz HTTP/1.1\r\n\r\n", [400], closes: true),
         HardeningCase("H16 HTTP/1.0 without Host is fine", "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", [200], closes: false),
         HardeningCase("H17 two Host", get(headers: "Host: a\r\nHost: b\r\n"), [400], closes: true),
@@ -114,7 +114,7 @@ enum HardeningCases {
         HardeningCase("H26 unknown route", get("GET /nope HTTP/1.1", headers: "Host: a\r\n"), [404], closes: false),
         HardeningCase("H26 wrong method", get("PUT /healthz HTTP/1.1", headers: "Host: a\r\nContent-Length: 0\r\n"), [405], closes: false),
         HardeningCase("H26 wrong method with a body", post("Content-Length: 5\r\n", body: "hello", path: "/healthz"), [405], closes: true),
-        // 6.3 bodies and Expect
+        // Bodies and Expect
         HardeningCase("H27 body over the limit", post("Content-Length: 2000000\r\n"), [413], closes: true),
         HardeningCase("H27 chunked body over the limit", chunked("100001\r\n"), [413], closes: true),
         HardeningCase("H29 Expect with body over the limit", post("Content-Length: 2000000\r\nExpect: 100-continue\r\n"), [413], closes: true),

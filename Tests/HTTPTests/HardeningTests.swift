@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import HTTP
 
-/// service.md §6.1–6.3 over real sockets on 127.0.0.1: one runner, fed by `HardeningCases.all`.
+/// Framing, smuggling, header and body hardening cases over real sockets on 127.0.0.1: one runner, fed by
+/// `HardeningCases.all`.
 final class HardeningTests: XCTestCase {
     private var server: TestServer!
 
@@ -50,7 +51,7 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(response.header("Content-Type"), "application/json", id)
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
               let error = object["error"] as? [String: Any] else {
-            return XCTFail("\(id): error body is not the §4.5 JSON: \(response.bodyText)")
+            return XCTFail("\(id): error body is not the API's error JSON: \(response.bodyText)")
         }
         XCTAssertEqual(error["request_id"] as? String, requestID, id)
         for key in ["type", "code", "message"] {
@@ -59,7 +60,7 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(error.keys.contains("param"), "\(id): error.param")
     }
 
-    /// H15: a body that is a request under one framing and not the other; the hidden request never runs.
+    /// A body that is a request under one framing and not the other; the hidden request never runs.
     func testSmuggledPipelinedRequestIsNeverExecuted() throws {
         let smuggled = "POST /v1/jobs HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
         let attempts = [

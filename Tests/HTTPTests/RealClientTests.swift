@@ -37,8 +37,8 @@ final class RealClientTests: XCTestCase {
         XCTAssertTrue(events.hasSuffix("event: end\ndata: {\"status\":\"succeeded\"}\n\n"), events)
     }
 
-    /// H28 with a real client: curl sends `Expect: 100-continue` for a large body and gets `100 Continue` at
-    /// once instead of waiting out its one-second fallback.
+    /// `Expect: 100-continue` with a real client: curl sends it for a large body and gets `100 Continue` at once
+    /// instead of waiting out its one-second fallback.
     func testCurlUploadsMoreThanOneMebibyteWithContinue() throws {
         let path = NSTemporaryDirectory() + "unipelt-http-upload-\(UUID().uuidString)"
         let size = 2 * 1024 * 1024 + 17

@@ -2,11 +2,12 @@ import Foundation
 import XCTest
 @testable import JobStore
 
-/// The store shared by many threads of one process, as the service uses it (Q5 in-process).
+/// The store shared by many threads of one process, as the service uses it: write contention never
+/// surfaces as `database is locked`.
 final class ConcurrencyTests: StoreTestCase {
     /// Writers on four threads (1,000 transactions each) proceed while a read transaction stays open
     /// (WAL), the reader keeps its snapshot, no writer sees SQLITE_BUSY, and once the reader ends the
-    /// WAL file shrinks back to its size limit (service.md Q5).
+    /// WAL file shrinks back to its size limit.
     func testWritersProceedWhileALongReadIsOpen() throws {
         try createSweep(seeds: 4)
         let leases = try claim(4).map(\.lease)

@@ -9,7 +9,7 @@ final class ConnectionTests: StoreTestCase {
         }
     }
 
-    /// Q17: every connection runs in WAL with synchronous=FULL, a busy timeout and foreign keys on.
+    /// Every connection runs in WAL with synchronous=FULL, a busy timeout and foreign keys on.
     func testEveryConnectionHasTheConfiguredPragmas() throws {
         XCTAssertEqual(try store.write(pragmas), ["wal", "2", "5000", "1", "0"])
         XCTAssertEqual(try store.read(pragmas), ["wal", "2", "5000", "1", "1"])

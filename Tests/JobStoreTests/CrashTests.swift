@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import JobStore
 
-/// Real processes killed at real points (service.md §6.5 Q1–Q4, Q6, Q14).
+/// Real processes killed (or stopped) at real points: nothing queued or finished is lost, nothing is
+/// claimed twice, and a worker that outlived its lease is fenced out.
 final class CrashTests: StoreTestCase {
     private var unixNow: Int { Int(Date().timeIntervalSince1970) }
     private let steps = 4
@@ -153,7 +154,7 @@ final class CrashTests: StoreTestCase {
         return sums
     }
 
-    /// Q4: two processes with four threads each claim from 1,000 jobs; each job is claimed exactly once.
+    /// Two processes with four threads each claim from 1,000 jobs; each job is claimed exactly once.
     func testTwoProcessesClaimEveryJobExactlyOnce() throws {
         let created = try store.write {
             try $0.createSweep(NewSweep(name: "q4", spec: "{}"), jobs: (0..<1000).map { newJob(seed: $0) }, now: unixNow)
@@ -172,13 +173,13 @@ final class CrashTests: StoreTestCase {
         XCTAssertEqual(Set(claimedIDs), Set(created.jobIDs))
         XCTAssertTrue(claims.allSatisfy { $0.hasSuffix(" 1") }, "every claim was a first attempt")
         let perProcess = workers.map { $0.lines.filter { $0.hasPrefix("claimed ") }.count }
-        print("Q4 claims per process: \(perProcess)")
+        print("claims per process: \(perProcess)")
         XCTAssertTrue(perProcess.allSatisfy { $0 > 0 }, "both processes claimed")
         XCTAssertEqual(try count("SELECT count(*) FROM jobs WHERE status = 'succeeded' AND attempt = 1"), 1000)
         XCTAssertEqual(try count("SELECT count(*) FROM events WHERE type = 'claimed'"), 1000)
     }
 
-    /// Q6: a worker stopped past its lease loses the job to the rescuer; when it wakes up its writes
+    /// A worker stopped (SIGSTOP) past its lease loses the job to the rescuer; when it wakes up its writes
     /// change nothing and it stops.
     func testStoppedWorkerIsFencedOutAfterItsLeaseIsRescued() throws {
         let created = try createSweep(seeds: 1)

@@ -43,7 +43,7 @@ final class QueueTests: StoreTestCase {
         XCTAssertNotEqual(a.id, b.id)
     }
 
-    /// Q18: a 10,000-job sweep is one transaction (timing is in `unipelt bench store`).
+    /// A 10,000-job sweep is one transaction (timing is in `unipelt bench store`).
     func testTenThousandJobSweep() throws {
         let jobs = (0..<10_000).map { newJob(seed: $0) }
         let created = try store.write { try $0.createSweep(NewSweep(name: "big", spec: "{}"), jobs: jobs, now: now) }
@@ -270,7 +270,7 @@ final class QueueTests: StoreTestCase {
         assertThrows(.leaseLost(jobID: first.job.id), try store.write { try $0.heartbeat(first.lease, leaseSeconds: 60, now: now) })
     }
 
-    /// Q7: a job whose worker keeps dying ends failed with max_attempts_exceeded after max_attempts runs.
+    /// A poison job (its worker keeps dying) ends failed with max_attempts_exceeded after max_attempts runs.
     func testPoisonJobFailsAfterMaxAttempts() throws {
         try createSweep(seeds: 1, maxAttempts: 3)
         var time = now

@@ -2,7 +2,7 @@ import XCTest
 @testable import JobStore
 
 final class SweepControlTests: StoreTestCase {
-    /// Q10: pause starts nothing new, running jobs go on and may finish; resume continues.
+    /// Pause starts nothing new, running jobs go on and may finish; resume continues.
     func testPauseLetsRunningJobsFinish() throws {
         let created = try createSweep(seeds: 3)
         let running = try claimOne()
@@ -19,7 +19,7 @@ final class SweepControlTests: StoreTestCase {
         XCTAssertEqual(try claim(5).map(\.job.id), Array(created.jobIDs.dropFirst()))
     }
 
-    /// Q8/Q9 for a sweep: queued jobs never start, running ones go through cancelling.
+    /// Cancelling a sweep: queued jobs never start, running ones go through cancelling.
     func testCancelSweep() throws {
         let created = try createSweep(seeds: 3)
         let running = try claimOne()
@@ -60,7 +60,7 @@ final class SweepControlTests: StoreTestCase {
         assertThrows(.notFound(.sweep, id: "swp_x"), try sweep("swp_x"))
     }
 
-    /// Q11: retry re-queues failed and cancelled cells only; succeeded ones are untouched.
+    /// Retry re-queues failed and cancelled cells only; succeeded ones are untouched.
     func testRetrySweepRequeuesOnlyFailedAndCancelled() throws {
         let created = try createSweep(seeds: 5)
         let claimed = try claim(3)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Model
 
-/// Paper Table 4 / method.md §8 for BERT-base, counted from shapes (no weights are allocated).
+/// The UniPELT paper's Table 4 parameter counts for BERT-base, counted from shapes (no weights are allocated).
 final class ParameterCountTests: XCTestCase {
     private func counts(_ method: Method, classifier: ClassifierTraining = .reference) -> ParameterCounts {
         var pelt = PELTConfig.method(method, hiddenSize: 768)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Differential test of unipelt's HTTP parser against python-h11 (service.md H47). Run by developers, not CI.
+"""Differential test of unipelt's HTTP parser against python-h11. Run by developers, not CI.
 
 Start a server:   swift run unipelt bench http --port 18090 --quiet
 Then:             python3 Tests/Scripts/h11_differential.py 18090 [COUNT] [SEED]
@@ -7,7 +7,7 @@ Then:             python3 Tests/Scripts/h11_differential.py 18090 [COUNT] [SEED]
 Each input (hardening seeds plus seeded mutations) goes to h11 in-process and to the server over a socket on
 127.0.0.1. Both decisions are compared: accept (a complete first request, with its body) or reject (a parse
 error). Disagreements are grouped by a short description; the known ones come from policies where unipelt is
-stricter than h11 on purpose (service.md §6.1-6.2) and are listed in KNOWN_POLICY_DIFFERENCES.
+stricter than h11 on purpose (see Sources/HTTP/HeadParser.swift) and are listed in KNOWN_POLICY_DIFFERENCES.
 """
 import random
 import socket

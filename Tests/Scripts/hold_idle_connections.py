@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Opens N keep-alive connections to an HTTP server, sends one request on each, reads the response, and holds
-them idle until interrupted (service.md H40, for the wrk measurement with idle connections).
+them idle until interrupted (for a wrk measurement with idle connections: the server must keep answering).
 
 usage: hold_idle_connections.py PORT [COUNT] [PATH]
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden files for Tests/ModelTests (token ids, types and masks are stored as exact float32): a plain-PyTorch reference of BERT + UniPELT (docs/method.md).
+"""Golden files for Tests/ModelTests (token ids, types and masks are stored as exact float32): a plain-PyTorch reference of BERT + UniPELT (official code).
 
 The reference is written functionally over a dict of named float64 tensors whose names are the Swift
 parameter registry's names, so a gradient here and a gradient there are compared by name. It is checked
@@ -96,7 +96,7 @@ def pelt_shapes(c, method, num_labels):
 
 
 def trainable_names(c, method, num_labels, classifier):
-    """The trainable set of method.md §8 (`reference`) or unipelt's default (`trained`)."""
+    """The trainable set of the official code (`reference`) or unipelt's default (`trained`)."""
     adapter, prefix, lora, gated, bitfit, finetune = METHODS[method]
     pelt = pelt_shapes(c, method, num_labels)
     if finetune:
@@ -137,7 +137,7 @@ def linear(x, P, name):
 
 
 def gate(x, P, name, mask, pooling):
-    """One scalar per sample: mean over tokens of σ(x·w + c) (§5); `masked` averages real tokens only."""
+    """One scalar per sample: mean over tokens of σ(x·w + c); `masked` averages real tokens only."""
     s = torch.sigmoid(linear(x, P, name))[..., 0]  # (B,T)
     if pooling == "unmasked":
         return s.mean(dim=1)
@@ -145,7 +145,7 @@ def gate(x, P, name, mask, pooling):
 
 
 def forward(P, c, method, batch, num_labels, pooling, drop=None):
-    """Returns logits, loss, gates {name: (B,)} for the reference semantics of method.md."""
+    """Returns logits, loss, gates {name: (B,)} for the reference semantics (the official code's)."""
     adapter, prefix, lora, gated, _, _ = METHODS.get(method, (False,) * 6)
     H, nh, NL, eps = c["hidden_size"], c["num_attention_heads"], c["num_hidden_layers"], c["layer_norm_eps"]
     dh = H // nh

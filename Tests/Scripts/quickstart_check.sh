@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's set-up and quick start, pasted into a shell on a fresh clone (issue 19, item 8): the
+# The README's set-up and quick start, pasted into a shell on a fresh clone: the
 # committed HEAD is cloned into a temporary folder with no GLUE data beside it, the README's serve command
 # and quick-start block are taken from README.md and run as written, except that the port is PORT instead
 # of 8080 (the machine is shared) and GLUE_SOURCES points `unipelt data glue` at a loopback mirror: a

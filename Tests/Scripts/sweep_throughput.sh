@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sweep throughput through the real service (issue 7, item 9): 24 rte K=100 unipelt-apl jobs (seeds 1–24)
+# Sweep throughput through the real service: 24 rte K=100 unipelt-apl jobs (seeds 1–24)
 # on a fresh data folder with WORKERS × THREADS, timed from the POST to the sweep's `completed`.
 # Needs a release build, the default model and GLUE data (deploy/setup.sh). Extra hyperparameters as
 # JSON, e.g. '{"epochs": 1}' (the default: the full protocol takes hours).

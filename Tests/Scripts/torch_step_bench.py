@@ -30,7 +30,7 @@ def main():
         bare = name[len("bert."):]
         backbone[name] = (weights.get(name, weights.get(bare))).to(torch.float32)
     H = c["hidden_size"]
-    # unipelt's default sizes (method.md §0) instead of the golden script's tiny ones.
+    # unipelt's default sizes (PELTConfig.method) instead of the golden script's tiny ones.
     ref.SIZES.update(bottleneck=H // 16, prefix_length=10, prefix_mlp_width=512, lora_rank=8)
     gen = torch.Generator().manual_seed(42)
     B, T = args.batch, args.seq

@@ -5,13 +5,13 @@ import JobStore
 import Training
 @testable import Service
 
-/// Sweep and job controls (service.md §6.5 Q8–Q11) and Idempotency-Key handling (Q12).
+/// Sweep and job controls (cancel, pause, resume, retry) and Idempotency-Key handling.
 final class APIControlTests: APITestCase {
     private func status(_ jobID: String) throws -> String {
         try XCTUnwrap(get("/v1/jobs/\(jobID)").json()["status"] as? String)
     }
 
-    func testCancelWhileQueuedNeverStarts() throws {  // Q8
+    func testCancelWhileQueuedNeverStarts() throws {
         let sweep = try createSweep(seeds: [1])
         let jobID = try XCTUnwrap((sweep["jobs"] as? [String: Any])?["first_id"] as? String)
         let cancelled = try post("/v1/jobs/\(jobID)/cancel")
@@ -24,7 +24,7 @@ final class APIControlTests: APITestCase {
         XCTAssertEqual(again.error["type"] as? String, "conflict_error")
     }
 
-    func testCancelWhileRunningGoesThroughCancelling() throws {  // Q9
+    func testCancelWhileRunningGoesThroughCancelling() throws {
         let sweep = try createSweep(seeds: [1, 2])
         let sweepID = try XCTUnwrap(sweep["id"] as? String)
         let running = try XCTUnwrap(claim())
@@ -42,7 +42,7 @@ final class APIControlTests: APITestCase {
         XCTAssertEqual(try post("/v1/sweeps/\(sweepID)/resume").status, 409)
     }
 
-    func testPauseStartsNothingNewAndResumeContinues() throws {  // Q10
+    func testPauseStartsNothingNewAndResumeContinues() throws {
         let sweepID = try XCTUnwrap(createSweep(seeds: [1, 2, 3])["id"] as? String)
         let running = try XCTUnwrap(claim())
         let paused = try post("/v1/sweeps/\(sweepID)/pause")
@@ -57,7 +57,7 @@ final class APIControlTests: APITestCase {
         XCTAssertEqual(try post("/v1/sweeps/\(sweepID)/pause", #"{"now":true}"#).error["code"] as? String, "unknown_parameter")
     }
 
-    func testRetryRequeuesOnlyFailedAndCancelled() throws {  // Q11
+    func testRetryRequeuesOnlyFailedAndCancelled() throws {
         let sweepID = try XCTUnwrap(createSweep(seeds: [1, 2, 3, 4])["id"] as? String)
         let succeeded = try XCTUnwrap(claim())
         _ = try store.write { try $0.finish(succeeded.lease, result: #"{"metric":"accuracy","test_metric":0.7}"#, now: clock.now) }
@@ -95,7 +95,7 @@ final class APIControlTests: APITestCase {
         XCTAssertEqual(try post("/v1/jobs/job_000000000000000000000000/retry").status, 404)
     }
 
-    func testIdempotencyKeyReplaysRejectsOtherBodiesAndRequestsInFlight() throws {  // Q12
+    func testIdempotencyKeyReplaysRejectsOtherBodiesAndRequestsInFlight() throws {
         let body = #"{"tasks":["rte"],"k":[100],"seeds":[1,2],"methods":["lora"]}"#
         let key = [("Idempotency-Key", "sweep-1")]
         let first = try post("/v1/sweeps", body, headers: key)
@@ -142,7 +142,7 @@ final class APIControlTests: APITestCase {
             .error["param"] as? String, "Idempotency-Key")
     }
 
-    func testConcurrentRequestsWithOneKeyCreateOneSweep() throws {  // Q12, concurrent
+    func testConcurrentRequestsWithOneKeyCreateOneSweep() throws {
         let body = #"{"tasks":["rte"],"k":[100],"seeds":[1,2,3],"methods":["lora","adapter"]}"#
         let lock = NSLock()
         var codes: [Int] = []

@@ -172,7 +172,7 @@ final class APIJobHistoryTests: APITestCase {
     }
 
     /// The test server allows one stream at a time, so a second stream gets through only once the first
-    /// producer has noticed the client left and returned (service.md H44).
+    /// producer has noticed the client left and returned.
     func testStreamStopsWhenTheClientLeaves() throws {
         let claimed = try runningJob()
         let target = "/v1/jobs/\(claimed.job.id)/metrics?stream=true"

@@ -26,9 +26,9 @@ final class DashboardRoutesTests: APITestCase {
     }
 }
 
-/// The dashboard in Debian's headless chromium against the real `unipelt serve` with a running tiny job
-/// (issue 17 item 7): the sweeps page lists the sweep, the job page's curve grows while the job runs, the
-/// gate heatmap has cells, cancel (confirmed) cancels the job; no console error, no other origin.
+/// The dashboard in Debian's headless chromium against the real `unipelt serve` with a running tiny job:
+/// the sweeps page lists the sweep, the job page's curve grows while the job runs, the gate heatmap has
+/// cells, cancel (confirmed) cancels the job; no console error, no other origin.
 final class DashboardBrowserTests: XCTestCase {
     private var world: TinyWorld!
 

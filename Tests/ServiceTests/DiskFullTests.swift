@@ -3,7 +3,7 @@ import Glibc
 import XCTest
 @testable import Service
 
-/// service.md Q15: the data dir's disk fills up. POSTs get a 503 JSON error and store nothing, reads
+/// The data dir's disk fills up. POSTs get a 503 JSON error and store nothing, reads
 /// keep working, the service recovers when space returns, and the database stays intact.
 final class DiskFullTests: XCTestCase {
     func testFullDiskAnswers503AndLeavesTheDatabaseIntact() throws {

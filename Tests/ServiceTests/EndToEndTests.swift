@@ -8,7 +8,7 @@ import Training
 import XCTest
 
 /// The real `unipelt serve` binary on a loopback port with a temporary data dir and a tiny model,
-/// driven with curl (issue 7, item 8).
+/// driven with curl.
 final class EndToEndTests: TinyWorldTestCase {
 
     private let sweepBody = #"{"name": "e2e", "tasks": ["rte"], "k": [16], "seeds": [1, 2], "methods": ["lora", "unipelt-apl"], "hyperparameters": {"epochs": 3, "batch_size": 8, "max_seq_length": 32}}"#
@@ -34,7 +34,7 @@ final class EndToEndTests: TinyWorldTestCase {
         let service = try ServiceProcess(world: world, extraEnvironment: ["NOTIFY_SOCKET": notify.name,
                                                                          "WATCHDOG_USEC": "2000000"])
         XCTAssertEqual(notify.receive(timeout: 10)?.hasPrefix("READY=1"), true, "READY=1 once the port listens")
-        // S2: with a 2 s watchdog, WATCHDOG=1 comes at under 1 s intervals.
+        // With a 2 s watchdog, WATCHDOG=1 comes at under 1 s intervals.
         var pings: [Date] = []
         while pings.count < 3, let message = notify.receive(timeout: 1.5), message == "WATCHDOG=1" { pings.append(Date()) }
         XCTAssertEqual(pings.count, 3, "WATCHDOG=1 pings")
@@ -190,7 +190,7 @@ final class EndToEndTests: TinyWorldTestCase {
 
 extension EndToEndTests {
     /// SIGTERM mid-job: the job writes its checkpoint, goes back to the queue, the process exits 0; a
-    /// restart resumes it from that checkpoint, and the result equals an uninterrupted run's (service.md Q13).
+    /// restart resumes it from that checkpoint, and the result equals an uninterrupted run's.
     func testSIGTERMRequeuesAndTheResumedJobMatchesAnUninterruptedRun() throws {
         // 80 steps: the tiny model takes about as many tens of milliseconds, so SIGTERM lands well before the end.
         let job = #"{"task": "rte", "k": 16, "seed": 7, "method": "unipelt-apl", "hyperparameters": {"epochs": 40, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0}}"#
@@ -262,7 +262,7 @@ extension EndToEndTests {
 }
 
 extension EndToEndTests {
-    /// Pause, cancel (job and sweep), resume and retry against the real binary (service.md Q8–Q11).
+    /// Pause, cancel (job and sweep), resume and retry against the real binary.
     func testControlsThroughTheBinary() throws {
         let service = try ServiceProcess(world: world)
         let body = #"{"tasks": ["rte"], "k": [16], "seeds": [1, 2, 3], "methods": ["lora"], "max_concurrency": 1, "hyperparameters": {"epochs": 40, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0}}"#

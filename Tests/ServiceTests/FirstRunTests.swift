@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import XCTest
 
-/// Issue 19 through the real binary: the serve flags and their precedence, requests naming uninstalled
+/// A first run through the real binary: the serve flags and their precedence, requests naming uninstalled
 /// data refused before anything is stored, `/v1/tasks` and `/v1/models`, deleting a sweep with its files.
 final class FirstRunTests: TinyWorldTestCase {
 

@@ -29,7 +29,8 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(try parse("\"é中😀\""), .string("é中😀"))
     }
 
-    /// The H32 cases of service.md: each is a 400 `invalid_json` with an offset, never a crash.
+    /// Invalid, truncated, deeply nested, out-of-range, NaN, duplicate-key and non-UTF-8 bodies: each is a 400
+    /// `invalid_json` with an offset, never a crash.
     func testRejectsHostileAndMalformedBodies() {
         assertRejected(Array(#"{"tasks": ["rte""#.utf8), at: 16, "expected ',' or ']'")
         assertRejected(Array(#"{"a": 1,}"#.utf8), at: 8, "expected a string key")

@@ -42,7 +42,7 @@ final class SystemdNotifierTests: XCTestCase {
         withExtendedLifetime(socket) { wait(for: [done], timeout: 30) }
     }
 
-    /// S2: no ping once the HTTP loop has been quiet for a ping interval (at least 1 s), or with the worker
+    /// The watchdog: no ping once the HTTP loop has been quiet for a ping interval (at least 1 s), or with the worker
     /// pool gone, or before the server runs.
     func testWatchdogPingsOnlyWhileTheLoopTurnsAndWorkersRun() {
         XCTAssertTrue(WatchdogCheck.healthy(workersRunning: true, secondsSinceLoopTurn: 0.2, pingInterval: 0.67))

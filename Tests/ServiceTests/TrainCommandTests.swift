@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `unipelt train` through the real binary (issue 4, item 8): one job writes its curves, gates, result and
+/// `unipelt train` through the real binary: one job writes its curves, gates, result and
 /// checkpoints into `--out`; bad input exits non-zero with a message that names what is wrong.
 final class TrainCommandTests: XCTestCase {
     private var world: TinyWorld!

@@ -1,7 +1,7 @@
 import Foundation
 import JobStore
 
-// Every object shape the /v1 API sends (service.md §4): each has "object", ids are prefixed
+// Every object shape the /v1 API sends: each has "object", ids are prefixed
 // strings, times integer Unix seconds. Property names are the wire names. Absent values are sent
 // as null (`Nullable`), so clients can rely on every key being there.
 
@@ -77,7 +77,7 @@ extension JSONValue: Encodable {
     }
 }
 
-/// `{"object":"list","data":[…],"first_id","last_id","has_more"}` (service.md §4.4).
+/// `{"object":"list","data":[…],"first_id","last_id","has_more"}`: one page of a list, cursors for `after`.
 struct ListEnvelope<Item: Encodable & Identified>: Encodable {
     let object = "list"
     let data: [Item]
@@ -250,7 +250,7 @@ struct EventObject: Encodable, Identified {
     }
 }
 
-/// All metrics of one step, flattened as in service.md §4.6:
+/// All metrics of one step, flattened into one object (the same record a metric stream sends):
 /// `{"object":"metric","step":100,"epoch":1,"wall_time":1732312345.12,"train_loss":0.512}`.
 struct MetricStepObject: Encodable {
     let step: Int

@@ -10,7 +10,7 @@ struct HistoryBatch<Cursor: Sendable> {
     var hasMore: Bool
 }
 
-/// The one live-tail loop behind the event, metric and gate streams (service.md §4.6): send what is
+/// The one live-tail loop behind the event, metric and gate streams (SSE or NDJSON): send what is
 /// there, sleep `streamPollInterval` in `waitUntilClosed` (a disconnect or shutdown wakes it), repeat;
 /// once the job is terminal and every row was sent, send `end` with the status and close.
 enum HistoryStream {
@@ -68,7 +68,7 @@ enum HistoryStream {
         }
     }
 
-    /// The §4.5 error object, for a failure after the 200 head went out.
+    /// The API's error object (`type`, `code`, `message`), for a failure after the 200 head went out.
     private static func errorBody(_ error: Error) -> [UInt8] {
         struct Body: Encodable {
             struct Detail: Encodable { let type, code, message: String }

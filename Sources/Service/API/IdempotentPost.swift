@@ -19,7 +19,7 @@ struct PostOutcome {
 typealias PostEffect = (StoreWriter) throws -> PostOutcome
 typealias PostHandler = @Sendable (Request) throws -> PostEffect
 
-/// Runs POSTs under the `Idempotency-Key` rules of service.md §4.7 with JobStore's records:
+/// Runs POSTs under the `Idempotency-Key` rules with JobStore's records:
 /// 1. `beginIdempotentRequest` in its own transaction leaves an in-flight marker (a second request
 ///    with the key now gets 409 `idempotency_key_in_use`, one with another body 422), or finds the
 ///    stored response, which is replayed with `Idempotent-Replayed: true`;

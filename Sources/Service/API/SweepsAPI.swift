@@ -90,7 +90,7 @@ struct SweepsAPI {
         return try .api(try SweepObject(try context.store.read { try $0.sweep(id: id) }))
     }
 
-    // MARK: Controls (service.md §3 items 5–6) return the sweep object; pause, resume and cancel are in `register`
+    // MARK: Controls return the sweep object; pause, resume and cancel are in `register`
 
     /// Body (optional): `{"statuses": ["failed", "cancelled"], "resume": "checkpoint" | "scratch"}`.
     private func retry(_ request: Request) throws -> PostEffect {
