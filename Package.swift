@@ -52,7 +52,9 @@ let package = Package(
 
         .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Golden"]),
 
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // Test-only: it replaces the process's malloc family to count allocations, so no product links it.
+        .target(name: "CAllocationCounter"),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CAllocationCounter"]),
 
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash"]),
 
