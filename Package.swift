@@ -52,8 +52,10 @@ let package = Package(
 
         .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Golden"]),
 
-        // Test-only: it replaces the process's malloc family to count allocations, so no product links it.
-        .target(name: "CAllocationCounter"),
+        // Test-only: it replaces the process's malloc family to count allocations, so no product links it. The
+        // test bundle exports its symbols, so that the call stacks of allocations it records have names.
+        .target(name: "CAllocationCounter",
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CAllocationCounter"]),
 
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash"]),

@@ -31,8 +31,8 @@ final class WorkerPool: @unchecked Sendable {
     /// Workers including the calling thread.
     let count: Int
     private let crew: Crew
-    /// Calls that woke helper threads so far: each allocates the closure context above, which the step
-    /// allocation test tells apart from any other allocation by this count.
+    /// Calls that woke helper threads so far. Each allocates the closure context described above; by this count
+    /// Tests/TrainingTests/StepAllocationTests.swift tells those apart from any other allocation in a step.
     private(set) var multiWorkerCalls = 0
 
     init(count: Int) {

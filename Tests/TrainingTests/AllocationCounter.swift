@@ -27,8 +27,8 @@ enum AllocationCounter {
             var size = 0, thread: Int32 = 0
             var frames = [UnsafeMutableRawPointer?](repeating: nil, count: Int(ALLOCATION_COUNTER_MAX_FRAMES))
             let depth = Int(allocation_counter_site(Int32(index), &size, &thread, &frames, Int32(frames.count)))
-            // Frame 0 is the counter itself and frame 1 the malloc-family entry point.
-            let stack = frames.prefix(depth).dropFirst(2).map { symbol($0!) }
+            // Frame 0 is the counter itself and frame 1 the malloc-family entry point; XCTest's frames say nothing.
+            let stack = frames.prefix(depth).dropFirst(2).map { symbol($0!) }.prefix { !$0.contains("XCTest") }
             return "\(size) bytes on thread \(thread) (\(threadName(thread))):\n    " + stack.joined(separator: "\n    ")
         }
         return AllocationReport(allocations: allocation_counter_allocations(), frees: allocation_counter_frees(),

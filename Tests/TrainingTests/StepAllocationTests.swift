@@ -17,7 +17,8 @@ final class StepAllocationTests: XCTestCase {
     static let backbone = Backbone.random(config: BertConfig(vocabSize: 1000, hiddenSize: 64, numLayers: 2, numHeads: 4,
                                                              intermediateSize: 256, maxPositions: 64), seed: 1)
 
-    /// The step `unipelt bench step` times plus the trainer's clip: zero, forward, backward, clip, AdamW.
+    /// The step `unipelt bench step` times plus the trainer's clip, with dropout: zero, forward, backward, clip,
+    /// AdamW.
     func testModelStepAllocatesNothingAfterTwoWarmUpSteps() throws {
         let config = StepAllocationTests.backbone.config
         // A full batch and a shorter one, as dynamic padding makes.
@@ -25,42 +26,42 @@ final class StepAllocationTests: XCTestCase {
                        try randomBatch(size: 5, seqLen: 37, vocabSize: config.vocabSize, seed: 2)]
         for method in Method.allCases {
             for threads in [1, 2] {
-                for dropout in [true, false] {
-                    let model = try BertModel(backbone: StepAllocationTests.backbone,
-                                              pelt: .method(method, hiddenSize: config.hiddenSize), numLabels: 2,
-                                              maxBatch: 8, maxSeqLen: 64, seed: 1)
-                    model.threads = threads
-                    let optimizer = AdamW(parameters: model.parameters,
-                                          hyperparameters: AdamW.Hyperparameters(weightDecay: 0.01))
-                    func step(_ batch: Batch) throws {
-                        let parameters = model.parameters
-                        parameters.zeroGradients()
-                        try model.forward(batch, training: dropout)
-                        model.backward()
-                        GradientClipping.clip(parameters.gradients, count: parameters.count, maxNorm: 1)
-                        optimizer.step(learningRate: 1e-3)
-                    }
-                    try step(batches[0])
-                    try step(batches[1])
-                    let callsBefore = model.workers.multiWorkerCalls
-                    let report = try AllocationCounter.measure {
-                        for index in 0..<3 { try step(batches[index % 2]) }
-                    }
-                    check(report, multiWorkerCalls: model.workers.multiWorkerCalls - callsBefore, threads: threads,
-                          "\(method.rawValue), \(threads) thread(s), dropout \(dropout)")
+                let model = try BertModel(backbone: StepAllocationTests.backbone,
+                                          pelt: .method(method, hiddenSize: config.hiddenSize), numLabels: 2,
+                                          maxBatch: 8, maxSeqLen: 64, seed: 1)
+                model.threads = threads
+                let optimizer = AdamW(parameters: model.parameters,
+                                      hyperparameters: AdamW.Hyperparameters(weightDecay: 0.01))
+                func step(_ batch: Batch) throws {
+                    let parameters = model.parameters
+                    parameters.zeroGradients()
+                    try model.forward(batch, training: true)
+                    model.backward()
+                    GradientClipping.clip(parameters.gradients, count: parameters.count, maxNorm: 1)
+                    optimizer.step(learningRate: 1e-3)
                 }
+                try step(batches[0])
+                try step(batches[1])
+                let callsBefore = model.workers.multiWorkerCalls
+                let report = try AllocationCounter.measure {
+                    for index in 0..<3 { try step(batches[index % 2]) }
+                }
+                check(report, multiWorkerCalls: model.workers.multiWorkerCalls - callsBefore, threads: threads,
+                      "\(method.rawValue), \(threads) thread(s)")
             }
         }
     }
 
     /// The trainer's own loop from the end of step 2 to the end of step 5: stop check, batch assembly from the
-    /// encoded split, the step with dropout, clip, AdamW, the step event and the checkpoint-interval check.
+    /// encoded split, the step (with and without dropout), clip, AdamW, the step event and the checkpoint-interval
+    /// check.
     func testTrainerStepsAllocateNothingAfterTwoWarmUpSteps() throws {
         for method in Method.allCases {
-            for threads in [1, 2] {
+            for (threads, dropout) in [(1, true), (2, true), (1, false)] {
                 // 16 examples in batches of 2: steps 3–5 sit inside the first epoch, away from any evaluation.
                 let control = TrainingControl()
-                let spec = try TrainingFixtures.spec(method.rawValue, ["batch_size": .integer(2), "dropout": .boolean(true)])
+                let spec = try TrainingFixtures.spec(method.rawValue, ["batch_size": .integer(2),
+                                                                       "dropout": .boolean(dropout)])
                 let trainer = try TrainingFixtures.trainer(spec, control: control)
                 trainer.model.threads = threads
                 let window = StepWindow(model: trainer.model, from: 2, through: 5, control: control)
@@ -69,7 +70,7 @@ final class StepAllocationTests: XCTestCase {
                     return XCTFail("\(method.rawValue): the counting window never closed")
                 }
                 check(report, multiWorkerCalls: window.multiWorkerCalls, threads: threads,
-                      "\(method.rawValue), \(threads) thread(s)")
+                      "\(method.rawValue), \(threads) thread(s), dropout \(dropout)")
             }
         }
     }
