@@ -59,12 +59,11 @@ final class StepAllocationTests: XCTestCase {
         for method in Method.allCases {
             for (threads, dropout) in [(1, true), (2, true), (1, false)] {
                 // 16 examples in batches of 2: steps 3–5 sit inside the first epoch, away from any evaluation.
-                let control = TrainingControl()
                 let spec = try TrainingFixtures.spec(method.rawValue, ["batch_size": .integer(2),
                                                                        "dropout": .boolean(dropout)])
-                let trainer = try TrainingFixtures.trainer(spec, control: control)
+                let trainer = try TrainingFixtures.trainer(spec)
                 trainer.model.threads = threads
-                let window = StepWindow(model: trainer.model, from: 2, through: 5, control: control)
+                let window = StepWindow(trainer)
                 trainer.observer = window
                 guard case .stopped(.cancel, step: 5) = try trainer.run(), let report = window.report else {
                     return XCTFail("\(method.rawValue): the counting window never closed")
@@ -96,31 +95,24 @@ final class StepAllocationTests: XCTestCase {
     }
 }
 
-/// Counts allocations from the step event of `from` to that of `through`, then cancels the job.
+/// Counts allocations from the step event of step 2 to that of step 5, then cancels the job.
 private final class StepWindow: TrainingObserver {
-    let model: BertModel
-    let from: Int, through: Int
-    let control: TrainingControl
+    let trainer: Trainer
     private(set) var report: AllocationReport?
     private(set) var multiWorkerCalls = 0
 
-    init(model: BertModel, from: Int, through: Int, control: TrainingControl) {
-        self.model = model
-        self.from = from
-        self.through = through
-        self.control = control
-    }
+    init(_ trainer: Trainer) { self.trainer = trainer }
 
     func trainingDidEmit(_ event: TrainingEvent) {
         guard case let .step(record) = event else { return }
-        if record.step == from {
-            multiWorkerCalls = -model.workers.multiWorkerCalls
+        if record.step == 2 {
+            multiWorkerCalls = -trainer.model.workers.multiWorkerCalls
             AllocationCounter.start()
         }
-        if record.step == through {
+        if record.step == 5 {
             report = AllocationCounter.stop()
-            multiWorkerCalls += model.workers.multiWorkerCalls
-            control.requestStop(.cancel)
+            multiWorkerCalls += trainer.model.workers.multiWorkerCalls
+            trainer.control.requestStop(.cancel)
         }
     }
 }
