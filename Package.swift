@@ -54,7 +54,11 @@ let package = Package(
 
         .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Golden"]),
 
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checksum"]),
+        // Test-only: it replaces the process's malloc family to count allocations, so no product links it. The
+        // test bundle exports its symbols, so that the call stacks of allocations it records have names.
+        .target(name: "CAllocationCounter",
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checksum", "CAllocationCounter"]),
 
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
 

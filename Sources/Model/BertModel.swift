@@ -35,7 +35,7 @@ public final class BertModel {
     public var threads = 1 {
         didSet { if threads != workers.count { workers = WorkerPool(count: threads) } }
     }
-    private var workers = WorkerPool(count: 1)
+    private(set) var workers = WorkerPool(count: 1)
 
     private let pool = BufferPool()
     let embeddings: Embeddings

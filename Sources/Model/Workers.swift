@@ -31,6 +31,9 @@ final class WorkerPool: @unchecked Sendable {
     /// Workers including the calling thread.
     let count: Int
     private let crew: Crew
+    /// Calls that woke helper threads so far. Each allocates the closure context described above; by this count
+    /// Tests/TrainingTests/StepAllocationTests.swift tells those apart from any other allocation in a step.
+    private(set) var multiWorkerCalls = 0
 
     init(count: Int) {
         self.count = max(1, count)
@@ -53,6 +56,7 @@ final class WorkerPool: @unchecked Sendable {
     func run(_ workers: Int, _ body: (Int) -> Void) {
         let n = min(workers, count)
         if n <= 1 { body(0); return }
+        multiWorkerCalls += 1
         withoutActuallyEscaping(body) { body in
             crew.job = body
             for w in 1..<n { crew.wake[w - 1].signal() }

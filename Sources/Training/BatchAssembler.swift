@@ -27,8 +27,10 @@ struct BatchAssembler {
         targets.reserveCapacity(maxBatch)
     }
 
-    /// The examples `indices` of `split`, padded to their longest (dynamic) or to `maxSeqLength`.
-    mutating func assemble<Indices: Collection<Int>>(_ split: EncodedSplit, _ indices: Indices) throws -> Batch {
+    /// The examples `indices` of `split`, padded to their longest (dynamic) or to `maxSeqLength`. Not generic over
+    /// the index collection: a debug build compiles files apart, so callers in other files would run the
+    /// unspecialised body, whose element reads allocate.
+    mutating func assemble(_ split: EncodedSplit, _ indices: ArraySlice<Int>) throws -> Batch {
         var length = maxSeqLength
         if padding == .dynamic {
             length = 0

@@ -1,0 +1,118 @@
+@testable import Model
+import Tensor
+import XCTest
+@testable import Training
+
+/// A training step allocates nothing once warmed up: activation, gradient and optimiser buffers are planned when
+/// the model and optimiser are made, and the batch arrays keep their capacity. Counted over every thread of the
+/// process (the model's workers included) by the malloc family CAllocationCounter puts in the C library's place.
+///
+/// One allocation is known and allowed, and only by its exact count: with several workers each call that wakes
+/// them allocates one closure context (`WorkerPool.run`: `withoutActuallyEscaping` boxes the caller's closure so
+/// the helper threads can call it). The pool counts those calls, so any other allocation still fails the test,
+/// and with one worker the count must be zero.
+final class StepAllocationTests: XCTestCase {
+    /// MiniLM's shape scaled down (2 layers, hidden 64, 4 heads) with batches big enough that the matrix products,
+    /// attention, dropout masks and row kernels are all split over two workers.
+    static let backbone = Backbone.random(config: BertConfig(vocabSize: 1000, hiddenSize: 64, numLayers: 2, numHeads: 4,
+                                                             intermediateSize: 256, maxPositions: 64), seed: 1)
+
+    /// The step `unipelt bench step` times plus the trainer's clip, with dropout: zero, forward, backward, clip,
+    /// AdamW.
+    func testModelStepAllocatesNothingAfterTwoWarmUpSteps() throws {
+        let config = StepAllocationTests.backbone.config
+        // A full batch and a shorter one, as dynamic padding makes.
+        let batches = [try randomBatch(size: 8, seqLen: 64, vocabSize: config.vocabSize, seed: 1),
+                       try randomBatch(size: 5, seqLen: 37, vocabSize: config.vocabSize, seed: 2)]
+        for method in Method.allCases {
+            for threads in [1, 2] {
+                let model = try BertModel(backbone: StepAllocationTests.backbone,
+                                          pelt: .method(method, hiddenSize: config.hiddenSize), numLabels: 2,
+                                          maxBatch: 8, maxSeqLen: 64, seed: 1)
+                model.threads = threads
+                let optimizer = AdamW(parameters: model.parameters,
+                                      hyperparameters: AdamW.Hyperparameters(weightDecay: 0.01))
+                func step(_ batch: Batch) throws {
+                    let parameters = model.parameters
+                    parameters.zeroGradients()
+                    try model.forward(batch, training: true)
+                    model.backward()
+                    GradientClipping.clip(parameters.gradients, count: parameters.count, maxNorm: 1)
+                    optimizer.step(learningRate: 1e-3)
+                }
+                try step(batches[0])
+                try step(batches[1])
+                let callsBefore = model.workers.multiWorkerCalls
+                let report = try AllocationCounter.measure {
+                    for index in 0..<3 { try step(batches[index % 2]) }
+                }
+                check(report, multiWorkerCalls: model.workers.multiWorkerCalls - callsBefore, threads: threads,
+                      "\(method.rawValue), \(threads) thread(s)")
+            }
+        }
+    }
+
+    /// The trainer's own loop from the end of step 2 to the end of step 5: stop check, batch assembly from the
+    /// encoded split, the step (with and without dropout), clip, AdamW, the step event and the checkpoint-interval
+    /// check.
+    func testTrainerStepsAllocateNothingAfterTwoWarmUpSteps() throws {
+        for method in Method.allCases {
+            for (threads, dropout) in [(1, true), (2, true), (1, false)] {
+                // 16 examples in batches of 2: steps 3–5 sit inside the first epoch, away from any evaluation.
+                let spec = try TrainingFixtures.spec(method.rawValue, ["batch_size": .integer(2),
+                                                                       "dropout": .boolean(dropout)])
+                let trainer = try TrainingFixtures.trainer(spec)
+                trainer.model.threads = threads
+                let window = StepWindow(trainer)
+                trainer.observer = window
+                guard case .stopped(.cancel, step: 5) = try trainer.run(), let report = window.report else {
+                    return XCTFail("\(method.rawValue): the counting window never closed")
+                }
+                check(report, multiWorkerCalls: window.multiWorkerCalls, threads: threads,
+                      "\(method.rawValue), \(threads) thread(s), dropout \(dropout)")
+            }
+        }
+    }
+
+    private func check(_ report: AllocationReport, multiWorkerCalls: Int, threads: Int, _ context: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        if threads > 1 {
+            XCTAssertGreaterThan(multiWorkerCalls, 0, "\(context): the workers never shared the work", file: file, line: line)
+        }
+        XCTAssertEqual(report.allocations, multiWorkerCalls,
+                       "\(context): allocations besides the \(multiWorkerCalls) closure contexts of multi-worker calls: \(report)",
+                       file: file, line: line)
+    }
+
+    /// Seeded random sentence pairs with class labels.
+    private func randomBatch(size: Int, seqLen: Int, vocabSize: Int, seed: UInt64) throws -> Batch {
+        var rng = RNG(seed: seed)
+        let ids = (0..<(size * seqLen)).map { _ in Int32(rng.next() % UInt64(vocabSize)) }
+        let types = (0..<(size * seqLen)).map { Int32($0 % seqLen < seqLen / 2 ? 0 : 1) }
+        let labels = (0..<size).map { _ in Int32(rng.next() % 2) }
+        return try Batch(size: size, seqLen: seqLen, inputIds: ids, tokenTypeIds: types,
+                         attentionMask: [Int32](repeating: 1, count: size * seqLen), labels: .classes(labels))
+    }
+}
+
+/// Counts allocations from the step event of step 2 to that of step 5, then cancels the job.
+private final class StepWindow: TrainingObserver {
+    let trainer: Trainer
+    private(set) var report: AllocationReport?
+    private(set) var multiWorkerCalls = 0
+
+    init(_ trainer: Trainer) { self.trainer = trainer }
+
+    func trainingDidEmit(_ event: TrainingEvent) {
+        guard case let .step(record) = event else { return }
+        if record.step == 2 {
+            multiWorkerCalls = -trainer.model.workers.multiWorkerCalls
+            AllocationCounter.start()
+        }
+        if record.step == 5 {
+            report = AllocationCounter.stop()
+            multiWorkerCalls += trainer.model.workers.multiWorkerCalls
+            trainer.control.requestStop(.cancel)
+        }
+    }
+}
