@@ -81,6 +81,11 @@ public final class App: @unchecked Sendable {
             readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion,
             inference: Inference(models: models, exportDirectory: config.dataDirectory + "/exports"))
         context.installation = Installation(config: config)
+        context.workerEndpoints.leaseSeconds = config.leaseSeconds
+        context.workerEndpoints.heartbeatSeconds = config.heartbeatSeconds
+        context.workerEndpoints.checkpointEverySeconds = config.checkpointEverySeconds
+        context.workerEndpoints.keepLastCheckpoint = config.keepLastCheckpoint
+        context.workerEndpoints.defaultModel = config.defaultModel
         registerAPIRoutes(on: &router, context: context)
         var serverConfiguration = Server.Configuration()
         serverConfiguration.host = config.listenAddress
