@@ -56,7 +56,8 @@ public final class App: @unchecked Sendable {
                              now: Self.clock())
         models = ModelLibrary(directory: config.resolvedModelDirectory, defaultName: config.defaultModel)
         let concurrency = config.resolvedConcurrency()
-        var workerSettings = WorkerPool.Settings(workers: concurrency.workers,
+        // Under another executor the jobs are trained elsewhere: this process only serves and schedules.
+        var workerSettings = WorkerPool.Settings(workers: config.executor == .local ? concurrency.workers : 0,
                                                  threadsPerWorker: concurrency.threadsPerWorker,
                                                  leaseSeconds: config.leaseSeconds,
                                                  heartbeatSeconds: config.heartbeatSeconds,
@@ -135,7 +136,8 @@ public final class App: @unchecked Sendable {
         rescuer.start(intervalSeconds: Double(config.leaseSeconds) / 2)
         try server.start()
         let concurrency = config.resolvedConcurrency()
-        let status = "listening on \(config.listenAddress):\(server.port), \(concurrency.workers) workers × \(concurrency.threadsPerWorker) threads, OpenBLAS \(BLAS.coreName) kernels"
+        let local = config.executor == .local ? concurrency.workers : 0
+        let status = "listening on \(config.listenAddress):\(server.port), executor \(config.executor.rawValue), \(local) workers × \(concurrency.threadsPerWorker) threads, OpenBLAS \(BLAS.coreName) kernels"
         log.info(status)
         notifier.ready(status: status)
         startWatchdog()

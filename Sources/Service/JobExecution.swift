@@ -16,7 +16,16 @@ final class JobExecution: TrainingObserver {
         var checkpointEverySeconds: Int
     }
 
-    private let job: Job
+    /// The job an attempt runs: what a claim hands a worker, in this process or on another machine.
+    struct Assignment: Sendable {
+        var id: String
+        var cellKey: String
+        /// The stored job spec (JSON text).
+        var spec: String
+        var startsFresh: Bool
+    }
+
+    private let job: Assignment
     private let reporter: JobReporter
     private let control: TrainingControl
     private let models: ModelLibrary
@@ -42,7 +51,7 @@ final class JobExecution: TrainingObserver {
     private var lease: Lease { reporter.lease }
     private var jobID: String { job.id }
 
-    init(job: Job, reporter: JobReporter, control: TrainingControl, models: ModelLibrary, settings: Settings,
+    init(job: Assignment, reporter: JobReporter, control: TrainingControl, models: ModelLibrary, settings: Settings,
          checkpointDirectory: String, log: ServiceLog, metrics: PrometheusRegistry) {
         self.job = job
         self.reporter = reporter

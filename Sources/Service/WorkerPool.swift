@@ -151,7 +151,9 @@ public final class WorkerPool: @unchecked Sendable {
         let files = CheckpointFolders(root: settings.checkpointRoot)
         let reporter = StoreReporter(lease: claimed.lease, store: store, files: files, leaseSeconds: settings.leaseSeconds,
                                      keepLastCheckpoint: settings.keepLastCheckpoint, clock: clock)
-        let execution = JobExecution(job: job, reporter: reporter, control: control, models: models,
+        let execution = JobExecution(job: JobExecution.Assignment(id: job.id, cellKey: job.cellKey, spec: job.spec,
+                                                                              startsFresh: job.startsFresh),
+                                     reporter: reporter, control: control, models: models,
                                      settings: JobExecution.Settings(threads: settings.threadsPerWorker,
                                                                      glueDirectory: settings.glueDirectory,
                                                                      heartbeatSeconds: settings.heartbeatSeconds,

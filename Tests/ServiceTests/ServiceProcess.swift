@@ -167,6 +167,32 @@ final class ServiceProcess {
     }
 }
 
+extension ServiceProcess {
+    /// Polls the job until it is terminal and returns it.
+    func waitForJob(_ id: String, timeout: TimeInterval = 300) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let job = try json("/v1/jobs/\(id)").object
+            if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { return job }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTFail("job \(id) did not finish; log:\n\(logText())")
+        return [:]
+    }
+
+    /// Every event of the job, oldest first, across pages.
+    func events(ofJob id: String) throws -> [[String: Any]] {
+        var all: [[String: Any]] = []
+        var after = ""
+        while true {
+            let page = try json("/v1/jobs/\(id)/events?limit=100\(after)").object
+            all += page["data"] as? [[String: Any]] ?? []
+            guard page["has_more"] as? Bool == true, let last = page["last_id"] as? String else { return all }
+            after = "&after=\(last)"
+        }
+    }
+}
+
 /// Runs a program to completion: its exit status, standard output and standard error. `input`, when given, is
 /// its standard input (from a file, so writing it never waits on the child).
 func runProgram(_ path: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, errors: String) {
