@@ -19,6 +19,7 @@ public final class App: @unchecked Sendable {
     private let notifier: SystemdNotifier
     private let checkpointFolders: CheckpointFolders
     private var watchdog: DispatchSourceTimer?
+    private var slurm: SlurmExecutor?
 
     public enum StartError: Error, CustomStringConvertible {
         case tokenRequired(address: String)
@@ -99,6 +100,11 @@ public final class App: @unchecked Sendable {
         serverConfiguration.limits.maxConnections = config.maxConnections
         serverConfiguration.log = RequestMetricsLog(wrapping: StandardErrorLog(), metrics: metrics)
         server = Server(configuration: serverConfiguration, router: router)
+        if config.executor == .slurm {
+            let server = self.server
+            slurm = SlurmExecutor(config: config, store: store, log: log, token: token,
+                                  serverURL: { config.workerServerURL(port: server.port) }, clock: Self.clock)
+        }
     }
 
     /// The build's version, recorded on every job for reproducibility.
@@ -135,6 +141,7 @@ public final class App: @unchecked Sendable {
         workers.start()
         rescuer.start(intervalSeconds: Double(config.leaseSeconds) / 2)
         try server.start()
+        slurm?.start()
         let concurrency = config.resolvedConcurrency()
         let local = config.executor == .local ? concurrency.workers : 0
         let status = "listening on \(config.listenAddress):\(server.port), executor \(config.executor.rawValue), \(local) workers × \(concurrency.threadsPerWorker) threads, OpenBLAS \(BLAS.coreName) kernels"
@@ -153,6 +160,7 @@ public final class App: @unchecked Sendable {
             log.warning("running jobs did not stop within \(config.shutdownTimeoutSeconds) s; their leases will expire and the jobs resume on the next start")
         }
         rescuer.stop()
+        slurm?.stop()
         watchdog?.cancel()
         server.shutdown(gracePeriod: 5)
         log.info("stopped")

@@ -213,6 +213,14 @@ public struct Config: Equatable, Sendable {
         ["127.0.0.1", "::1", "localhost"].contains(listenAddress) || listenAddress.hasPrefix("127.")
     }
 
+    /// The URL workers reach the service at: `worker_server_url`, else this host (loopback when the service
+    /// listens only there) and the port it listens on.
+    public func workerServerURL(port: Int) -> String {
+        if !workerServerURL.isEmpty { return workerServerURL }
+        let host = listensOnLoopbackOnly ? listenAddress : ProcessInfo.processInfo.hostName
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
     /// The API token in force: from `api_token`, or the first line of `api_token_file`.
     public func resolvedAPIToken() throws -> String? {
         if !apiToken.isEmpty { return apiToken }

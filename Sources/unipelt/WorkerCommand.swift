@@ -10,7 +10,8 @@ enum WorkerCommand {
       Claims jobs from the service at URL over HTTP, trains them and reports back under each job's lease;
       the service keeps the job store and the checkpoints. A job resumes from the checkpoint the service
       holds, on whichever machine claims it.
-      --token, --token-file  the service's API token (the file's first line); needed unless it listens on loopback
+      --token, --token-file  the service's API token (the file's first line; default: $UNIPELT_API_TOKEN);
+                             needed unless the service listens on loopback only
       --threads N            BLAS and compute threads for the job (default: the cores of this machine)
       --once                 run one job (or find none) and exit: one Slurm array task per job
       --model-dir DIR        named model folders (default var/models)
@@ -33,7 +34,8 @@ enum WorkerCommand {
         if options["--token"] != nil && options["--token-file"] != nil {
             throw ValueOptions.UsageError(description: "give --token or --token-file, not both")
         }
-        var token = options["--token"]
+        // A Slurm task gets the token in its environment from the service that submitted it.
+        var token = options["--token"] ?? ProcessInfo.processInfo.environment["UNIPELT_API_TOKEN"]
         if let file = options["--token-file"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                   let line = text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces), !line.isEmpty else {
