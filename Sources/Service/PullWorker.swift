@@ -42,6 +42,7 @@ public final class PullWorker: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopping = false
     private var running: TrainingControl?
+    /// Model libraries by folder and default model name.
     private var libraries: [String: ModelLibrary] = [:]
 
     public init(options: Options, log: ServiceLog) {
@@ -125,10 +126,16 @@ public final class PullWorker: @unchecked Sendable {
             _ = try? reporter.requeue(reason: "the worker could not fetch its checkpoint: \(error)")
             return
         }
+        let models: ModelLibrary
+        do { models = try library(for: assignment) } catch {
+            log.error("could not fetch the model: \(error)", job: assignment.jobId)
+            _ = try? reporter.fail(JobFailure(code: "model_unavailable", message: "\(error)"))
+            return
+        }
         let execution = JobExecution(
             job: JobExecution.Assignment(id: assignment.jobId, cellKey: assignment.cellKey, spec: assignment.spec,
                                          startsFresh: assignment.startsFresh),
-            reporter: reporter, control: control, models: library(defaultModel: assignment.defaultModel),
+            reporter: reporter, control: control, models: models,
             settings: JobExecution.Settings(threads: options.threads, glueDirectory: options.glueDirectory,
                                             heartbeatSeconds: assignment.heartbeatSeconds,
                                             checkpointEverySeconds: assignment.checkpointEverySeconds),
@@ -137,11 +144,38 @@ public final class PullWorker: @unchecked Sendable {
         execution.run()
     }
 
-    /// One library per default model name, so a model is loaded once for every job that names it.
-    private func library(defaultModel: String) -> ModelLibrary {
-        if let library = libraries[defaultModel] { return library }
-        let library = ModelLibrary(directory: options.modelDirectory, defaultName: defaultModel)
-        libraries[defaultModel] = library
+    /// The library holding the job's model: the worker's model folder when the model is there, else the cache
+    /// of models fetched from the service (fetched now when it is not there either). One library per folder
+    /// and default name, so a model is loaded once for every job that names it.
+    private func library(for assignment: WorkerWire.Assignment) throws -> ModelLibrary {
+        let requested = try JobSpecCoding.trainingSpec(fromStored: assignment.spec).model
+        let name = requested == "default" ? assignment.defaultModel : requested
+        var directory = options.modelDirectory
+        if !FileManager.default.fileExists(atPath: "\(directory)/\(name)/config.json") {
+            directory = "\(options.workDirectory)/models"
+            if !FileManager.default.fileExists(atPath: "\(directory)/\(name)/config.json") {
+                try fetchModel(name, into: directory)
+            }
+        }
+        let key = "\(directory)\u{0}\(assignment.defaultModel)"
+        if let library = libraries[key] { return library }
+        let library = ModelLibrary(directory: directory, defaultName: assignment.defaultModel)
+        libraries[key] = library
         return library
+    }
+
+    /// Downloads every file of the model, each checked against its SHA-256, into a folder that gets the model's
+    /// name only once whole.
+    private func fetchModel(_ name: String, into directory: String) throws {
+        let listing = try WorkerWire.decode(WorkerWire.ModelFiles.self,
+                                            from: Array(try client.send("GET", "v1/models/\(name)/files")))
+        let partial = "\(directory)/.\(name).part"
+        try? FileManager.default.removeItem(atPath: partial)
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        for file in listing.files {
+            log.info("fetching model \(name): \(file.name) (\(file.bytes) bytes)")
+            try client.download("v1/models/\(name)/files/\(file.name)", to: "\(partial)/\(file.name)", sha256: file.sha256)
+        }
+        try FileManager.default.moveItem(atPath: partial, toPath: "\(directory)/\(name)")
     }
 }

@@ -107,6 +107,18 @@ enum WorkerWire {
         var reason: String
     }
 
+    struct ModelFile: Codable {
+        var name: String
+        var bytes: Int
+        var sha256: String
+    }
+
+    struct ModelFiles: Codable {
+        /// The folder name (`default` resolved).
+        var model: String
+        var files: [ModelFile]
+    }
+
     struct StatusReply: Codable {
         var status: String
     }

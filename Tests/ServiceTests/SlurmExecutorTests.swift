@@ -51,14 +51,23 @@ final class SlurmExecutorTests: TinyWorldTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         cluster = world.root.appendingPathComponent("slurm").path
-        let started = try runProgram(Self.script, ["start", cluster])
-        if started.status == 77 { throw XCTSkip("Slurm is not installed and apt cannot reach its archive: \(started.errors)") }
-        XCTAssertEqual(started.status, 0, started.errors)
+        let status = script("start")
+        let log = (try? String(contentsOfFile: "\(cluster!).log", encoding: .utf8)) ?? ""
+        if status == 77 { throw XCTSkip("Slurm is not installed and apt cannot reach its archive: \(log)") }
+        XCTAssertEqual(status, 0, log)
     }
 
     override func tearDown() {
-        if let cluster { _ = try? runProgram(Self.script, ["stop", cluster]) }
+        if cluster != nil { _ = script("stop") }
         super.tearDown()
+    }
+
+    /// Runs the cluster script with its output in `<cluster>.log` and returns its exit status. Through
+    /// `system`, which waits for exactly this child: `Process` was seen never to notice the script's exit
+    /// once it had started the daemons.
+    private func script(_ command: String) -> Int32 {
+        let status = system("'\(Self.script)' \(command) '\(cluster!)' >> '\(cluster!).log' 2>&1")
+        return status == -1 ? -1 : (status >> 8) & 0xFF
     }
 
     func testASweepRunsThroughArrayTasksAndACancelledTaskResumesFromItsCheckpoint() throws {
@@ -79,6 +88,8 @@ final class SlurmExecutorTests: TinyWorldTestCase {
 
         // The first job with a periodic checkpoint: cancel its array task.
         let (victim, task) = try waitForCheckpointedSlurmJob(service, jobs)
+        let running = try service.json("/v1/jobs/\(victim)").object
+        XCTAssertTrue((running["worker"] as? String ?? "").hasSuffix(" slurm \(task)"), "\(running)")
         let cancelled = try runProgram("/usr/bin/env", ["SLURM_CONF=\(cluster!)/slurm.conf", "scancel", task])
         XCTAssertEqual(cancelled.status, 0, cancelled.errors)
 
@@ -98,7 +109,9 @@ final class SlurmExecutorTests: TinyWorldTestCase {
         XCTAssertTrue(events.contains { $0["type"] as? String == "requeued" }, "handed back on SIGTERM: \(messages)")
         XCTAssertTrue(messages.contains { $0.contains("resumes from its last checkpoint") }, "\(messages)")
         XCTAssertEqual(try service.json("/v1/jobs/\(victim)").object["attempt"] as? Int, 2)
-        print("slurm: task \(task) cancelled mid-job; job \(victim) events:\n" + messages.joined(separator: "\n"))
+        print("slurm: task \(task) cancelled mid-job; job \(victim) events:\n"
+              + events.filter { $0["type"] as? String != "checkpoint" }.compactMap { $0["message"] as? String }
+              .joined(separator: "\n"))
         service.signal(SIGTERM)
         XCTAssertEqual(service.waitForExit(timeout: 60), 0)
     }

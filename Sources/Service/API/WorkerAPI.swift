@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import JobStore
+import Training
 
 /// What the worker endpoints tell and apply to pull workers; the app sets them from its config.
 public struct WorkerEndpointSettings: Sendable {
@@ -49,6 +50,56 @@ struct WorkerAPI {
                                                          ("metric", "the dev metric of the state it holds")],
                                                  tag: "workers"),
                    routes.v1 { try uploadCheckpoint($0) })
+        router.get("/v1/models/{model}/files", description: RouteDescription(
+            "An installed model's files with their sizes and SHA-256 (pull workers fetch a model once)", tag: "workers"),
+            routes.v1 { try modelFiles($0) })
+        router.get("/v1/models/{model}/files/{file}", description: RouteDescription(
+            "Download one file of an installed model", tag: "workers"),
+            routes.v1 { try modelFile($0) })
+    }
+
+    // MARK: Model files
+
+    /// The folder of an installed model (`default` names the default one); any other name is a 404, so a
+    /// path parameter never reaches the file system unchecked.
+    private func modelFolder(_ request: Request) throws -> (name: String, folder: String) {
+        let settings = context.workerEndpoints
+        guard let installation = context.installation else { throw Self.modelNotFound }
+        let requested = request.pathParameters["model"] ?? ""
+        let name = requested == "default" ? settings.defaultModel : requested
+        guard installation.modelFolders().contains(name) else { throw Self.modelNotFound }
+        return (name, "\(installation.modelDirectory)/\(name)")
+    }
+
+    private static let modelNotFound = APIError(status: 404, type: "not_found_error", code: "model_not_found",
+                                                message: "no installed model with this name")
+
+    /// The regular files at the top of a model folder, by name.
+    private static func files(in folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { name in
+            var isDirectory: ObjCBool = false
+            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: "\(folder)/\(name)", isDirectory: &isDirectory)
+                && !isDirectory.boolValue
+        }.sorted()
+    }
+
+    private func modelFiles(_ request: Request) throws -> Response {
+        let (name, folder) = try modelFolder(request)
+        let files = try Self.files(in: folder).map { file -> WorkerWire.ModelFile in
+            let path = "\(folder)/\(file)"
+            let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            return WorkerWire.ModelFile(name: file, bytes: bytes, sha256: try SHA256.hex(fileAt: path))
+        }
+        return .json(bytes: try WorkerWire.encode(WorkerWire.ModelFiles(model: name, files: files)))
+    }
+
+    private func modelFile(_ request: Request) throws -> Response {
+        let (_, folder) = try modelFolder(request)
+        guard let file = request.pathParameters["file"], Self.files(in: folder).contains(file) else {
+            throw APIError(status: 404, type: "not_found_error", code: "file_not_found", message: "the model has no such file")
+        }
+        let path = "\(folder)/\(file)"
+        return try Response.file(path: path, checksumSHA256: try SHA256.hex(fileAt: path), downloadName: file)
     }
 
     private func claim(_ request: Request) throws -> Response {
