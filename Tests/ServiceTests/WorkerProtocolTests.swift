@@ -21,7 +21,11 @@ final class WorkerProtocolTests: TinyWorldTestCase {
         let created = try service.json("/v1/sweeps", method: "POST", body: Self.sweep)
         XCTAssertEqual(created.status, 201, "\(created.object)")
         let sweepID = try XCTUnwrap(created.object["id"] as? String)
-        let workers = try (0..<2).map { try WorkerProcess(world: world, service: service, name: "w\($0)") }
+        // Neither worker has the model in its folder: each fetches it from the service once it has a job.
+        let empty = world.root.appendingPathComponent("no-models").path
+        let workers = try (0..<2).map {
+            try WorkerProcess(world: world, service: service, name: "w\($0)", arguments: ["--model-dir", empty])
+        }
         let jobs = try service.json("/v1/jobs?sweep_id=\(sweepID)&limit=100").object["data"] as? [[String: Any]] ?? []
         XCTAssertEqual(jobs.count, 4)
         var owners: Set<String> = []
@@ -45,6 +49,13 @@ final class WorkerProtocolTests: TinyWorldTestCase {
             XCTAssertTrue(download.headers.lowercased().contains("x-checksum-sha256: \(SHA256.hex(download.body))"))
         }
         XCTAssertEqual(try service.json("/v1/sweeps/\(sweepID)/results").status, 200)
+        let fetched = (0..<2).map { world.root.appendingPathComponent("work-w\($0)/models/tiny/model.safetensors").path }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+        XCTAssertFalse(fetched.isEmpty, "a worker fetched the model")
+        for path in fetched {
+            XCTAssertEqual(FileManager.default.contents(atPath: path),
+                           FileManager.default.contents(atPath: "\(world.modelDirectory)/tiny/model.safetensors"))
+        }
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers { XCTAssertEqual(worker.waitForExit(timeout: 30), 0, worker.logText()) }
         // Which worker took which job is up to the race of their claims; both claimed through the API.
@@ -206,43 +217,14 @@ final class WorkerProtocolTests: TinyWorldTestCase {
 }
 
 /// The real `unipelt worker` binary in a child process, pulling from `service`.
-final class WorkerProcess {
-    let process = Process()
-    let logPath: String
-
+final class WorkerProcess: ChildProcess {
     init(world: TinyWorld, service: ServiceProcess, name: String, arguments: [String] = []) throws {
-        logPath = world.root.appendingPathComponent("worker-\(name).log").path
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = ServiceProcess.binary
-        process.arguments = ["worker", "--server", "http://127.0.0.1:\(service.port)", "--threads", "1",
-                             "--model-dir", world.modelDirectory, "--glue-dir", world.glueDirectory,
-                             "--work-dir", world.root.appendingPathComponent("work-\(name)").path] + arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNIPELT_") && !$0.key.hasPrefix("SLURM_") }
-        let log = FileHandle(forWritingAtPath: logPath)!
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning {
-            signal(SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    func logText() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
-
-    func waitForExit(timeout: TimeInterval) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
-            signal(SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
+        try super.init(world: world, logName: "worker-\(name).log",
+                       arguments: ["worker", "--server", "http://127.0.0.1:\(service.port)", "--threads", "1",
+                                   "--model-dir", world.modelDirectory, "--glue-dir", world.glueDirectory,
+                                   "--work-dir", world.root.appendingPathComponent("work-\(name)").path] + arguments,
+                       environment: ProcessInfo.processInfo.environment.filter {
+                           !$0.key.hasPrefix("UNIPELT_") && !$0.key.hasPrefix("SLURM_")
+                       })
     }
 }
