@@ -2,7 +2,7 @@
 # Sweep throughput through the real service (issue 7, item 9): JOBS (default 24) rte K=100 unipelt-apl jobs
 # (seeds 1…JOBS) on a fresh data folder with WORKERS × THREADS, timed from the POST to the sweep's `completed`.
 # EXECUTOR=pull trains on WORKERS `unipelt worker` processes pulling over loopback instead of the service's
-# own workers (the same jobs, to measure the worker protocol's cost). Needs a release build (UNIPELT_BIN
+# own workers (the same jobs, to measure the worker protocol's cost). Needs a release build (BINARY
 # names another binary), the default model and GLUE data (deploy/setup.sh). Extra hyperparameters as
 # JSON, e.g. '{"epochs": 1}' (the default: the full protocol takes hours).
 #
@@ -10,14 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 workers=$1 threads=$2 port=${3:-18081} hyper=${4:-'{"epochs": 1}'}
-executor=${EXECUTOR:-local} jobs=${JOBS:-24} bin=${UNIPELT_BIN:-.build/release/unipelt}
+executor=${EXECUTOR:-local} jobs=${JOBS:-24} bin=${BINARY:-.build/release/unipelt}
 dir="$(mktemp -d /tmp/unipelt-throughput.XXXXXX)"
 UNIPELT_DATA_DIR=$dir UNIPELT_MODEL_DIR=$PWD/var/models UNIPELT_GLUE_DIR=$PWD/var/glue UNIPELT_LISTEN_PORT=$port \
     UNIPELT_WORKERS=$workers UNIPELT_THREADS_PER_WORKER=$threads UNIPELT_EXECUTOR=$executor \
     "$bin" serve >"$dir/serve.log" 2>&1 &
 pids=$!
-trap 'kill -TERM $pids 2>/dev/null; wait $pids 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+trap 'kill -TERM $pids 2>/dev/null || true; wait $pids 2>/dev/null || true; rm -rf "$dir"' EXIT
+for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 if [ "$executor" = pull ]; then
     for index in $(seq "$workers"); do
         "$bin" worker --server "http://127.0.0.1:$port" --threads "$threads" --model-dir "$PWD/var/models" \
