@@ -168,6 +168,13 @@ public struct Lease: Equatable, Sendable {
     public let jobID: String
     public let token: String
     public let attempt: Int
+
+    /// A lease as a remote worker presents it back to the service (the fence checks the token).
+    public init(jobID: String, token: String, attempt: Int) {
+        self.jobID = jobID
+        self.token = token
+        self.attempt = attempt
+    }
 }
 
 public struct ClaimedJob: Equatable, Sendable {

@@ -99,7 +99,7 @@ extension StoreWriter {
 
     /// The status of the job `lease` names, if the lease still owns it; else throws `leaseLost`.
     /// Called inside the write transaction, so the check and the write that follows are atomic.
-    func fence(_ lease: Lease) throws -> JobStatus {
+    public func fence(_ lease: Lease) throws -> JobStatus {
         guard let status = try connection.queryOne("SELECT status FROM jobs WHERE id = ? AND lease_token = ?",
                                                    [.text(lease.jobID), .text(lease.token)], { $0.text(0) }) else {
             throw JobStoreError.leaseLost(jobID: lease.jobID)

@@ -122,10 +122,12 @@ public struct Checkpoint: Equatable, Sendable {
 }
 
 extension StoreWriter {
-    /// Records the metrics of one step (one transaction per step is what the trainer does).
+    /// Records the metrics of one step (one transaction per step is what the trainer does) and returns the
+    /// job's status, so the worker notices a cancel without a read of its own.
+    @discardableResult
     public func recordMetrics(_ lease: Lease, step: Int, epoch: Double?, wallTime: Double,
-                              values: [NamedValue]) throws {
-        _ = try fence(lease)
+                              values: [NamedValue]) throws -> JobStatus {
+        let status = try fence(lease)
         for metric in values {
             try connection.run("""
                 INSERT INTO metrics (job_id, name, step, attempt, epoch, value, wall_time) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -135,6 +137,7 @@ extension StoreWriter {
                 """, [.text(lease.jobID), .text(metric.name), .integer(step), .integer(lease.attempt),
                       .double(epoch), .real(metric.value), .real(wallTime)])
         }
+        return status
     }
 
     /// Records the gate values of one evaluation.

@@ -19,6 +19,7 @@ public final class App: @unchecked Sendable {
     private let notifier: SystemdNotifier
     private let checkpointFolders: CheckpointFolders
     private var watchdog: DispatchSourceTimer?
+    private var slurm: SlurmExecutor?
 
     public enum StartError: Error, CustomStringConvertible {
         case tokenRequired(address: String)
@@ -56,7 +57,8 @@ public final class App: @unchecked Sendable {
                              now: Self.clock())
         models = ModelLibrary(directory: config.resolvedModelDirectory, defaultName: config.defaultModel)
         let concurrency = config.resolvedConcurrency()
-        var workerSettings = WorkerPool.Settings(workers: concurrency.workers,
+        // Under another executor the jobs are trained elsewhere: this process only serves and schedules.
+        var workerSettings = WorkerPool.Settings(workers: config.executor == .local ? concurrency.workers : 0,
                                                  threadsPerWorker: concurrency.threadsPerWorker,
                                                  leaseSeconds: config.leaseSeconds,
                                                  heartbeatSeconds: config.heartbeatSeconds,
@@ -81,6 +83,11 @@ public final class App: @unchecked Sendable {
             readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion,
             inference: Inference(models: models, exportDirectory: config.dataDirectory + "/exports"))
         context.installation = Installation(config: config)
+        context.workerEndpoints.leaseSeconds = config.leaseSeconds
+        context.workerEndpoints.heartbeatSeconds = config.heartbeatSeconds
+        context.workerEndpoints.checkpointEverySeconds = config.checkpointEverySeconds
+        context.workerEndpoints.keepLastCheckpoint = config.keepLastCheckpoint
+        context.workerEndpoints.defaultModel = config.defaultModel
         registerAPIRoutes(on: &router, context: context)
         var serverConfiguration = Server.Configuration()
         serverConfiguration.host = config.listenAddress
@@ -93,6 +100,11 @@ public final class App: @unchecked Sendable {
         serverConfiguration.limits.maxConnections = config.maxConnections
         serverConfiguration.log = RequestMetricsLog(wrapping: StandardErrorLog(), metrics: metrics)
         server = Server(configuration: serverConfiguration, router: router)
+        if config.executor == .slurm {
+            let server = self.server
+            slurm = SlurmExecutor(config: config, store: store, log: log, token: token,
+                                  serverURL: { config.workerServerURL(port: server.port) }, clock: Self.clock)
+        }
     }
 
     /// The build's version, recorded on every job for reproducibility.
@@ -129,8 +141,10 @@ public final class App: @unchecked Sendable {
         workers.start()
         rescuer.start(intervalSeconds: Double(config.leaseSeconds) / 2)
         try server.start()
+        slurm?.start()
         let concurrency = config.resolvedConcurrency()
-        let status = "listening on \(config.listenAddress):\(server.port), \(concurrency.workers) workers × \(concurrency.threadsPerWorker) threads, OpenBLAS \(BLAS.coreName) kernels"
+        let local = config.executor == .local ? concurrency.workers : 0
+        let status = "listening on \(config.listenAddress):\(server.port), executor \(config.executor.rawValue), \(local) workers × \(concurrency.threadsPerWorker) threads, OpenBLAS \(BLAS.coreName) kernels"
         log.info(status)
         notifier.ready(status: status)
         startWatchdog()
@@ -146,6 +160,7 @@ public final class App: @unchecked Sendable {
             log.warning("running jobs did not stop within \(config.shutdownTimeoutSeconds) s; their leases will expire and the jobs resume on the next start")
         }
         rescuer.stop()
+        slurm?.stop()
         watchdog?.cancel()
         server.shutdown(gracePeriod: 5)
         log.info("stopped")

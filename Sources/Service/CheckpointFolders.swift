@@ -1,13 +1,96 @@
+import Checksum
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JobStore
+import Training
 
 /// The checkpoint root: one folder per job, named by the job id. Rows about a job are deleted before its
 /// folder, so the only leftovers a crash can make are folders no job row names; `removeOrphans` clears
 /// them at start.
+///
+/// In a job's folder, `<name>.safetensors` (`best`, `last`) is the newest version, which an attempt in this
+/// process resumes from, and every recorded row names a file of its own that never changes under it.
 public struct CheckpointFolders: Sendable {
     public let root: String
 
     public init(root: String) { self.root = root }
+
+    public func directory(jobID: String) -> String { "\(root)/\(jobID)" }
+
+    public func path(jobID: String, name: String) -> String { "\(directory(jobID: jobID))/\(name).safetensors" }
+
+    /// A file of its own for the version the trainer just wrote in place: a hard link (a copy where links
+    /// are not possible), so a download always matches its recorded SHA-256.
+    func snapshot(_ record: CheckpointRecord, jobID: String) throws -> String {
+        let snapshot = "\(directory(jobID: jobID))/\(record.name)-step\(record.step).safetensors"
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: snapshot) { try fileManager.removeItem(atPath: snapshot) }
+        do { try fileManager.linkItem(atPath: record.path, toPath: snapshot) } catch {
+            try fileManager.copyItem(atPath: record.path, toPath: snapshot)
+        }
+        return snapshot
+    }
+
+    /// An uploaded checkpoint, made whole before it gets a name: written to a temporary file, its SHA-256
+    /// and size checked against what the worker declared, synced, then renamed to a name of its own
+    /// (attempt and step, so no listed file is overwritten). Returns that path; nothing is listed yet.
+    func receive(_ bytes: [UInt8], jobID: String, name: String, step: Int, attempt: Int,
+                 declaredSHA256: String) throws -> String {
+        let actual = bytes.withUnsafeBytes { buffer -> String in
+            var hasher = SHA256()
+            hasher.update(buffer)
+            return hasher.finalizeHex()
+        }
+        guard actual == declaredSHA256.lowercased() else {
+            throw CheckpointUploadError.checksumMismatch(declared: declaredSHA256, actual: actual)
+        }
+        let folder = directory(jobID: jobID)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let temporary = "\(folder)/.upload-\(UUID().uuidString).tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw CheckpointUploadError.unwritable(path: temporary)
+        }
+        do {
+            try handle.write(contentsOf: bytes)
+            try handle.synchronize()
+            try handle.close()
+            let final = "\(folder)/\(name)-a\(attempt)-step\(step).safetensors"
+            guard rename(temporary, final) == 0 else { throw CheckpointUploadError.unwritable(path: final) }
+            Self.syncDirectory(folder)
+            return final
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Makes `<name>.safetensors` the file at `path` (atomically: a link beside it renamed over it).
+    func link(_ path: String, as name: String, jobID: String) throws {
+        let target = self.path(jobID: jobID, name: name)
+        if Self.sameFile(path, target) { return }
+        let temporary = "\(target).\(UUID().uuidString).tmp"
+        try FileManager.default.linkItem(atPath: path, toPath: temporary)
+        guard rename(temporary, target) == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw CheckpointUploadError.unwritable(path: target)
+        }
+    }
+
+    private static func sameFile(_ first: String, _ second: String) -> Bool {
+        var a = stat(), b = stat()
+        return stat(first, &a) == 0 && stat(second, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev
+    }
+
+    /// A rename is durable once the folder holding it is synced.
+    private static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
 
     /// Folders named like a job id.
     func jobFolders() -> [String] {
@@ -43,5 +126,19 @@ public struct CheckpointFolders: Sendable {
             jobs[sweep, default: 0] += 1
         }
         return (bytes, jobs)
+    }
+}
+
+/// Why an uploaded checkpoint was refused; nothing is stored.
+enum CheckpointUploadError: Error, CustomStringConvertible {
+    case checksumMismatch(declared: String, actual: String)
+    case unwritable(path: String)
+
+    var description: String {
+        switch self {
+        case let .checksumMismatch(declared, actual):
+            return "the uploaded checkpoint's SHA-256 is \(actual), not the declared \(declared)"
+        case let .unwritable(path): return "cannot write the checkpoint file \(path)"
+        }
     }
 }

@@ -46,7 +46,27 @@ public struct Config: Equatable, Sendable {
     /// for full fine-tuning it is the larger file).
     public var keepLastCheckpoint = false
 
+    /// Who trains the queued jobs: `local` in-process workers, `slurm` job arrays of `unipelt worker`s, or
+    /// `pull` workers started by hand (`unipelt worker --server …`). Pull workers may join under any of them.
+    public var executor = Executor.local
+    /// The URL workers reach the service at (Slurm workers run elsewhere); empty: http://<hostname>:<port>.
+    public var workerServerURL = ""
+    public var slurmPartition = ""
+    /// `sbatch --time` of each array task, e.g. `02:00:00`; empty: the partition's default.
+    public var slurmTimeLimit = ""
+    public var slurmCPUsPerTask = 1
+    /// `sbatch --mem`, e.g. `4G`; empty: the partition's default.
+    public var slurmMemory = ""
+    /// More `sbatch` arguments, split on spaces (e.g. `--account=lab --qos=low`).
+    public var slurmExtraArguments = ""
+    /// The worker command of each array task; the service appends `--server`, `--token-file`, `--threads` and `--once`.
+    public var slurmWorkerCommand = "unipelt worker"
+    /// How often the service compares the queue with `squeue` and submits or cancels array tasks.
+    public var slurmReconcileSeconds = 10
+
     public init() {}
+
+    public enum Executor: String, CaseIterable, Sendable { case local, slurm, pull }
 
     public enum SQLiteSynchronous: String, CaseIterable, Sendable { case full, normal }
     public enum LogLevel: String, CaseIterable, Sendable { case debug, info, warning, error }
@@ -78,6 +98,15 @@ public struct Config: Equatable, Sendable {
         entry("log_level", \.logLevel),
         entry("shutdown_timeout_seconds", \.shutdownTimeoutSeconds, range: 1...3_600),
         entry("keep_last_checkpoint", \.keepLastCheckpoint),
+        entry("executor", \.executor),
+        entry("worker_server_url", \.workerServerURL),
+        entry("slurm_partition", \.slurmPartition),
+        entry("slurm_time_limit", \.slurmTimeLimit),
+        entry("slurm_cpus_per_task", \.slurmCPUsPerTask, range: 1...1_024),
+        entry("slurm_memory", \.slurmMemory),
+        entry("slurm_extra_args", \.slurmExtraArguments),
+        entry("slurm_worker_command", \.slurmWorkerCommand),
+        entry("slurm_reconcile_seconds", \.slurmReconcileSeconds, range: 1...3_600),
     ]
 
     /// The environment variable that overrides `key`.
@@ -182,6 +211,14 @@ public struct Config: Equatable, Sendable {
     /// Whether the listen address is reachable only from this machine.
     public var listensOnLoopbackOnly: Bool {
         ["127.0.0.1", "::1", "localhost"].contains(listenAddress) || listenAddress.hasPrefix("127.")
+    }
+
+    /// The URL workers reach the service at: `worker_server_url`, else this host (loopback when the service
+    /// listens only there) and the port it listens on.
+    public func workerServerURL(port: Int) -> String {
+        if !workerServerURL.isEmpty { return workerServerURL }
+        let host = listensOnLoopbackOnly ? listenAddress : ProcessInfo.processInfo.hostName
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
 
     /// The API token in force: from `api_token`, or the first line of `api_token_file`.

@@ -2,18 +2,38 @@ import Foundation
 import JobStore
 import Training
 
-/// One attempt at one job: loads model and data, trains (resuming from the job's `last` checkpoint
-/// when an earlier attempt left one), and writes every event to the store under the job's lease.
-/// Once the lease is lost (the rescuer gave the job to someone else) nothing more is written.
+/// One attempt at one job: loads model and data, trains (resuming from the `last` checkpoint in its
+/// checkpoint folder when an earlier attempt left one), and reports every event through its `JobReporter`
+/// under the job's lease. Once the lease is lost (the rescuer gave the job to someone else) nothing more is
+/// reported and the trainer stops.
 final class JobExecution: TrainingObserver {
-    private let claimed: ClaimedJob
+    /// What an attempt needs besides its job: where it runs and how often it reports.
+    struct Settings: Sendable {
+        var threads: Int
+        var glueDirectory: String
+        var heartbeatSeconds: Int
+        /// A job's checkpoint interval unless it sets its own `checkpoint_every_seconds`.
+        var checkpointEverySeconds: Int
+    }
+
+    /// The job an attempt runs: what a claim hands a worker, in this process or on another machine.
+    struct Assignment: Sendable {
+        var id: String
+        var cellKey: String
+        /// The stored job spec (JSON text).
+        var spec: String
+        var startsFresh: Bool
+    }
+
+    private let job: Assignment
+    private let reporter: JobReporter
     private let control: TrainingControl
-    private let store: JobStore
     private let models: ModelLibrary
-    private let settings: WorkerPool.Settings
+    private let settings: Settings
+    /// Where the trainer writes `best` and `last`, and where a resumed attempt finds `last`.
+    private let checkpointDirectory: String
     private let log: ServiceLog
     private let metrics: PrometheusRegistry
-    private let clock: @Sendable () -> Int
 
     private let lock = NSLock()
     private var leaseLost = false
@@ -25,40 +45,40 @@ final class JobExecution: TrainingObserver {
     private var firstStep: (time: Date, step: Int)?
     private var batchesPerEpoch = 1
     private var heartbeat: DispatchSourceTimer?
+    /// Why a suspended attempt hands its job back, for the `requeued` event.
+    var suspendReason = "service stopping"
 
-    private var lease: Lease { claimed.lease }
-    private var jobID: String { claimed.job.id }
-    private var checkpointDirectory: String { "\(settings.checkpointRoot)/\(jobID)" }
+    private var lease: Lease { reporter.lease }
+    private var jobID: String { job.id }
 
-    init(claimed: ClaimedJob, control: TrainingControl, store: JobStore, models: ModelLibrary,
-         settings: WorkerPool.Settings, log: ServiceLog, metrics: PrometheusRegistry, clock: @escaping @Sendable () -> Int) {
-        self.claimed = claimed
+    init(job: Assignment, reporter: JobReporter, control: TrainingControl, models: ModelLibrary, settings: Settings,
+         checkpointDirectory: String, log: ServiceLog, metrics: PrometheusRegistry) {
+        self.job = job
+        self.reporter = reporter
         self.control = control
-        self.store = store
         self.models = models
         self.settings = settings
+        self.checkpointDirectory = checkpointDirectory
         self.log = log
         self.metrics = metrics
-        self.clock = clock
     }
 
     func run() {
         startHeartbeat()
         defer { heartbeat?.cancel() }
-        log.info("attempt \(lease.attempt) started: \(claimed.job.cellKey)", job: jobID)
+        log.info("attempt \(lease.attempt) started: \(job.cellKey)", job: jobID)
         do {
-            let spec = try JobSpecCoding.trainingSpec(fromStored: claimed.job.spec)
+            let spec = try JobSpecCoding.trainingSpec(fromStored: job.spec)
             let model = try models.load(spec.model)
-            if claimed.job.startsFresh {
+            if job.startsFresh {
                 // Retried from scratch: the old checkpoints must not be resumed from.
-                try? FileManager.default.removeItem(atPath: checkpointDirectory)
-                try write { try $0.markStartedFresh(lease) }
+                try write { try $0.startFresh() }
             }
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
             let trainer = try Trainer(spec: spec, backbone: model.backbone, tokenizer: model.tokenizer,
                                       glueDirectory: settings.glueDirectory, checkpointDirectory: checkpointDirectory,
                                       control: control)
-            trainer.model.threads = settings.threadsPerWorker
+            trainer.model.threads = settings.threads
             trainer.defaultCheckpointEverySeconds = Double(settings.checkpointEverySeconds)
             batchesPerEpoch = max(1, trainer.batchesPerEpoch)
             trainer.observer = self
@@ -71,24 +91,13 @@ final class JobExecution: TrainingObserver {
             switch outcome {
             case let .finished(result):
                 let json = try Self.resultJSON(result)
-                // Rows first, in the finishing transaction; files after it commits (a crash in between leaves
-                // only an unlisted file, never a row without its file).
-                let dropped = try write { writer -> String? in
-                    let path = settings.keepLastCheckpoint ? nil : try writer.dropCheckpoint(lease, name: "last")
-                    try writer.finish(lease, result: json, now: clock())
-                    return path
-                }
-                if let dropped {
-                    for path in [dropped, "\(checkpointDirectory)/last.safetensors"] {
-                        try? FileManager.default.removeItem(atPath: path)
-                    }
-                }
+                try write { try $0.finish(result: json) }
                 log.info("succeeded: \(result.metric) \(result.testMetric)", job: jobID)
             case let .stopped(.cancel, step):
-                try write { try $0.confirmCancelled(lease, now: clock()) }
+                try write { try $0.confirmCancelled() }
                 log.info("cancelled at step \(step)", job: jobID)
             case let .stopped(.suspend, step):
-                try write { try $0.requeue(lease, reason: "service stopping; resumes from step \(step)", now: clock()) }
+                try write { try $0.requeue(reason: "\(suspendReason); resumes from step \(step)") }
                 log.info("suspended at step \(step) and re-queued", job: jobID)
             }
         } catch {
@@ -98,35 +107,27 @@ final class JobExecution: TrainingObserver {
 
     /// Ends the attempt as failed with the error's code, unless the lease is gone.
     private func fail(_ error: Error) {
-        let failure: JobFailure
-        switch error {
-        case let error as TrainingError where error.isDiskFull:
-            failure = JobFailure(code: "disk_full", message: error.description)
-        case let JobStoreError.sqlite(sqlite) where sqlite.isDiskFull:
-            failure = JobFailure(code: "disk_full", message: sqlite.description)
-        case let error as TrainingError: failure = JobFailure(code: error.code, message: error.description)
-        case let error as ModelLibrary.LoadError: failure = JobFailure(code: "model_unavailable", message: error.description)
-        case let error as JobSpecCoding.DecodeError: failure = JobFailure(code: "invalid_spec", message: error.description)
-        case JobStoreError.leaseLost: return
-        default: failure = JobFailure(code: "internal_error", message: "\(error)")
-        }
+        guard let failure = JobFailure(attemptError: error) else { return }
         log.warning("failed: \(failure.code): \(failure.message)", job: jobID)
-        do { try write { try $0.fail(lease, failure: failure, now: clock()) } } catch {
+        do { try write { try $0.fail(failure) } } catch {
             log.error("could not record the failure: \(error)", job: jobID)
         }
     }
 
-    // MARK: Store writes under the lease
+    // MARK: Reports under the lease
 
-    /// A write fenced by the lease; a lost lease stops the trainer and suppresses further writes.
+    /// A report fenced by the lease; a lost lease stops the trainer and suppresses further reports. A
+    /// report answering that the job is being cancelled stops the trainer too.
     @discardableResult
-    private func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+    private func write(_ body: (JobReporter) throws -> JobStatus) throws -> JobStatus {
         lock.lock()
         let lost = leaseLost
         lock.unlock()
         if lost { throw JobStoreError.leaseLost(jobID: jobID) }
         do {
-            return try store.write(body)
+            let status = try body(reporter)
+            if status == .cancelling, control.stopRequest != .cancel { control.requestStop(.cancel) }
+            return status
         } catch JobStoreError.leaseLost(let id) {
             lock.lock()
             leaseLost = true
@@ -138,7 +139,7 @@ final class JobExecution: TrainingObserver {
     }
 
     private func report(_ event: NewEvent) {
-        do { try write { try $0.appendEvent(event, lease: lease, now: clock()) } } catch {
+        do { try write { try $0.appendEvent(event) } } catch {
             log.debug("event not recorded: \(error)", job: jobID)
         }
     }
@@ -158,10 +159,7 @@ final class JobExecution: TrainingObserver {
         let best = bestMetric
         lock.unlock()
         do {
-            let reply = try write {
-                try $0.heartbeat(lease, progress: progress, bestMetric: best, leaseSeconds: settings.leaseSeconds, now: clock())
-            }
-            if reply == .cancelRequested { control.requestStop(.cancel) }
+            try write { try $0.heartbeat(progress: progress, bestMetric: best) }
         } catch {
             log.debug("heartbeat: \(error)", job: jobID)
         }
@@ -202,17 +200,11 @@ final class JobExecution: TrainingObserver {
         progress = JobProgress(step: record.step, totalSteps: record.totalSteps, epoch: epoch, etaSeconds: eta)
         lock.unlock()
         metrics.increment("unipelt_training_steps_total", help: "Training steps taken by all workers.")
-        if control.stopRequest == nil, try isCancelling() { control.requestStop(.cancel) }
         try write {
-            try $0.recordMetrics(lease, step: record.step, epoch: epoch, wallTime: now.timeIntervalSince1970,
+            try $0.recordMetrics(step: record.step, epoch: epoch, wallTime: now.timeIntervalSince1970,
                                  values: [NamedValue(name: "train_loss", value: Double(record.loss)),
-                                          NamedValue(name: "learning_rate", value: record.learningRate)])
+                                          NamedValue(name: "learning_rate", value: record.learningRate)], gates: [])
         }
-    }
-
-    /// A cancel is seen within one step, not only at the next heartbeat.
-    private func isCancelling() throws -> Bool {
-        try store.read { try $0.job(id: jobID).status == .cancelling }
     }
 
     private func recordEvaluation(_ record: EvaluationRecord) throws {
@@ -226,10 +218,9 @@ final class JobExecution: TrainingObserver {
         values += record.testMetrics.sorted { $0.key < $1.key }.map { NamedValue(name: "test_\($0.key)", value: $0.value) }
         let epoch = Double(record.step) / Double(batchesPerEpoch)
         let gates = record.gates.map { GateValue(layer: $0.layer, submodule: GateSubmodule($0.submodule), value: $0.mean) }
-        try write { writer in
-            try writer.recordMetrics(lease, step: record.step, epoch: epoch, wallTime: Date().timeIntervalSince1970,
-                                     values: values)
-            if !gates.isEmpty { try writer.recordGates(lease, step: record.step, values: gates) }
+        try write {
+            try $0.recordMetrics(step: record.step, epoch: epoch, wallTime: Date().timeIntervalSince1970, values: values,
+                                 gates: gates)
         }
         if record.isBest {
             lock.lock()
@@ -242,22 +233,9 @@ final class JobExecution: TrainingObserver {
                                         record.isBest ? " (best so far)" : "")))
     }
 
-    /// The trainer rewrites `best`/`last` in place; a hard link per step gives each recorded row a
-    /// file that never changes under it, so a download always matches its recorded SHA-256.
+    /// The trainer rewrites `best`/`last` in place; the reporter keeps this version for its row.
     private func recordCheckpoint(_ record: CheckpointRecord) throws {
-        let snapshot = "\(checkpointDirectory)/\(record.name)-step\(record.step).safetensors"
-        let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: snapshot) { try fileManager.removeItem(atPath: snapshot) }
-        do { try fileManager.linkItem(atPath: record.path, toPath: snapshot) } catch {
-            try fileManager.copyItem(atPath: record.path, toPath: snapshot)
-        }
-        let metricsJSON = record.metric.map { JSONValue.object([("valid_metric", .number($0))]).serialized() }
-        let replaced = try write {
-            try $0.recordCheckpoint(lease, NewCheckpoint(name: record.name, step: record.step, path: snapshot,
-                                                          bytes: record.bytes, sha256: record.sha256, metrics: metricsJSON),
-                                    isBest: record.name == "best", now: clock()).replacedPath
-        }
-        if let replaced, replaced != snapshot { try? fileManager.removeItem(atPath: replaced) }
+        try write { try $0.recordCheckpoint(record) }
         metrics.increment("unipelt_checkpoints_written_total",
                           help: "Checkpoints written by all workers, by why: evaluation, periodic or suspension.",
                           labels: ["reason": record.reason.rawValue])

@@ -148,8 +148,17 @@ public final class WorkerPool: @unchecked Sendable {
             running[job.id] = nil
             condition.unlock()
         }
-        let execution = JobExecution(claimed: claimed, control: control, store: store, models: models,
-                                     settings: settings, log: log, metrics: metrics, clock: clock)
+        let files = CheckpointFolders(root: settings.checkpointRoot)
+        let reporter = StoreReporter(lease: claimed.lease, store: store, files: files, leaseSeconds: settings.leaseSeconds,
+                                     keepLastCheckpoint: settings.keepLastCheckpoint, clock: clock)
+        let execution = JobExecution(job: JobExecution.Assignment(id: job.id, cellKey: job.cellKey, spec: job.spec,
+                                                                              startsFresh: job.startsFresh),
+                                     reporter: reporter, control: control, models: models,
+                                     settings: JobExecution.Settings(threads: settings.threadsPerWorker,
+                                                                     glueDirectory: settings.glueDirectory,
+                                                                     heartbeatSeconds: settings.heartbeatSeconds,
+                                                                     checkpointEverySeconds: settings.checkpointEverySeconds),
+                                     checkpointDirectory: files.directory(jobID: job.id), log: log, metrics: metrics)
         execution.run()
     }
 }

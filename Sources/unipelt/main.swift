@@ -14,6 +14,8 @@ struct Command {
 let commands: [Command] = [
     Command(name: "serve", summary: "run the service: HTTP API, job queue, training workers",
             usage: ServeCommand.usage, run: ServeCommand.run),
+    Command(name: "worker", summary: "train jobs of a service over HTTP (another machine, a Slurm node)",
+            usage: WorkerCommand.usage, run: WorkerCommand.run),
     Command(name: "config", summary: "print the settings serve would use",
             usage: ConfigCommand.usage, run: ConfigCommand.run),
     Command(name: "train", summary: "train one job in the foreground (no server)",

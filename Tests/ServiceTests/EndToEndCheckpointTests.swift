@@ -29,11 +29,11 @@ extension EndToEndTests {
 
         service = try periodicService()
         let freshID = try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: Self.periodicJob).object["id"] as? String)
-        let interrupted = try waitForJob(service, id)
-        let fresh = try waitForJob(service, freshID)
+        let interrupted = try service.waitForJob(id)
+        let fresh = try service.waitForJob(freshID)
         XCTAssertEqual(interrupted["status"] as? String, "succeeded", "\(interrupted)\n\(service.logText())")
         XCTAssertEqual(fresh["status"] as? String, "succeeded", "\(fresh)")
-        let messages = try events(service, id).compactMap { $0["message"] as? String }
+        let messages = try service.events(ofJob: id).compactMap { $0["message"] as? String }
         XCTAssertTrue(messages.contains { $0.contains("resumes from its last checkpoint") }, "\(messages)")
         // The resumed attempt's first step is the one after the checkpoint: nothing older is trained again.
         let replayed = try stepRows(service, id).filter { ($0["wall_time"] as? Double ?? 0) > killed }
@@ -67,7 +67,7 @@ extension EndToEndTests {
 
         let service = try periodicService()
         let id = try onlyJobID(service)
-        let job = try waitForJob(service, id)
+        let job = try service.waitForJob(id)
         XCTAssertEqual(job["status"] as? String, "succeeded", "\(job)\n\(service.logText())")
         XCTAssertEqual(job["attempt"] as? Int, 4)
         XCTAssertEqual(try stepRows(service, id).compactMap { $0["step"] as? Int }, Array(1...400))
@@ -83,7 +83,7 @@ extension EndToEndTests {
     private func waitForPeriodicCheckpoint(_ service: ServiceProcess, _ id: String, after step: Int) throws -> Int {
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
-            let steps = try events(service, id).filter { $0["type"] as? String == "checkpoint" }
+            let steps = try service.events(ofJob: id).filter { $0["type"] as? String == "checkpoint" }
                 .compactMap { ($0["data"] as? [String: Any])?["step"] as? Int }
             if let written = steps.first(where: { $0 > step }) { return written }
             if try service.json("/v1/jobs/\(id)").object["status"] as? String == "succeeded" {
@@ -106,18 +106,6 @@ extension EndToEndTests {
                                                                         nan: "nan")
         let state = try decoder.decode(TrainingState.self, from: Data((checkpoint.metadata["state"] ?? "").utf8))
         return state.step
-    }
-
-    /// Every event of the job, oldest first, across pages.
-    private func events(_ service: ServiceProcess, _ id: String) throws -> [[String: Any]] {
-        var all: [[String: Any]] = []
-        var after = ""
-        while true {
-            let page = try service.json("/v1/jobs/\(id)/events?limit=100\(after)").object
-            all += page["data"] as? [[String: Any]] ?? []
-            guard page["has_more"] as? Bool == true, let last = page["last_id"] as? String else { return all }
-            after = "&after=\(last)"
-        }
     }
 
     private func stepRows(_ service: ServiceProcess, _ id: String) throws -> [[String: Any]] {

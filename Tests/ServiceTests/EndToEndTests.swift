@@ -206,14 +206,14 @@ extension EndToEndTests {
         XCTAssertEqual(service.waitForExit(timeout: 60), 0, service.logText())
 
         service = try ServiceProcess(world: world)
-        let interrupted = try waitForJob(service, interruptedID)
+        let interrupted = try service.waitForJob(interruptedID)
         let events = (try service.json("/v1/jobs/\(interruptedID)/events?limit=100").object["data"] as? [[String: Any]] ?? [])
             .compactMap { $0["message"] as? String }
         XCTAssertTrue(events.contains { $0.contains("resumes from its last checkpoint") }, "\(events)")
         XCTAssertTrue(events.contains { $0.contains("handed back") }, "\(events)")
 
         let freshID = try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: job).object["id"] as? String)
-        let fresh = try waitForJob(service, freshID)
+        let fresh = try service.waitForJob(freshID)
         XCTAssertEqual(interrupted["status"] as? String, "succeeded", "\(interrupted)")
         XCTAssertEqual(fresh["status"] as? String, "succeeded", "\(fresh)")
         let interruptedResult = interrupted["result"] as? [String: Any]
@@ -242,17 +242,6 @@ extension EndToEndTests {
         XCTAssertEqual(finished["split"] as? String, "official", file: file, line: line)
         XCTAssertEqual(finished["train_rows"] as? [Int], trainer.data.trainRows, file: file, line: line)
         XCTAssertEqual(finished["dev_rows"] as? [Int], trainer.data.devRows, file: file, line: line)
-    }
-
-    func waitForJob(_ service: ServiceProcess, _ id: String) throws -> [String: Any] {
-        let deadline = Date().addingTimeInterval(300)
-        while Date() < deadline {
-            let job = try service.json("/v1/jobs/\(id)").object
-            if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { return job }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        XCTFail("job \(id) did not finish; log:\n\(service.logText())")
-        return [:]
     }
 
     func losses(_ service: ServiceProcess, _ id: String) throws -> [Double] {

@@ -68,48 +68,24 @@ class TinyWorldTestCase: XCTestCase {
     }
 }
 
-/// The real `unipelt serve` binary in a child process, on a free loopback port.
-final class ServiceProcess {
+/// A program of this build in a child process, its output in a log file in the world's folder.
+class ChildProcess {
     let process = Process()
     let logPath: String
-    private(set) var port = 0
 
-    static var binary: URL {
-        // The test runner (the .xctest) sits in the build products folder next to the executables.
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("unipelt")
-    }
-
-    init(world: TinyWorld, extraEnvironment: [String: String] = [:], arguments: [String] = []) throws {
-        logPath = world.root.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log").path
+    init(world: TinyWorld, logName: String, arguments: [String], environment: [String: String]) throws {
+        logPath = world.root.appendingPathComponent(logName).path
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = Self.binary
-        process.arguments = ["serve"] + arguments
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNIPELT_") && $0.key != "NOTIFY_SOCKET" }
-        environment.merge([
-            "UNIPELT_DATA_DIR": world.dataDirectory, "UNIPELT_MODEL_DIR": world.modelDirectory,
-            "UNIPELT_GLUE_DIR": world.glueDirectory, "UNIPELT_DEFAULT_MODEL": "tiny",
-            "UNIPELT_LISTEN_PORT": "0", "UNIPELT_WORKERS": "2", "UNIPELT_THREADS_PER_WORKER": "1",
-            "UNIPELT_LEASE_SECONDS": "6", "UNIPELT_HEARTBEAT_SECONDS": "1", "UNIPELT_SHUTDOWN_TIMEOUT_SECONDS": "30",
-        ]) { $1 }
-        environment.merge(extraEnvironment) { $1 }
+        process.executableURL = ServiceProcess.binary
+        process.arguments = arguments
         process.environment = environment
         let log = FileHandle(forWritingAtPath: logPath)!
         process.standardError = log
         process.standardOutput = log
         try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let match = logText().range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                port = Int(logText()[match].split(separator: ":").last!)!
-                return
-            }
-            guard process.isRunning else { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        throw NSError(domain: "ServiceProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start:\n\(logText())"])
     }
 
-    /// A failing test must not leave a server behind.
+    /// A failing test must not leave a process behind.
     deinit {
         if process.isRunning {
             signal(SIGKILL)
@@ -131,6 +107,39 @@ final class ServiceProcess {
             return nil
         }
         return process.terminationStatus
+    }
+}
+
+/// The real `unipelt serve` binary in a child process, on a free loopback port.
+final class ServiceProcess: ChildProcess {
+    private(set) var port = 0
+
+    static var binary: URL {
+        // The test runner (the .xctest) sits in the build products folder next to the executables.
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("unipelt")
+    }
+
+    init(world: TinyWorld, extraEnvironment: [String: String] = [:], arguments: [String] = []) throws {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("UNIPELT_") && $0.key != "NOTIFY_SOCKET" }
+        environment.merge([
+            "UNIPELT_DATA_DIR": world.dataDirectory, "UNIPELT_MODEL_DIR": world.modelDirectory,
+            "UNIPELT_GLUE_DIR": world.glueDirectory, "UNIPELT_DEFAULT_MODEL": "tiny",
+            "UNIPELT_LISTEN_PORT": "0", "UNIPELT_WORKERS": "2", "UNIPELT_THREADS_PER_WORKER": "1",
+            "UNIPELT_LEASE_SECONDS": "6", "UNIPELT_HEARTBEAT_SECONDS": "1", "UNIPELT_SHUTDOWN_TIMEOUT_SECONDS": "30",
+        ]) { $1 }
+        environment.merge(extraEnvironment) { $1 }
+        try super.init(world: world, logName: "serve-\(UUID().uuidString.prefix(6)).log", arguments: ["serve"] + arguments,
+                       environment: environment)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let match = logText().range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                port = Int(logText()[match].split(separator: ":").last!)!
+                return
+            }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw NSError(domain: "ServiceProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "serve did not start:\n\(logText())"])
     }
 
     /// curl against the service: (HTTP status, body, response headers).
@@ -164,6 +173,32 @@ final class ServiceProcess {
         let response = try curl(arguments, path: path)
         let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
         return (response.status, object)
+    }
+}
+
+extension ServiceProcess {
+    /// Polls the job until it is terminal and returns it.
+    func waitForJob(_ id: String, timeout: TimeInterval = 300) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let job = try json("/v1/jobs/\(id)").object
+            if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { return job }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTFail("job \(id) did not finish; log:\n\(logText())")
+        return [:]
+    }
+
+    /// Every event of the job, oldest first, across pages.
+    func events(ofJob id: String) throws -> [[String: Any]] {
+        var all: [[String: Any]] = []
+        var after = ""
+        while true {
+            let page = try json("/v1/jobs/\(id)/events?limit=100\(after)").object
+            all += page["data"] as? [[String: Any]] ?? []
+            guard page["has_more"] as? Bool == true, let last = page["last_id"] as? String else { return all }
+            after = "&after=\(last)"
+        }
     }
 }
 

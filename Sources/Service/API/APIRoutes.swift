@@ -28,6 +28,8 @@ public struct APIContext: Sendable {
     public var installation: Installation?
     /// Trained models for predict and export; nil answers those routes with 503.
     public var inference: Inference?
+    /// Lease and checkpoint settings the pull-worker endpoints apply.
+    public var workerEndpoints = WorkerEndpointSettings()
 
     public init(store: JobStore, vocabulary: @autoclosure @escaping @Sendable () -> SweepVocabulary,
                 now: @escaping @Sendable () -> Int,
@@ -59,6 +61,7 @@ public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     OpsAPI(context: context).register(on: &router, routes)
     CatalogAPI(context: context).register(on: &router, routes)
     CleanupAPI(context: context).register(on: &router, routes)
+    WorkerAPI(context: context).register(on: &router, routes)
     Dashboard.register(on: &router)
     OpenAPI.register(on: &router, version: context.codeVersion)  // last: it describes the routes above
 }

@@ -195,6 +195,9 @@ struct JobObject: Encodable, Identified {
     let best_metric: Nullable<Metric>
     let result: JSONValue
     let best_checkpoint_id: Nullable<String>
+    /// Who holds the lease while it runs: the service's own worker, or a pull worker's host, process and
+    /// Slurm array task.
+    let worker: Nullable<String>
 
     init(_ job: Job) throws {
         let spec = try APIJSON.parseStored(job.spec)
@@ -224,6 +227,7 @@ struct JobObject: Encodable, Identified {
         best_metric = Nullable(job.bestMetric.map { Metric(name: $0.name, value: $0.value) })
         result = try job.result.map(APIJSON.parseStored) ?? .null
         best_checkpoint_id = Nullable(job.bestCheckpointID)
+        worker = Nullable(job.leaseOwner)
     }
 }
 

@@ -43,6 +43,15 @@ extension APIError {
         case let error as ModelLibrary.LoadError:
             return APIError(status: 409, type: "conflict_error", code: "model_unavailable",
                             message: "the job's base model cannot be loaded: \(error)")
+        case let error as CheckpointUploadError:
+            switch error {
+            case .checksumMismatch:
+                return APIError(status: 422, type: "invalid_request_error", code: "checksum_mismatch",
+                                message: error.description, param: WorkerWire.checksumHeader)
+            case .unwritable:
+                return APIError(status: 503, type: "server_error", code: "checkpoint_unwritable",
+                                message: "the checkpoint could not be stored; nothing was recorded")
+            }
         case let error as TrainingError where ["invalid_checkpoint", "missing_data"].contains(error.code):
             // The reason names server paths; the client learns only which checkpoint failed.
             return APIError(status: 409, type: "conflict_error", code: error.code,
@@ -68,6 +77,10 @@ extension APIError {
             case .finish, .fail, .requeue, .confirmCancellation: code = error.code
             }
             return APIError(status: 409, type: "conflict_error", code: code, message: error.description)
+        case .leaseLost(let jobID):
+            return APIError(status: 409, type: "conflict_error", code: error.code,
+                            message: "the lease on job \(jobID) is no longer yours: the job was rescued, finished or "
+                                + "claimed again; stop without further reports")
         case .invalidCursor(_, let cursor):
             return APIError(status: 400, type: "invalid_request_error", code: "invalid_cursor",
                             message: "after: \(cursor) names nothing in this list", param: "after")
@@ -91,6 +104,20 @@ extension APIError {
         default:
             return nil
         }
+    }
+
+    /// A worker endpoint's body that is not the message it takes.
+    static func invalidWorkerMessage(_ error: Error) -> APIError {
+        guard let decoding = error as? DecodingError else { return invalidValue("body", "\(error)") }
+        let path: [CodingKey]
+        switch decoding {
+        case let .keyNotFound(key, context): path = context.codingPath + [key]
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
+            path = context.codingPath
+        @unknown default: path = []
+        }
+        let param = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return invalidValue(param.isEmpty ? "body" : param, "not a valid worker message (\(decoding))")
     }
 
     static func unauthorized() -> APIError {

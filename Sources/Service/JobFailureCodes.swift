@@ -1,0 +1,20 @@
+import JobStore
+import Training
+
+extension JobFailure {
+    /// The one table of failure codes: what an attempt that ended with `error` records. Nil for a lost lease,
+    /// whose job now belongs to someone else (nothing to record).
+    init?(attemptError error: Error) {
+        switch error {
+        case JobStoreError.leaseLost: return nil
+        case let error as TrainingError where error.isDiskFull:
+            self.init(code: "disk_full", message: error.description)
+        case let JobStoreError.sqlite(sqlite) where sqlite.isDiskFull:
+            self.init(code: "disk_full", message: sqlite.description)
+        case let error as TrainingError: self.init(code: error.code, message: error.description)
+        case let error as ModelLibrary.LoadError: self.init(code: "model_unavailable", message: error.description)
+        case let error as JobSpecCoding.DecodeError: self.init(code: "invalid_spec", message: error.description)
+        default: self.init(code: "internal_error", message: "\(error)")
+        }
+    }
+}

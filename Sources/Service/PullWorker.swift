@@ -1,0 +1,181 @@
+import Foundation
+import JobStore
+import Training
+
+/// A training worker on any machine that reaches the service over HTTP (`unipelt worker`): it claims a job
+/// under a lease, resumes it from the `last` checkpoint the service holds, trains it with the same
+/// `JobExecution` as the in-process workers and reports through a `RemoteReporter`. The service stays the
+/// only writer of the job store; this side keeps only a scratch folder per running job.
+public final class PullWorker: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var server: URL
+        public var token: String?
+        public var threads: Int
+        /// Run one job (or find none) and return: a Slurm array task is one worker for one job.
+        public var once: Bool
+        /// Named model folders; a model missing here is fetched from the service into `workDirectory/models`.
+        public var modelDirectory: String
+        public var glueDirectory: String
+        /// Scratch checkpoints of the running job and the fetched models.
+        public var workDirectory: String
+        /// Who runs the job, shown in its `claimed` event (host, process, Slurm job).
+        public var owner: String
+        public var pollSeconds: Double = 2
+
+        public init(server: URL, token: String?, threads: Int, once: Bool, modelDirectory: String, glueDirectory: String,
+                    workDirectory: String, owner: String) {
+            self.server = server
+            self.token = token
+            self.threads = threads
+            self.once = once
+            self.modelDirectory = modelDirectory
+            self.glueDirectory = glueDirectory
+            self.workDirectory = workDirectory
+            self.owner = owner
+        }
+    }
+
+    private let options: Options
+    private let client: ServiceClient
+    private let log: ServiceLog
+    private let metrics = PrometheusRegistry()
+    private let condition = NSCondition()
+    private var stopping = false
+    private var running: TrainingControl?
+    /// Model libraries by folder and default model name.
+    private var libraries: [String: ModelLibrary] = [:]
+
+    public init(options: Options, log: ServiceLog) {
+        self.options = options
+        self.log = log
+        client = ServiceClient(base: options.server, token: options.token)
+    }
+
+    /// Claims and runs jobs until `stop()` (or after one claim with `once`). Returns the process exit status:
+    /// 0, or 1 when the service stayed unreachable.
+    public func run() -> Int32 {
+        var failedClaims = 0
+        while !isStopping {
+            let assignment: WorkerWire.Assignment?
+            do {
+                let body = try client.send("POST", "v1/workers/claim",
+                                           json: Data(try WorkerWire.encode(WorkerWire.ClaimRequest(owner: options.owner))))
+                assignment = try WorkerWire.decode(WorkerWire.ClaimReply.self, from: Array(body)).assignment
+                failedClaims = 0
+            } catch {
+                log.error("claim failed: \(error)")
+                failedClaims += 1
+                if options.once && failedClaims >= 3 { return 1 }
+                pause()
+                continue
+            }
+            if let assignment { execute(assignment) } else if !options.once { pause() }
+            if options.once { return 0 }
+        }
+        return 0
+    }
+
+    /// SIGTERM (shutdown, Slurm preemption or time limit): the running job writes its `last` checkpoint, hands
+    /// it to the service and goes back to the queue; nothing new is claimed.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        let control = running
+        condition.broadcast()
+        condition.unlock()
+        control?.requestStop(.suspend)
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    private func pause() {
+        condition.lock()
+        if !stopping { _ = condition.wait(until: Date().addingTimeInterval(options.pollSeconds)) }
+        condition.unlock()
+    }
+
+    private func execute(_ assignment: WorkerWire.Assignment) {
+        let lease = Lease(jobID: assignment.jobId, token: assignment.leaseToken, attempt: assignment.attempt)
+        let reporter = RemoteReporter(lease: lease, client: client)
+        let scratch = "\(options.workDirectory)/jobs/\(assignment.jobId)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let control = TrainingControl()
+        condition.lock()
+        running = control
+        if stopping { control.requestStop(.suspend) }
+        condition.unlock()
+        defer {
+            condition.lock()
+            running = nil
+            condition.unlock()
+        }
+        do {
+            try? FileManager.default.removeItem(atPath: scratch)
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            if let resume = assignment.resume {
+                try client.download("v1/jobs/\(assignment.jobId)/checkpoints/\(resume.id)/content",
+                                    to: "\(scratch)/last.safetensors", sha256: resume.sha256)
+            }
+        } catch {
+            // Without its checkpoint the job would start over; hand it back for another try instead.
+            log.error("could not fetch the checkpoint to resume from: \(error)", job: assignment.jobId)
+            _ = try? reporter.requeue(reason: "the worker could not fetch its checkpoint: \(error)")
+            return
+        }
+        let models: ModelLibrary
+        do { models = try library(for: assignment) } catch {
+            log.error("could not fetch the model: \(error)", job: assignment.jobId)
+            _ = try? reporter.fail(JobFailure(code: "model_unavailable", message: "\(error)"))
+            return
+        }
+        let execution = JobExecution(
+            job: JobExecution.Assignment(id: assignment.jobId, cellKey: assignment.cellKey, spec: assignment.spec,
+                                         startsFresh: assignment.startsFresh),
+            reporter: reporter, control: control, models: models,
+            settings: JobExecution.Settings(threads: options.threads, glueDirectory: options.glueDirectory,
+                                            heartbeatSeconds: assignment.heartbeatSeconds,
+                                            checkpointEverySeconds: assignment.checkpointEverySeconds),
+            checkpointDirectory: scratch, log: log, metrics: metrics)
+        execution.suspendReason = "worker \(options.owner) stopping"
+        execution.run()
+    }
+
+    /// The library holding the job's model: the worker's model folder when the model is there, else the cache
+    /// of models fetched from the service (fetched now when it is not there either). One library per folder
+    /// and default name, so a model is loaded once for every job that names it.
+    private func library(for assignment: WorkerWire.Assignment) throws -> ModelLibrary {
+        let requested = try JobSpecCoding.trainingSpec(fromStored: assignment.spec).model
+        let name = requested == "default" ? assignment.defaultModel : requested
+        var directory = options.modelDirectory
+        if !FileManager.default.fileExists(atPath: "\(directory)/\(name)/config.json") {
+            directory = "\(options.workDirectory)/models"
+            if !FileManager.default.fileExists(atPath: "\(directory)/\(name)/config.json") {
+                try fetchModel(name, into: directory)
+            }
+        }
+        let key = "\(directory)\u{0}\(assignment.defaultModel)"
+        if let library = libraries[key] { return library }
+        let library = ModelLibrary(directory: directory, defaultName: assignment.defaultModel)
+        libraries[key] = library
+        return library
+    }
+
+    /// Downloads every file of the model, each checked against its SHA-256, into a folder that gets the model's
+    /// name only once whole.
+    private func fetchModel(_ name: String, into directory: String) throws {
+        let listing = try WorkerWire.decode(WorkerWire.ModelFiles.self,
+                                            from: Array(try client.send("GET", "v1/models/\(name)/files")))
+        let partial = "\(directory)/.\(name).part"
+        try? FileManager.default.removeItem(atPath: partial)
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        for file in listing.files {
+            log.info("fetching model \(name): \(file.name) (\(file.bytes) bytes)")
+            try client.download("v1/models/\(name)/files/\(file.name)", to: "\(partial)/\(file.name)", sha256: file.sha256)
+        }
+        try FileManager.default.moveItem(atPath: partial, toPath: "\(directory)/\(name)")
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import JobStore
+
+/// The messages between a pull worker (`unipelt worker`) and the service's worker endpoints, JSON with
+/// snake_case keys. A leased request names its lease in two headers; every leased reply is the job's status.
+enum WorkerWire {
+    static let leaseTokenHeader = "X-Lease-Token"
+    static let leaseAttemptHeader = "X-Lease-Attempt"
+    static let checksumHeader = "X-Checksum-SHA256"
+
+    static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = .sortedKeys
+        return Array(try encoder.encode(value))
+    }
+
+    static func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(type, from: Data(bytes))
+    }
+
+    struct ClaimRequest: Codable {
+        /// Who runs the job, for the `claimed` event: host, process, and the Slurm job when there is one.
+        var owner: String
+    }
+
+    struct ClaimReply: Codable {
+        /// Nil when no job is waiting.
+        var assignment: Assignment?
+    }
+
+    /// A claimed job with its lease and what the attempt needs to run it anywhere.
+    struct Assignment: Codable {
+        var jobId: String
+        var cellKey: String
+        /// The stored job spec (JSON text).
+        var spec: String
+        var startsFresh: Bool
+        var attempt: Int
+        var leaseToken: String
+        /// The model a spec's `"model": "default"` names on the service.
+        var defaultModel: String
+        /// The job's `last` checkpoint to resume from, when an earlier attempt left one.
+        var resume: CheckpointReference?
+        var heartbeatSeconds: Int
+        var checkpointEverySeconds: Int
+    }
+
+    struct CheckpointReference: Codable {
+        var id: String
+        var sha256: String
+        var bytes: Int
+    }
+
+    struct Metric: Codable {
+        var name: String
+        var value: Double
+    }
+
+    struct Progress: Codable {
+        var step: Int
+        var totalSteps: Int?
+        var epoch: Double?
+        var etaSeconds: Int?
+    }
+
+    struct Heartbeat: Codable {
+        var progress: Progress?
+        var bestMetric: Metric?
+    }
+
+    struct Gate: Codable {
+        var layer: Int
+        /// `A`, `P`, `Lq` or `Lv`.
+        var module: String
+        var value: Double
+    }
+
+    struct Metrics: Codable {
+        var step: Int
+        var epoch: Double?
+        var wallTime: Double
+        var values: [Metric]
+        var gates: [Gate]
+    }
+
+    struct Event: Codable {
+        var type: String
+        var level: String
+        var message: String
+        var data: String?
+    }
+
+    struct Finish: Codable {
+        /// The trainer's result as JSON text.
+        var result: String
+    }
+
+    struct Failure: Codable {
+        var code: String
+        var message: String
+    }
+
+    struct Requeue: Codable {
+        var reason: String
+    }
+
+    struct ModelFile: Codable {
+        var name: String
+        var bytes: Int
+        var sha256: String
+    }
+
+    struct ModelFiles: Codable {
+        /// The folder name (`default` resolved).
+        var model: String
+        var files: [ModelFile]
+    }
+
+    struct StatusReply: Codable {
+        var status: String
+    }
+}
+
+extension NamedValue {
+    init(_ metric: WorkerWire.Metric) { self.init(name: metric.name, value: metric.value) }
+    var wire: WorkerWire.Metric { WorkerWire.Metric(name: name, value: value) }
+}
+
+extension JobProgress {
+    init(_ progress: WorkerWire.Progress) {
+        self.init(step: progress.step, totalSteps: progress.totalSteps, epoch: progress.epoch,
+                  etaSeconds: progress.etaSeconds)
+    }
+    var wire: WorkerWire.Progress {
+        WorkerWire.Progress(step: step, totalSteps: totalSteps, epoch: epoch, etaSeconds: etaSeconds)
+    }
+}
