@@ -1,4 +1,4 @@
-// Queue operations on jobs (docs/service.md §4.3, §5): enqueue, claim with a lease, heartbeat, and
+// Queue operations on jobs: enqueue, claim with a lease, heartbeat, and
 // the transitions out of running. Every write by a worker is fenced by its lease token: once the
 // job was rescued, re-claimed or finished, the stale worker's writes change nothing and throw
 // `leaseLost`, which tells it to stop.

@@ -33,11 +33,11 @@ public final class BertModel {
     /// split over them, each piece a single-threaded OpenBLAS call (the model sets OpenBLAS to one thread).
     /// Results do not depend on it. Several concurrent jobs on a small machine are best served by 1 each.
     public var threads = 1 {
-        didSet { if threads != workers.count { workers = WorkerPool(count: threads) } }
+        didSet { if threads != workers.count { workers = StepWorkers(count: threads) } }
     }
-    private(set) var workers = WorkerPool(count: 1)
+    private(set) var workers = StepWorkers(count: 1)
 
-    private let pool = BufferPool()
+    private let pool = ActivationArena()
     let embeddings: Embeddings
     let layers: [EncoderLayer]
     let prefix: PrefixEncoder?

@@ -18,7 +18,7 @@ struct LinearLayer {
 
     /// x: (rows, in) → out: (rows, out) with row stride `ldOut`. `accumulate` adds to out (bias included).
     func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int,
-                 ldOut: Int? = nil, accumulate: Bool = false, workers: WorkerPool) {
+                 ldOut: Int? = nil, accumulate: Bool = false, workers: StepWorkers) {
         let ld = ldOut ?? outFeatures
         if let bias {
             workers.rows(rows) { r in
@@ -35,7 +35,7 @@ struct LinearLayer {
     /// dx = dout·W (accumulated into dx unless `overwrite`) when asked for and, for trained tensors,
     /// dW += doutᵀ·x and db += Σ dout.
     func backward(_ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                  overwrite: Bool = false, rows: Int, ldDout: Int? = nil, workers: WorkerPool) {
+                  overwrite: Bool = false, rows: Int, ldDout: Int? = nil, workers: StepWorkers) {
         let ld = ldDout ?? outFeatures
         if let dx {
             workers.gemm(.none, .none, m: rows, n: inFeatures, k: outFeatures, a: dout, lda: ld, b: weight.value,
@@ -69,7 +69,7 @@ struct LayerNormLayer {
 
     /// Writes sum = a + b (kept for backward), the row statistics, and y.
     func forward(adding a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, sum: UnsafeMutablePointer<Float>,
-                 y: UnsafeMutablePointer<Float>, stats: RowStats, rows: Int, workers: WorkerPool) {
+                 y: UnsafeMutablePointer<Float>, stats: RowStats, rows: Int, workers: StepWorkers) {
         workers.rows(rows) { r in
             let o = r.lowerBound * width
             LayerNorm.forward(adding: a + o, b + o, sum: sum + o, gamma: gamma.value, beta: beta.value, y: y + o,
@@ -87,7 +87,7 @@ struct LayerNormLayer {
     /// Accumulates dx += ∂L/∂x (x = the LayerNorm input) and dγ/dβ when trained. With trained γ/β the rows
     /// share the parameter gradients, so that case stays on one thread.
     func backward(_ dy: UnsafePointer<Float>, input: UnsafePointer<Float>, stats: RowStats,
-                  dx: UnsafeMutablePointer<Float>, rows: Int, workers: WorkerPool) {
+                  dx: UnsafeMutablePointer<Float>, rows: Int, workers: StepWorkers) {
         func block(_ r: Range<Int>) {
             let o = r.lowerBound * width
             LayerNorm.backward(dy: dy + o, x: input + o, mean: stats.mean + r.lowerBound,
@@ -110,7 +110,7 @@ struct RowStats {
         self.rstd = rstd
     }
 
-    init(_ pool: BufferPool, rows: Int) {
+    init(_ pool: ActivationArena, rows: Int) {
         self.init(mean: pool.make(rows), rstd: pool.make(rows))
     }
 }

@@ -23,14 +23,14 @@ struct PrefixEncoder {
 
     var rowStride: Int { mlpOut.outFeatures }
 
-    func forward(_ act: Activations, workers: WorkerPool) {
+    func forward(_ act: Activations, workers: StepWorkers) {
         mlpIn.forward(embedding.value, act.middle, rows: length, workers: workers)
         Tanh.forward(x: act.middle, y: act.middle, count: length * mlpIn.outFeatures)
         mlpOut.forward(act.middle, act.keyValues, rows: length, workers: workers)
     }
 
     /// From act.dkeyValues (accumulated by every layer's attention backward) into the MLP and E.
-    func backward(_ act: Activations, workers: WorkerPool) {
+    func backward(_ act: Activations, workers: StepWorkers) {
         let width = mlpIn.outFeatures
         Buffer.zero(act.dmiddle, length * width)
         mlpOut.backward(act.dkeyValues, act.middle, dx: act.dmiddle, rows: length, workers: workers)

@@ -9,7 +9,7 @@ struct StepShape {
     let prefixLength: Int
     let training: Bool
     /// The model's threads for independent work (samples, row blocks).
-    let workers: WorkerPool
+    let workers: StepWorkers
 
     var tokens: Int { batch * seqLen }
     /// Keys per query: the prefix, then the tokens.

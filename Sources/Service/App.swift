@@ -11,7 +11,7 @@ public final class App: @unchecked Sendable {
     public let config: Config
     public let store: JobStore
     public let models: ModelLibrary
-    public let workers: WorkerPool
+    public let workers: JobWorkers
     public let metrics = PrometheusRegistry()
     public let log: ServiceLog
     private let rescuer: LeaseRescuer
@@ -58,7 +58,7 @@ public final class App: @unchecked Sendable {
         models = ModelLibrary(directory: config.resolvedModelDirectory, defaultName: config.defaultModel)
         let concurrency = config.resolvedConcurrency()
         // Under another executor the jobs are trained elsewhere: this process only serves and schedules.
-        var workerSettings = WorkerPool.Settings(workers: config.executor == .local ? concurrency.workers : 0,
+        var workerSettings = JobWorkers.Settings(workers: config.executor == .local ? concurrency.workers : 0,
                                                  threadsPerWorker: concurrency.threadsPerWorker,
                                                  leaseSeconds: config.leaseSeconds,
                                                  heartbeatSeconds: config.heartbeatSeconds,
@@ -66,7 +66,7 @@ public final class App: @unchecked Sendable {
                                                  checkpointRoot: checkpointRoot,
                                                  checkpointEverySeconds: config.checkpointEverySeconds)
         workerSettings.keepLastCheckpoint = config.keepLastCheckpoint
-        workers = WorkerPool(store: store, models: models, settings: workerSettings, log: log, metrics: metrics,
+        workers = JobWorkers(store: store, models: models, settings: workerSettings, log: log, metrics: metrics,
                              clock: Self.clock)
         let log = self.log
         rescuer = LeaseRescuer(store: store, clock: Self.clock,

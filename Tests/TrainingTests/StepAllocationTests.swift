@@ -8,7 +8,7 @@ import XCTest
 /// process (the model's workers included) by the malloc family CAllocationCounter puts in the C library's place.
 ///
 /// One allocation is known and allowed, and only by its exact count: with several workers each call that wakes
-/// them allocates one closure context (`WorkerPool.run`: `withoutActuallyEscaping` boxes the caller's closure so
+/// them allocates one closure context (`StepWorkers.run`: `withoutActuallyEscaping` boxes the caller's closure so
 /// the helper threads can call it). The pool counts those calls, so any other allocation still fails the test,
 /// and with one worker the count must be zero.
 final class StepAllocationTests: XCTestCase {

@@ -49,7 +49,7 @@ public struct APIContext: Sendable {
     }
 }
 
-/// Registers the /v1 API (service.md §4.1), the unversioned ops and dashboard routes, and the scrape-time
+/// Registers the /v1 API, the unversioned ops and dashboard routes, and the scrape-time
 /// gauges of `/metrics`. Call once per router.
 public func registerAPIRoutes(on router: inout Router, context: APIContext) {
     let routes = APIRoutes(context: context)
@@ -179,7 +179,7 @@ extension QueryParameters {
         return text
     }
 
-    /// `limit` (default 20, 1…100) and `after` (an id of the listed kind) of the object lists (service.md §4.4).
+    /// `limit` (default 20, 1…100) and `after` (an id of the listed kind) of the object lists.
     func listWindow(of object: StoreObject) throws -> (limit: Int, after: String?) {
         (try integer("limit", in: 1...100) ?? 20, try id("after", of: object))
     }

@@ -6,7 +6,7 @@ import Tensor
 /// call). What remains is one 32-byte closure context per multi-worker call, because
 /// `withoutActuallyEscaping` keeps the caller's closure off the stack; with one worker the step allocates
 /// nothing. One pool belongs to one model and is driven by one thread at a time.
-final class WorkerPool: @unchecked Sendable {
+final class StepWorkers: @unchecked Sendable {
     /// What the threads share with the pool. The threads hold it, not the pool, so they can still read it
     /// while the pool's deinit stops them.
     private final class Crew: @unchecked Sendable {
@@ -103,7 +103,7 @@ final class WorkerPool: @unchecked Sendable {
         let ldb = ldb ?? max(1, transB == .none ? n : k)
         let ldc = ldc ?? max(1, n)
         func cut(_ length: Int, otherWork: Int) -> Int {
-            min(WorkerPool.maximumPieces, length / max(16, WorkerPool.minimumPieceWork / max(1, otherWork)))
+            min(StepWorkers.maximumPieces, length / max(16, StepWorkers.minimumPieceWork / max(1, otherWork)))
         }
         if m >= n {
             pieces(m, pieces: cut(m, otherWork: n * k)) { r in

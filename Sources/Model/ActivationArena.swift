@@ -2,7 +2,7 @@ import Foundation
 
 /// Owns every activation and scratch buffer of one model, allocated once at model creation for the
 /// largest (batch, sequence) it will see, so a training step never allocates. Freed with the pool.
-final class BufferPool {
+final class ActivationArena {
     private var buffers: [UnsafeMutableRawPointer] = []
     private(set) var floatCount = 0
 

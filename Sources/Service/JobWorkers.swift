@@ -7,7 +7,7 @@ import Training
 /// training it with the shared `Trainer`, and reporting every event back to the store. Leases are renewed
 /// by a heartbeat timer (evaluations can outlast a lease); a cancelled job stops within one step; on
 /// shutdown running jobs write their `last` checkpoint and go back to the queue.
-public final class WorkerPool: @unchecked Sendable {
+public final class JobWorkers: @unchecked Sendable {
     public struct Settings: Sendable {
         public var workers: Int
         public var threadsPerWorker: Int

@@ -3,7 +3,7 @@ import Tensor
 import XCTest
 @testable import Model
 
-final class WorkerPoolTests: XCTestCase {
+final class StepWorkersTests: XCTestCase {
     private func values(_ count: Int, seed: UInt64) -> [Float] {
         var rng = RNG(seed: seed)
         return (0..<count).map { _ in rng.uniform(-1, 1) }
@@ -30,7 +30,7 @@ final class WorkerPoolTests: XCTestCase {
         for (m, n, k) in [(300, 40, 70), (20, 300, 70), (5, 7, 3)] {
             let a = values(m * k, seed: 1), b = values(k * n, seed: 2), c0 = values(m * n, seed: 3)
             for workers in 1...3 {
-                let pool = WorkerPool(count: workers)
+                let pool = StepWorkers(count: workers)
                 for ta in [Transpose.none, .transposed] {
                     for tb in [Transpose.none, .transposed] {
                         var c = c0
@@ -55,7 +55,7 @@ final class WorkerPoolTests: XCTestCase {
 
     /// Blocks cover 0..<total exactly once, in order, and never go below the minimum size.
     func testBlocksCoverTheRangeOnce() {
-        let pool = WorkerPool(count: 3)
+        let pool = StepWorkers(count: 3)
         for (total, minimum) in [(100, 16), (40, 16), (10, 16), (0, 16), (7, 1)] {
             var seen = [Int](repeating: 0, count: total)
             var sizes: [Int] = []
