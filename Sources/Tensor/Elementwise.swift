@@ -12,8 +12,13 @@ public enum Elementwise {
         if lanes == Lanes.scalarCount {
             return UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self)
         }
+        // A partial chunk goes through memory in one copy: lane by lane, each insert was a separate
+        // store-and-reload, which doubled the cost of rows whose width is not a multiple of 16 (softmax over
+        // T + prefix keys, dynamic padding).
         var v = Lanes(repeating: padding)
-        for j in 0..<lanes { v[j] = p[i + j] }
+        withUnsafeMutableBytes(of: &v) {
+            $0.baseAddress!.copyMemory(from: p + i, byteCount: lanes * MemoryLayout<Float>.stride)
+        }
         return v
     }
 
@@ -34,7 +39,9 @@ public enum Elementwise {
             UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Lanes.self)
             return
         }
-        for j in 0..<lanes { p[i + j] = v[j] }
+        withUnsafeBytes(of: v) {
+            UnsafeMutableRawPointer(p + i).copyMemory(from: $0.baseAddress!, byteCount: lanes * MemoryLayout<Float>.stride)
+        }
     }
 
     /// (offset, lanes) over [0, count) in steps of 16, the last one possibly partial, for `for (i, n) in`
