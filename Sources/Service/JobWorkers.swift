@@ -8,31 +8,20 @@ import Training
 /// by a heartbeat timer (evaluations can outlast a lease); a cancelled job stops within one step; on
 /// shutdown running jobs write their `last` checkpoint and go back to the queue.
 public final class JobWorkers: @unchecked Sendable {
-    public struct Settings: Sendable {
-        public var workers: Int
-        public var threadsPerWorker: Int
-        public var leaseSeconds: Int
-        public var heartbeatSeconds: Int
-        public var glueDirectory: String
+    struct Settings: Sendable {
+        var workers: Int
+        var threadsPerWorker: Int
+        var leaseSeconds: Int
+        var heartbeatSeconds: Int
+        var glueDirectory: String
         /// Each job's checkpoints go to `<checkpointRoot>/<job id>/`.
-        public var checkpointRoot: String
+        var checkpointRoot: String
         /// How long an idle worker sleeps before looking for work again.
-        public var pollSeconds: Double = 1
+        var pollSeconds: Double = 1
         /// Whether a succeeded job keeps its `last` checkpoint (row and file) beside `best`.
-        public var keepLastCheckpoint = false
+        var keepLastCheckpoint = false
         /// A job's checkpoint interval unless it sets its own `checkpoint_every_seconds`.
-        public var checkpointEverySeconds: Int
-
-        public init(workers: Int, threadsPerWorker: Int, leaseSeconds: Int, heartbeatSeconds: Int,
-                    glueDirectory: String, checkpointRoot: String, checkpointEverySeconds: Int) {
-            self.workers = workers
-            self.threadsPerWorker = threadsPerWorker
-            self.leaseSeconds = leaseSeconds
-            self.heartbeatSeconds = heartbeatSeconds
-            self.glueDirectory = glueDirectory
-            self.checkpointRoot = checkpointRoot
-            self.checkpointEverySeconds = checkpointEverySeconds
-        }
+        var checkpointEverySeconds: Int
     }
 
     private let store: JobStore
@@ -47,8 +36,8 @@ public final class JobWorkers: @unchecked Sendable {
     private var liveWorkers = 0
     private var running: [String: TrainingControl] = [:]
 
-    public init(store: JobStore, models: ModelLibrary, settings: Settings, log: ServiceLog,
-                metrics: PrometheusRegistry, clock: @escaping @Sendable () -> Int) {
+    init(store: JobStore, models: ModelLibrary, settings: Settings, log: ServiceLog,
+         metrics: PrometheusRegistry, clock: @escaping @Sendable () -> Int) {
         self.store = store
         self.models = models
         self.settings = settings
