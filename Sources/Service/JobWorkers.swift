@@ -8,20 +8,20 @@ import Training
 /// by a heartbeat timer (evaluations can outlast a lease); a cancelled job stops within one step; on
 /// shutdown running jobs write their `last` checkpoint and go back to the queue.
 public final class JobWorkers: @unchecked Sendable {
-    struct Settings: Sendable {
-        var workers: Int
-        var threadsPerWorker: Int
-        var leaseSeconds: Int
-        var heartbeatSeconds: Int
-        var glueDirectory: String
+    public struct Settings: Sendable {
+        public var workers: Int
+        public var threadsPerWorker: Int
+        public var leaseSeconds: Int
+        public var heartbeatSeconds: Int
+        public var glueDirectory: String
         /// Each job's checkpoints go to `<checkpointRoot>/<job id>/`.
-        var checkpointRoot: String
+        public var checkpointRoot: String
         /// How long an idle worker sleeps before looking for work again.
-        var pollSeconds: Double = 1
+        public var pollSeconds: Double = 1
         /// Whether a succeeded job keeps its `last` checkpoint (row and file) beside `best`.
-        var keepLastCheckpoint = false
+        public var keepLastCheckpoint = false
         /// A job's checkpoint interval unless it sets its own `checkpoint_every_seconds`.
-        var checkpointEverySeconds: Int
+        public var checkpointEverySeconds: Int
     }
 
     private let store: JobStore
@@ -36,8 +36,8 @@ public final class JobWorkers: @unchecked Sendable {
     private var liveWorkers = 0
     private var running: [String: TrainingControl] = [:]
 
-    init(store: JobStore, models: ModelLibrary, settings: Settings, log: ServiceLog,
-         metrics: PrometheusRegistry, clock: @escaping @Sendable () -> Int) {
+    public init(store: JobStore, models: ModelLibrary, settings: Settings, log: ServiceLog,
+                metrics: PrometheusRegistry, clock: @escaping @Sendable () -> Int) {
         self.store = store
         self.models = models
         self.settings = settings
