@@ -8,14 +8,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-start=1
-for arg in "$@"; do
-    case "$arg" in
-        --no-start) start=0 ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-        *) echo "install.sh: unknown option '$arg' (expected --no-start)" >&2; exit 2 ;;
-    esac
-done
+source "$here/deploy/options.sh"
+skip_flag --no-start "$@"
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root (sudo deploy/install.sh)" >&2; exit 1; }
 command -v systemctl >/dev/null 2>&1 || { echo "install.sh: this host has no systemd (systemctl not found)" >&2; exit 1; }
 
@@ -47,7 +41,7 @@ chown -R unipelt:unipelt /var/lib/unipelt
 
 install -m 0644 "$here/deploy/unipelt.service" /etc/systemd/system/unipelt.service
 systemctl daemon-reload
-if [ "$start" -eq 1 ]; then
+if [ "$skipped" -eq 0 ]; then  # not --no-start
     systemctl enable unipelt.service
     systemctl restart unipelt.service
     systemctl --no-pager status unipelt.service | head -5

@@ -7,14 +7,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-want_model=1
-for arg in "$@"; do
-    case "$arg" in
-        --no-model) want_model=0 ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-        *) echo "setup.sh: unknown option '$arg' (expected --no-model)" >&2; exit 2 ;;
-    esac
-done
+source "$here/deploy/options.sh"
+skip_flag --no-model "$@"
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -36,7 +30,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-[ "$want_model" -eq 1 ] || exit 0
+[ "$skipped" -eq 0 ] || exit 0  # --no-model
 
 # GLUE data: the service reads var/glue (standard GLUE TSV layout). In a checkout that has the
 # project's shared folder beside it, link that; otherwise the user places the TSVs there.

@@ -5,11 +5,6 @@ public struct Combination: Equatable, Sendable {
     public let method: String
     public let submodules: [String]
 
-    public init(method: String, submodules: [String]) {
-        self.method = method
-        self.submodules = submodules
-    }
-
     /// The paper's Table 2 pairs: UniPELT (AP) against adapter and prefix, UniPELT (APL) against all three.
     public static let unipelt = [
         Combination(method: "unipelt-ap", submodules: ["adapter", "prefix"]),

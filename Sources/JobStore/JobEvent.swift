@@ -31,7 +31,10 @@ public struct JobEvent: Equatable, Sendable {
     public let message: String
     public let data: String?
     public let createdAt: Int
+}
 
+// In an extension, so that the struct keeps its synthesized memberwise init (`insertEvent` builds one).
+extension JobEvent {
     static let columns = "id, job_id, level, type, message, data, created_at"
 
     init(row: Statement) {
@@ -71,18 +74,6 @@ extension StoreWriter {
         precondition(event.jobID == lease.jobID, "event for \(event.jobID) under the lease of \(lease.jobID)")
         _ = try fence(lease)
         return try appendEvent(event, now: now)
-    }
-}
-
-extension JobEvent {
-    init(id: String, jobID: String, level: EventLevel, type: String, message: String, data: String?, createdAt: Int) {
-        self.id = id
-        self.jobID = jobID
-        self.level = level
-        self.type = type
-        self.message = message
-        self.data = data
-        self.createdAt = createdAt
     }
 }
 

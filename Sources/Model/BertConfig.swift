@@ -7,26 +7,11 @@ public struct BertConfig: Equatable, Sendable {
     public var numLayers: Int
     public var numHeads: Int
     public var intermediateSize: Int
-    public var maxPositions: Int
-    public var typeVocabSize: Int
-    public var layerNormEps: Float
-    public var hiddenDropout: Float
-    public var attentionDropout: Float
-
-    public init(vocabSize: Int, hiddenSize: Int, numLayers: Int, numHeads: Int, intermediateSize: Int,
-                maxPositions: Int = 512, typeVocabSize: Int = 2, layerNormEps: Float = 1e-12,
-                hiddenDropout: Float = 0.1, attentionDropout: Float = 0.1) {
-        self.vocabSize = vocabSize
-        self.hiddenSize = hiddenSize
-        self.numLayers = numLayers
-        self.numHeads = numHeads
-        self.intermediateSize = intermediateSize
-        self.maxPositions = maxPositions
-        self.typeVocabSize = typeVocabSize
-        self.layerNormEps = layerNormEps
-        self.hiddenDropout = hiddenDropout
-        self.attentionDropout = attentionDropout
-    }
+    public var maxPositions = 512
+    public var typeVocabSize = 2
+    public var layerNormEps: Float = 1e-12
+    public var hiddenDropout: Float = 0.1
+    public var attentionDropout: Float = 0.1
 
     /// bert-base-uncased.
     public static let bertBase = BertConfig(vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12,

@@ -84,21 +84,6 @@ public struct PELTConfig: Equatable, Sendable {
     public var prefixInit: PrefixInit = .bert
     public var gateBiasInit: GateBiasInit = .zero
 
-    public init(finetune: Bool = false, bitfit: Bool = false, adapter: AdapterConfig? = nil,
-                prefix: PrefixConfig? = nil, lora: LoRAConfig? = nil,
-                gatePooling: GatePooling = .masked, classifier: ClassifierTraining = .trained,
-                prefixInit: PrefixInit = .bert, gateBiasInit: GateBiasInit = .zero) {
-        self.finetune = finetune
-        self.bitfit = bitfit
-        self.adapter = adapter
-        self.prefix = prefix
-        self.lora = lora
-        self.gatePooling = gatePooling
-        self.classifier = classifier
-        self.prefixInit = prefixInit
-        self.gateBiasInit = gateBiasInit
-    }
-
     /// unipelt's defaults for a method, the official code's sizes: bottleneck hidden/16, L = 10 with MLP
     /// width 512, r = 8; single-method runs ungated, `unipelt-ap`/`-apl` gated.
     public static func method(_ method: Method, hiddenSize: Int) -> PELTConfig {

@@ -58,14 +58,14 @@ public final class App: @unchecked Sendable {
         models = ModelLibrary(directory: config.resolvedModelDirectory, defaultName: config.defaultModel)
         let concurrency = config.resolvedConcurrency()
         // Under another executor the jobs are trained elsewhere: this process only serves and schedules.
-        var workerSettings = JobWorkers.Settings(workers: config.executor == .local ? concurrency.workers : 0,
+        let workerSettings = JobWorkers.Settings(workers: config.executor == .local ? concurrency.workers : 0,
                                                  threadsPerWorker: concurrency.threadsPerWorker,
                                                  leaseSeconds: config.leaseSeconds,
                                                  heartbeatSeconds: config.heartbeatSeconds,
                                                  glueDirectory: config.resolvedGLUEDirectory,
                                                  checkpointRoot: checkpointRoot,
+                                                 keepLastCheckpoint: config.keepLastCheckpoint,
                                                  checkpointEverySeconds: config.checkpointEverySeconds)
-        workerSettings.keepLastCheckpoint = config.keepLastCheckpoint
         workers = JobWorkers(store: store, models: models, settings: workerSettings, log: log, metrics: metrics,
                              clock: Self.clock)
         let log = self.log

@@ -10,17 +10,6 @@ public struct Installation: Sendable {
     public let modelDirectory: String
     public let defaultModel: String
 
-    public init(glueDirectory: String, modelDirectory: String, defaultModel: String) {
-        self.glueDirectory = glueDirectory
-        self.modelDirectory = modelDirectory
-        self.defaultModel = defaultModel
-    }
-
-    public init(config: Config) {
-        self.init(glueDirectory: config.resolvedGLUEDirectory, modelDirectory: config.resolvedModelDirectory,
-                  defaultModel: config.defaultModel)
-    }
-
     // MARK: Tasks
 
     /// The path of one split file of `task`.
@@ -61,5 +50,14 @@ public struct Installation: Sendable {
         guard !modelFolders().contains(defaultModel) else { return [:] }
         return ["default": "the default model \"\(defaultModel)\" is not installed in \(modelDirectory) (no config.json there); "
                     + "install it with `./deploy/setup.sh`, or name an installed model"]
+    }
+}
+
+// In an extension, so that the struct keeps its synthesized memberwise init (for tests and the catalog's
+// empty fallback).
+extension Installation {
+    public init(config: Config) {
+        self.init(glueDirectory: config.resolvedGLUEDirectory, modelDirectory: config.resolvedModelDirectory,
+                  defaultModel: config.defaultModel)
     }
 }

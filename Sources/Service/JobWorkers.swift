@@ -22,17 +22,6 @@ public final class JobWorkers: @unchecked Sendable {
         public var keepLastCheckpoint = false
         /// A job's checkpoint interval unless it sets its own `checkpoint_every_seconds`.
         public var checkpointEverySeconds: Int
-
-        public init(workers: Int, threadsPerWorker: Int, leaseSeconds: Int, heartbeatSeconds: Int,
-                    glueDirectory: String, checkpointRoot: String, checkpointEverySeconds: Int) {
-            self.workers = workers
-            self.threadsPerWorker = threadsPerWorker
-            self.leaseSeconds = leaseSeconds
-            self.heartbeatSeconds = heartbeatSeconds
-            self.glueDirectory = glueDirectory
-            self.checkpointRoot = checkpointRoot
-            self.checkpointEverySeconds = checkpointEverySeconds
-        }
     }
 
     private let store: JobStore

@@ -68,21 +68,8 @@ public struct SweepVocabulary: Sendable {
     public var defaultMaxAttempts: Int
     /// Tasks and models a request may name but that cannot run yet because their files are not installed:
     /// name → why and how to install it. Such a request is refused before anything is stored.
-    public var missingTasks: [String: String]
-    public var missingModels: [String: String]
-
-    public init(tasks: [String], methods: [String], models: [String],
-                hyperparameters: [(name: String, rule: ValueRule)], maxJobsPerSweep: Int, defaultMaxAttempts: Int,
-                missingTasks: [String: String] = [:], missingModels: [String: String] = [:]) {
-        self.tasks = tasks
-        self.methods = methods
-        self.models = models
-        self.hyperparameters = hyperparameters
-        self.maxJobsPerSweep = maxJobsPerSweep
-        self.defaultMaxAttempts = defaultMaxAttempts
-        self.missingTasks = missingTasks
-        self.missingModels = missingModels
-    }
+    public var missingTasks: [String: String] = [:]
+    public var missingModels: [String: String] = [:]
 }
 
 /// One cell of a sweep's grid: everything a job needs, plus its deterministic key.

@@ -7,7 +7,9 @@ import Training
 /// `unipelt bench eval`: inference throughput of the evaluation path over a task's real dev split (the K-shot
 /// protocol's 1000 dev examples), per method, against the SGEMM floor and against the same twin fed in batches of
 /// the training batch size, both measured in this process.
-enum BenchEvalCommand {
+enum BenchEvalCommand: CLICommand {
+    static let name = "bench eval"
+    static let summary = "time evaluation (inference) over a task's dev split against the SGEMM floor"
     static let usage = """
     usage: unipelt bench eval [--task rte] [--method M|all] [--threads N] [--model DIR] [--glue DIR] [--repeats 3] [--tokens N]
 

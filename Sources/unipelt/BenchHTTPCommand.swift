@@ -3,7 +3,9 @@ import HTTP
 
 /// `unipelt bench http`: serves a small JSON GET, a health route and an echo route on loopback for wrk and the
 /// h11 differential script, until SIGINT/SIGTERM.
-enum BenchHTTPCommand {
+enum BenchHTTPCommand: CLICommand {
+    static let name = "bench http"
+    static let summary = "serve a small JSON route for wrk"
     static let usage = """
     usage: unipelt bench http [--host ADDRESS] [--port PORT] [--workers N] [--quiet]
       serves GET /v1/bench (small JSON), GET /healthz and POST /v1/echo (body back, for

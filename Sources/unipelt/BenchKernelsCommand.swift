@@ -2,7 +2,9 @@ import Tensor
 
 /// `unipelt bench kernels`: the non-GEMM kernels of a BERT layer (GELU, softmax, LayerNorm) at the step's
 /// shapes, each as a share of the GEMM beside it, to see where a step's time outside BLAS goes.
-enum BenchKernelsCommand {
+enum BenchKernelsCommand: CLICommand {
+    static let name = "bench kernels"
+    static let summary = "time the elementwise kernels (GELU, softmax, LayerNorm) at BERT shapes"
     static let usage = """
     usage: unipelt bench kernels
       Times the elementwise kernels at BERT-small training shapes (batch 16, 128 tokens, hidden 384, FFN

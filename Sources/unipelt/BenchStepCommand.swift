@@ -5,7 +5,9 @@ import Training
 
 /// `unipelt bench step`: times full training steps (forward, backward, AdamW) of each method on one batch
 /// and relates them to this machine's SGEMM rate measured in the same process.
-enum BenchStepCommand {
+enum BenchStepCommand: CLICommand {
+    static let name = "bench step"
+    static let summary = "time training steps per method against the SGEMM floor"
     static let usage = """
     usage: unipelt bench step [--model DIR] [--method M|all] [--batch 16] [--seq 128] [--threads N] [--steps 10]
 

@@ -3,7 +3,9 @@ import Service
 
 /// `unipelt config [--config PATH] [--port N] [--listen ADDR] [--data-dir DIR]`: prints the settings
 /// `serve` would run with (defaults, file, environment and flags applied), or the error that would stop it.
-enum ConfigCommand {
+enum ConfigCommand: CLICommand {
+    static let name = "config"
+    static let summary = "print the settings serve would use"
     static let usage = """
     usage: unipelt config [--config PATH] [--port N] [--listen ADDR] [--data-dir DIR]
       Prints every setting as `serve` with the same options would use it. The API token is masked.

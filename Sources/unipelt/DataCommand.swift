@@ -5,7 +5,9 @@ import Text
 /// `unipelt data glue`: downloads GLUE task archives, checks their sha256 and unpacks them into the standard
 /// layout. Idempotent: an installed task is skipped. A task folder appears only whole (unpacked aside, then
 /// renamed into place); a cut-off download stays in `DIR/.downloads/` and resumes on the next run.
-enum DataCommand {
+enum DataCommand: CLICommand {
+    static let name = "data glue"
+    static let summary = "download and unpack GLUE tasks into the standard layout"
     static let usage = """
     usage: unipelt data glue [--tasks sst2,rte,…] [--dir DIR] [--sources FILE]
       Downloads and unpacks GLUE tasks into DIR (default var/glue, the service's default glue_dir) in the

@@ -3,7 +3,9 @@ import Model
 import Service
 
 /// `unipelt export`: a trained checkpoint as a folder Python loads — the service's export route without the server.
-enum ExportCommand {
+enum ExportCommand: CLICommand {
+    static let name = "export"
+    static let summary = "write a trained checkpoint as a PEFT, adapters or merged HF folder"
     static let usage = """
     usage: unipelt export --checkpoint FILE [--model DIR] --format FORMAT --out DIR
 

@@ -5,7 +5,9 @@ import Training
 
 /// `unipelt predict`: a trained checkpoint on texts from standard input, one JSON line in, one out — the
 /// service's predict route without the server.
-enum PredictCommand {
+enum PredictCommand: CLICommand {
+    static let name = "predict"
+    static let summary = "run a trained checkpoint on JSON lines of texts"
     static let usage = """
     usage: unipelt predict --checkpoint FILE [--model DIR] [--task TASK]
 

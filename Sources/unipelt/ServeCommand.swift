@@ -3,7 +3,9 @@ import Service
 
 /// `unipelt serve [--config PATH] [--port N] [--listen ADDR] [--data-dir DIR]`: runs the service until
 /// SIGTERM or SIGINT.
-enum ServeCommand {
+enum ServeCommand: CLICommand {
+    static let name = "serve"
+    static let summary = "run the service: HTTP API, job queue, training workers"
     static let usage = """
     usage: unipelt serve [--config PATH] [--port N] [--listen ADDR] [--data-dir DIR]
       Runs the service: the HTTP API, the job queue and the training workers.

@@ -3,7 +3,9 @@ import Text
 
 /// `unipelt split`: prints which train rows a job's K-shot split draws, so `Tests/Scripts/split_parity.py` can
 /// compare them with numpy's permutation for every task and seed.
-enum SplitCommand {
+enum SplitCommand: CLICommand {
+    static let name = "split"
+    static let summary = "print the train/dev rows a K-shot split draws"
     static let usage = """
     usage: unipelt split (--task <task> | --train-size <n>) [--k <n|all>] [--seeds <s1,s2,...>]
                          [--split official|splitmix] [--glue <dir>]

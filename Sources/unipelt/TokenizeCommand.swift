@@ -3,7 +3,9 @@ import Text
 
 /// `unipelt tokenize`: encodes texts with the BERT tokenizer, one JSON line in, one line of ids out. It lets
 /// `Tests/Scripts/tokenizer_parity.py` compare the Swift tokenizer with HF on every GLUE dev row.
-enum TokenizeCommand {
+enum TokenizeCommand: CLICommand {
+    static let name = "tokenize"
+    static let summary = "encode JSON lines of texts into BERT token ids"
     static let usage = """
     usage: unipelt tokenize [--vocab <vocab.txt>] [--max-length <n>]
 

@@ -9,7 +9,9 @@ import Training
 
 /// `unipelt train`: one job in the foreground, no server. Writes `metrics.csv`, `gates.csv`, `result.json` and the
 /// `best`/`last` checkpoints into `--out`; `--resume` continues from `--out`/last.safetensors.
-enum TrainCommand {
+enum TrainCommand: StatusCommand {
+    static let name = "train"
+    static let summary = "train one job in the foreground (no server)"
     static let usage = """
     usage: unipelt train --task TASK --k K --seed N --method METHOD [options]
     \(SummarizeCommand.usage)
@@ -46,8 +48,7 @@ enum TrainCommand {
         let description: String
     }
 
-    /// Runs the command; returns the process exit status.
-    static func run(_ arguments: [String]) -> Int32 {
+    static func exitStatus(_ arguments: [String]) -> Int32 {
         do {
             if arguments.isEmpty { throw UsageError(description: "missing arguments") }
             if arguments.first == "--summarize" {

@@ -3,7 +3,9 @@ import Service
 
 /// `unipelt worker --server URL …`: a pull worker that trains jobs of a service on another machine (or a
 /// Slurm compute node) until SIGTERM, or one job with `--once`.
-enum WorkerCommand {
+enum WorkerCommand: CLICommand {
+    static let name = "worker"
+    static let summary = "train jobs of a service over HTTP (another machine, a Slurm node)"
     static let usage = """
     usage: unipelt worker --server URL [--token T | --token-file F] [--threads N] [--once]
                           [--model-dir DIR] [--glue-dir DIR] [--work-dir DIR] [--log-level LEVEL]
