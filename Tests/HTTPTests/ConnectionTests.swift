@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HTTP
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

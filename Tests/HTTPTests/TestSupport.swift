@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HTTP
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,40 +18,12 @@ func shortLimits() -> Limits {
     return limits
 }
 
-extension ManualClock: MonotonicClock {}
+extension ManualClock: MonotonicClock where Seconds == Double {}
 
-/// Collects access-log lines and failures for assertions.
-final class CapturingLog: ServerLog, @unchecked Sendable {
-    private let lock = NSCondition()
-    private var _entries: [AccessLogEntry] = []
-    private var _failures: [String] = []
-
-    var entries: [AccessLogEntry] { lock.lock(); defer { lock.unlock() }; return _entries }
-    var failures: [String] { lock.lock(); defer { lock.unlock() }; return _failures }
-
-    func access(_ entry: AccessLogEntry) {
-        lock.lock()
-        _entries.append(entry)
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    func failure(_ message: String, requestID: String?) {
-        lock.lock()
-        _failures.append(message)
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    /// Waits (bounded) until what has been logged satisfies `condition`; for lines written just after a
-    /// response is read (the access log is written after the last byte goes out) or by the loop thread.
-    @discardableResult
-    func wait(timeout: TimeInterval = 3, until condition: (_ entries: [AccessLogEntry], _ failures: [String]) -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        lock.lock()
-        defer { lock.unlock() }
-        while !condition(_entries, _failures) { if !lock.wait(until: deadline) { return false } }
-        return true
+extension ManualClock where Seconds == Double {
+    /// Starts well above zero, like an uptime, so no deadline arithmetic leans on zero.
+    convenience init() {
+        self.init(now: 1000)
     }
 }
 

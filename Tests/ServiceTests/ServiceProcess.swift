@@ -1,16 +1,18 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// A tiny BERT and GLUE-shaped RTE data in a temporary folder, so the real `unipelt serve` binary can
 /// train whole jobs in seconds: the 2-layer model of the model golden tests and 1,100 synthetic pairs.
 struct TinyWorld {
-    let root: URL
+    private let directory: TemporaryDirectory
+    var root: URL { directory.url }
     var dataDirectory: String { root.appendingPathComponent("data").path }
     var modelDirectory: String { root.appendingPathComponent("models").path }
     var glueDirectory: String { root.appendingPathComponent("glue").path }
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("unipelt-e2e-\(UUID().uuidString.prefix(8))")
+        directory = try TemporaryDirectory("unipelt-e2e")
         let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ModelTests/Golden")
         let model = root.appendingPathComponent("models/tiny")
@@ -48,7 +50,7 @@ struct TinyWorld {
         try rows(60).write(to: rte.appendingPathComponent("dev.tsv"), atomically: true, encoding: .utf8)
     }
 
-    func remove() { try? FileManager.default.removeItem(at: root) }
+    func remove() { directory.remove() }
 }
 
 /// Tests of the real binary driven with curl over a fresh `TinyWorld`; skipped when either is missing.
