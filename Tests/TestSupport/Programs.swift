@@ -16,9 +16,11 @@ public func runProgram(_ path: String, _ arguments: [String], input: String? = n
     process.standardError = errors
     if let input {
         let inputPath = NSTemporaryDirectory() + "stdin-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: inputPath, contents: Data(input.utf8))
         defer { try? FileManager.default.removeItem(atPath: inputPath) }
-        process.standardInput = FileHandle(forReadingAtPath: inputPath)
+        // The child reads the open handle, so the path may go at the end of this block.
+        guard FileManager.default.createFile(atPath: inputPath, contents: Data(input.utf8)),
+              let inputFile = FileHandle(forReadingAtPath: inputPath) else { throw CocoaError(.fileWriteUnknown) }
+        process.standardInput = inputFile
     }
     try process.run()
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
