@@ -47,28 +47,31 @@ let package = Package(
         .executableTarget(name: "unipelt-store-crash", dependencies: ["JobStore", "Checksum"],
                           path: "Sources/StoreCrashWorker"),
 
+        // Helpers shared by several test targets (assertClose, temporary directories, a captured log, a test clock).
+        .target(name: "TestSupport", dependencies: ["HTTP"], path: "Tests/TestSupport"),
+
         // Golden files (made by the scripts in Tests/Scripts) sit beside the tests and are read by path.
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
 
-        .testTarget(name: "ModelTests", dependencies: ["Model"], exclude: ["Golden"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Golden"]),
 
-        .testTarget(name: "TextTests", dependencies: ["Text"], exclude: ["Golden"]),
+        .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["Golden"]),
 
         // Test-only: it replaces the process's malloc family to count allocations, so no product links it. The
         // test bundle exports its symbols, so that the call stacks of allocations it records have names.
         .target(name: "CAllocationCounter",
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checksum", "CAllocationCounter"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checksum", "CAllocationCounter", "TestSupport"]),
 
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
 
-        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash"]),
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "unipelt-store-crash", "TestSupport"]),
 
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
 
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
 
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "unipelt", "Checksum"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "unipelt", "Checksum", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
 import XCTest
 @testable import HTTP
+import TestSupport
 
 /// Ownership and deadline rules of the connection registry, on a manual clock: each member is its own id,
 /// and time moves only by `clock.advance`.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HTTP
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -465,13 +466,7 @@ final class ServerLimitTests: XCTestCase {
             fillers.append(filler)
         }
         defer { fillers.forEach { close($0) } }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = connectToLoopback(client, port: server.port)
         server.log.wait { _, failures in failures.contains { $0.hasPrefix("accept:") } }
         fillers.forEach { close($0) }
         fillers.removeAll()

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HTTP
+import TestSupport
 
 /// curl and Python's http.client against a live server; each test skips when its tool is missing.
 final class RealClientTests: XCTestCase {
@@ -23,15 +24,15 @@ final class RealClientTests: XCTestCase {
     }
 
     func testCurlReusesTheConnectionForTwoURLs() throws {
-        let result = try runProcess(curl(), ["-sv", "--max-time", "10", "\(base)/healthz", "\(base)/v1/jobs/a"])
-        XCTAssertEqual(result.status, 0, result.error)
+        let result = try runProgram(curl(), ["-sv", "--max-time", "10", "\(base)/healthz", "\(base)/v1/jobs/a"])
+        XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertEqual(result.output, #"{"status":"ok"}{"id":"a"}"#)
-        XCTAssertTrue(result.error.contains("Re-using existing connection"), result.error)
+        XCTAssertTrue(result.errors.contains("Re-using existing connection"), result.errors)
     }
 
     func testCurlStreamsServerSentEvents() throws {
-        let result = try runProcess(curl(), ["-sN", "--max-time", "10", "\(base)/events"])
-        XCTAssertEqual(result.status, 0, result.error)
+        let result = try runProgram(curl(), ["-sN", "--max-time", "10", "\(base)/events"])
+        XCTAssertEqual(result.status, 0, result.errors)
         let events = result.output.replacingOccurrences(of: ": keep-alive\n\n", with: "")
         XCTAssertTrue(events.hasPrefix("id: 100\nevent: metric\ndata: {\"step\":100}\n\n"), events)
         XCTAssertTrue(events.hasSuffix("event: end\ndata: {\"status\":\"succeeded\"}\n\n"), events)
@@ -44,15 +45,15 @@ final class RealClientTests: XCTestCase {
         let size = 2 * 1024 * 1024 + 17
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: size)))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try runProcess(curl(), ["-sv", "--max-time", "10", "-H", "Content-Type: application/octet-stream",
+        let result = try runProgram(curl(), ["-sv", "--max-time", "10", "-H", "Content-Type: application/octet-stream",
                                                  "--data-binary", "@\(path)", "\(base)/upload"])
-        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertEqual(result.output, "{\"bytes\":\(size)}")
-        XCTAssertTrue(result.error.contains("Expect: 100-continue"), result.error)
-        XCTAssertTrue(result.error.contains("HTTP/1.1 100 Continue"), result.error)
+        XCTAssertTrue(result.errors.contains("Expect: 100-continue"), result.errors)
+        XCTAssertTrue(result.errors.contains("HTTP/1.1 100 Continue"), result.errors)
 
         // The same upload to a route with the default 1 MiB limit is refused before the body is sent.
-        let refused = try runProcess(curl(), ["-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+        let refused = try runProgram(curl(), ["-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
                                                   "--data-binary", "@\(path)", "\(base)/echo"])
         XCTAssertEqual(refused.output, "413")
     }
@@ -77,8 +78,8 @@ final class RealClientTests: XCTestCase {
         missing = connection.getresponse(); results["missing"] = json.loads(missing.read())["error"]["code"]
         print(json.dumps(results))
         """
-        let result = try runProcess(python, ["-c", script])
-        XCTAssertEqual(result.status, 0, result.error)
+        let result = try runProgram(python, ["-c", script])
+        XCTAssertEqual(result.status, 0, result.errors)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         XCTAssertEqual(object["first"] as? [AnyHashable], [200, #"{"status":"ok"}"#])
         XCTAssertEqual(object["chunked"] as? [AnyHashable], [200, "abcdefg"])

@@ -1,5 +1,6 @@
 import XCTest
 @testable import HTTP
+import TestSupport
 
 final class RouterTests: XCTestCase {
     private func router() -> Router {

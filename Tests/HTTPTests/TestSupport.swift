@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HTTP
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,40 +18,12 @@ func shortLimits() -> Limits {
     return limits
 }
 
-extension ManualClock: MonotonicClock {}
+extension ManualClock: MonotonicClock where Seconds == Double {}
 
-/// Collects access-log lines and failures for assertions.
-final class CapturingLog: ServerLog, @unchecked Sendable {
-    private let lock = NSCondition()
-    private var _entries: [AccessLogEntry] = []
-    private var _failures: [String] = []
-
-    var entries: [AccessLogEntry] { lock.lock(); defer { lock.unlock() }; return _entries }
-    var failures: [String] { lock.lock(); defer { lock.unlock() }; return _failures }
-
-    func access(_ entry: AccessLogEntry) {
-        lock.lock()
-        _entries.append(entry)
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    func failure(_ message: String, requestID: String?) {
-        lock.lock()
-        _failures.append(message)
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    /// Waits (bounded) until what has been logged satisfies `condition`; for lines written just after a
-    /// response is read (the access log is written after the last byte goes out) or by the loop thread.
-    @discardableResult
-    func wait(timeout: TimeInterval = 3, until condition: (_ entries: [AccessLogEntry], _ failures: [String]) -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        lock.lock()
-        defer { lock.unlock() }
-        while !condition(_entries, _failures) { if !lock.wait(until: deadline) { return false } }
-        return true
+extension ManualClock where Seconds == Double {
+    /// Starts well above zero, like an uptime, so no deadline arithmetic leans on zero.
+    convenience init() {
+        self.init(now: 1000)
     }
 }
 
@@ -268,16 +241,7 @@ final class RawClient {
         if var size = receiveBuffer {
             setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard result == 0 else {
+        guard connectToLoopback(descriptor, port: port) == 0 else {
             close(descriptor)
             throw SocketError("connect")
         }
@@ -393,23 +357,4 @@ func findExecutable(_ program: String) -> String? {
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
     return nil
-}
-
-/// Runs a process to completion (bounded by `timeout`) and returns its exit status and standard output.
-func runProcess(_ path: String, _ arguments: [String], timeout: TimeInterval = 20) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe(), errorOutput = Pipe()
-    process.standardOutput = output
-    process.standardError = errorOutput
-    let exited = DispatchSemaphore(value: 0)
-    process.terminationHandler = { _ in exited.signal() }
-    try process.run()
-    let deadline = DispatchTime.now() + timeout
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errorOutput.fileHandleForReading.readDataToEndOfFile()
-    if exited.wait(timeout: deadline) == .timedOut { process.terminate() }
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }

@@ -1,25 +1,26 @@
 import Foundation
 import XCTest
 @testable import JobStore
+import TestSupport
 
 /// A fresh database in a temporary directory per test, and a fixed clock.
 class StoreTestCase: XCTestCase {
-    var directory: URL!
+    /// Removed in `tearDownWithError`, after the store has closed its files.
+    private var temporary: TemporaryDirectory!
+    var directory: URL { temporary.url }
     var databasePath: String { directory.appendingPathComponent("test.sqlite3").path }
     var store: JobStore!
     let now = 1_700_000_000
     let lease = 60
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("jobstore-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory("jobstore")
         store = try JobStore(path: databasePath, now: now)
     }
 
     override func tearDownWithError() throws {
         store = nil
-        try? FileManager.default.removeItem(at: directory)
+        temporary?.remove()
     }
 
     /// A grid cell as the service would build it.

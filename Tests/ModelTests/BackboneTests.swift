@@ -2,15 +2,9 @@ import Foundation
 import Tensor
 import XCTest
 @testable import Model
+import TestSupport
 
 final class BackboneTests: XCTestCase {
-    private func tempDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "model-tests-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
-
     /// Writes the tiny backbone's tensors with keys transformed by `rename` (nil drops a tensor) and the
     /// tiny config, as a Hugging Face directory.
     private func writeCheckpoint(rename: (String) -> String?, reshape: [String: [Int]] = [:]) throws -> String {
@@ -24,7 +18,7 @@ final class BackboneTests: XCTestCase {
                 out[key] = tensor
             }
         }
-        let dir = try tempDirectory()
+        let dir = try makeTemporaryDirectory("model-tests").path
         try Safetensors.write(out, to: dir + "/model.safetensors")
         try FileManager.default.copyItem(atPath: Golden.directory + "/tiny_config.json", toPath: dir + "/config.json")
         return dir
@@ -57,7 +51,7 @@ final class BackboneTests: XCTestCase {
     }
 
     func testConfigErrorsNameTheField() throws {
-        let dir = try tempDirectory()
+        let dir = try makeTemporaryDirectory("model-tests").path
         try #"{"vocab_size": 10, "hidden_size": 30, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8}"#
             .write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try BertConfig.load(path: dir + "/config.json")) { error in

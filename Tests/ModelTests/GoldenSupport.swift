@@ -37,21 +37,3 @@ enum Golden {
                          labels: labels)
     }
 }
-
-/// Element-wise closeness: |a − e| ≤ atol or ≤ rtol·|e| for every element; reports the worst element.
-func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-4, atol: Float = 1e-5, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) -> Float {
-    XCTAssertEqual(actual.count, expected.count, "\(what): element count", file: file, line: line)
-    var maxAbs: Float = 0
-    var firstBad: Int?
-    for i in 0..<min(actual.count, expected.count) {
-        let diff = abs(actual[i] - expected[i])
-        maxAbs = max(maxAbs, diff)
-        if !(diff <= atol || diff <= rtol * abs(expected[i])) && firstBad == nil { firstBad = i }
-    }
-    if let i = firstBad {
-        XCTFail("\(what): element \(i) is \(actual[i]), expected \(expected[i]); max |Δ| \(maxAbs) over \(actual.count)",
-                file: file, line: line)
-    }
-    return maxAbs
-}

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Model
+import TestSupport
 
 /// The real default model (deploy/setup.sh puts it in var/models/minilm-l6) on 64 SST-2 dev sentences,
 /// against transformers' BertModel (pooled output and a seeded random head's logits).

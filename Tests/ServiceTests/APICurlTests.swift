@@ -4,6 +4,7 @@ import XCTest
 import JobStore
 import Training
 @testable import Service
+import TestSupport
 
 /// The researcher's client: curl against the real server on loopback (skipped where curl is missing).
 final class APICurlTests: APITestCase {

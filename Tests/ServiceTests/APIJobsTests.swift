@@ -52,7 +52,7 @@ final class APIJobsTests: APITestCase {
 
     func testJobShowsProgressBestMetricAndResult() throws {
         let id = try XCTUnwrap(post("/v1/jobs", #"{"task":"rte","k":100,"seed":1,"method":"lora"}"#).json()["id"] as? String)
-        clock.advance(5)
+        clock.advance(by: 5)
         let claimed = try XCTUnwrap(claim())
         _ = try store.write {
             try $0.heartbeat(claimed.lease, progress: JobProgress(step: 40, totalSteps: 100, epoch: 2, etaSeconds: 30),
@@ -68,7 +68,7 @@ final class APIJobsTests: APITestCase {
         XCTAssertEqual(progress["epoch"] as? Double, 2)
         XCTAssertEqual(progress["eta_seconds"] as? Int, 30)
         XCTAssertEqual((running["best_metric"] as? [String: Any])?["value"] as? Double, 0.625)
-        clock.advance(30)
+        clock.advance(by: 30)
         _ = try store.write { try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":0.7}"#, now: clock.now) }
         let done = try get("/v1/jobs/\(id)").json()
         XCTAssertEqual(done["status"] as? String, "succeeded")
@@ -79,7 +79,7 @@ final class APIJobsTests: APITestCase {
 
     func testListFiltersAndPages() throws {
         let sweepID = try XCTUnwrap(createSweep(tasks: ["rte", "sst2"], seeds: [1, 2], methods: ["lora", "adapter"])["id"] as? String)
-        clock.advance(10)
+        clock.advance(by: 10)
         let single = try XCTUnwrap(post("/v1/jobs", #"{"task":"mrpc","k":16,"seed":1,"method":"bitfit"}"#).json()["id"] as? String)
         let running = try XCTUnwrap(claim())
 

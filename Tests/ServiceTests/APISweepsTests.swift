@@ -123,7 +123,7 @@ final class APISweepsTests: APITestCase {
         var ids: [String] = []
         for seed in 1...3 {
             ids.append(try XCTUnwrap(createSweep(seeds: [seed])["id"] as? String))
-            clock.advance(1)
+            clock.advance(by: 1)
         }
         let first = try get("/v1/sweeps?limit=2")
         XCTAssertEqual(first.data.compactMap { $0["id"] as? String }, [ids[2], ids[1]])

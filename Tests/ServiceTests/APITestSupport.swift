@@ -3,31 +3,10 @@ import XCTest
 import HTTP
 import JobStore
 @testable import Service
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A clock the tests move by hand.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int
-
-    init(_ start: Int) { value = start }
-
-    var now: Int { lock.lock(); defer { lock.unlock() }; return value }
-
-    func advance(_ seconds: Int) { lock.lock(); value += seconds; lock.unlock() }
-}
-
-/// Collects access-log entries so tests can check what the server saw.
-final class CapturingLog: ServerLog, @unchecked Sendable {
-    private let lock = NSLock()
-    private var _failures: [String] = []
-    var failures: [String] { lock.lock(); defer { lock.unlock() }; return _failures }
-
-    func access(_ entry: AccessLogEntry) {}
-    func failure(_ message: String, requestID: String?) { lock.lock(); _failures.append(message); lock.unlock() }
-}
 
 struct TestResponse {
     let status: Int
@@ -53,11 +32,13 @@ struct TestResponse {
 /// The API on a real `HTTP.Server` at 127.0.0.1 and an ephemeral port, over a temporary SQLite file and
 /// checkpoint directory; requests go over real sockets.
 class APITestCase: XCTestCase {
-    var directory: URL!
+    /// Removed in `tearDownWithError`, after the server and store that use it have stopped.
+    private var temporary: TemporaryDirectory!
+    var directory: URL { temporary.url }
     var checkpointRoot: String { directory.appendingPathComponent("checkpoints").path }
     var store: JobStore!
     var server: Server!
-    let clock = TestClock(1_700_000_000)
+    let clock = ManualClock(now: 1_700_000_000)
     let registry = PrometheusRegistry()
     let log = CapturingLog()
     /// Overridden by test classes that run the server with a token.
@@ -78,7 +59,7 @@ class APITestCase: XCTestCase {
         maxJobsPerSweep: 10_000, defaultMaxAttempts: 3)
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)")
+        temporary = try TemporaryDirectory("api")
         try FileManager.default.createDirectory(atPath: checkpointRoot, withIntermediateDirectories: true)
         store = try JobStore(path: directory.appendingPathComponent("unipelt.sqlite3").path, now: clock.now)
         let clock = self.clock
@@ -113,7 +94,7 @@ class APITestCase: XCTestCase {
         server?.shutdown(gracePeriod: 1)
         XCTAssertEqual(log.failures, [], "unexpected 500s")
         store = nil
-        try? FileManager.default.removeItem(at: directory)
+        temporary?.remove()
     }
 
     // MARK: Client
@@ -205,14 +186,7 @@ final class RawConnection {
 
     init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { close(descriptor); throw POSIXError(.ECONNREFUSED) }
+        guard connectToLoopback(descriptor, port: port) == 0 else { close(descriptor); throw POSIXError(.ECONNREFUSED) }
     }
 
     deinit { close(descriptor) }

@@ -2,12 +2,15 @@ import Foundation
 import Checksum
 import Glibc
 import XCTest
+import TestSupport
 
 /// `unipelt data glue` through the real binary against a loopback server of small fixture archives: a good
 /// archive, a corrupt one (sha256 mismatch), a 404, a transfer cut off half-way (then resumed with Range),
 /// and a folder of archives as the mirror.
 final class DataGlueTests: XCTestCase {
-    private var root: URL!
+    /// Removed in `tearDown`, after the fixture server stopped.
+    private var temporary: TemporaryDirectory?
+    private var root: URL { temporary!.url }
     private var server: FixtureServer!
     private var glue: String { root.appendingPathComponent("glue").path }
 
@@ -16,14 +19,13 @@ final class DataGlueTests: XCTestCase {
             throw XCTSkip("unipelt binary not found at \(ServiceProcess.binary.path)")
         }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unzip") else { throw XCTSkip("unzip is not installed") }
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("data-glue-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory("data-glue")
         server = try FixtureServer()
     }
 
     override func tearDown() {
         server?.stop()
-        if let root { try? FileManager.default.removeItem(at: root) }
+        temporary?.remove()
     }
 
     private static let rte = FixtureZip.archive([

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import Service
+import TestSupport
 
 /// The data dir's disk fills up. POSTs get a 503 JSON error and store nothing, reads
 /// keep working, the service recovers when space returns, and the database stays intact.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import XCTest
+import TestSupport
 
 /// A first run through the real binary: the serve flags and their precedence, requests naming uninstalled
 /// data refused before anything is stored, `/v1/tasks` and `/v1/models`, deleting a sweep with its files.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import XCTest
+import TestSupport
 
 /// Debian's headless chromium driven through the DevTools protocol over `--remote-debugging-pipe`: the
 /// browser reads commands on its fd 3 and writes replies and events on fd 4, one JSON object per message,

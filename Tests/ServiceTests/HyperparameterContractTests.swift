@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import Service
 import Training
+import TestSupport
 
 /// The service's uses of the trainer's hyperparameter table: request validation (the trainer's own check,
 /// errors in the service's words), stored job specs, the OpenAPI schema and the command line's `--set`.

@@ -1,13 +1,12 @@
 import Foundation
 import XCTest
 @testable import Service
+import TestSupport
 
 final class ModelLibraryTests: XCTestCase {
     /// A missing default model is named with its folder and the fix, not as "unknown model default".
     func testMissingModelsAreNamedClearly() throws {
-        let directory = NSTemporaryDirectory() + "unipelt-models-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try makeTemporaryDirectory("unipelt-models").path
         let library = ModelLibrary(directory: directory, defaultName: "minilm-l6")
         XCTAssertThrowsError(try library.load("default")) { error in
             let message = "\(error)"

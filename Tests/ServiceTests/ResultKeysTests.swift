@@ -2,6 +2,7 @@ import Foundation
 import JobStore
 @testable import Service
 @testable import Training
+import TestSupport
 import XCTest
 
 /// The trainer names a result's numbers (`TrainingResult`), the service stores it as JSON, and the store's SQL
@@ -10,12 +11,7 @@ final class ResultKeysTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("result-keys-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
+        directory = try makeTemporaryDirectory("result-keys").url
     }
 
     func testStoredTrainingResultIsReadAtTheStoresDefaultPaths() throws {

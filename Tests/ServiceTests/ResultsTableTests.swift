@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 import JobStore
 @testable import Service
+import TestSupport
 
 /// The reports over rows a real store hands out: per-job numbers and best-step gates in, tables out.
 final class ResultsTableTests: XCTestCase {
@@ -11,8 +12,7 @@ final class ResultsTableTests: XCTestCase {
     private var sweepID: String!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("results-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("results").url
         store = try JobStore(path: directory.appendingPathComponent("db.sqlite3").path, now: 1)
         // (task, K, method, variant, seed, test metric or nil for a job that did not succeed)
         let cells: [(String, KShot, String, String, Int, Double?)] = [

@@ -1,16 +1,18 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// A tiny BERT and GLUE-shaped RTE data in a temporary folder, so the real `unipelt serve` binary can
 /// train whole jobs in seconds: the 2-layer model of the model golden tests and 1,100 synthetic pairs.
 struct TinyWorld {
-    let root: URL
+    private let directory: TemporaryDirectory
+    var root: URL { directory.url }
     var dataDirectory: String { root.appendingPathComponent("data").path }
     var modelDirectory: String { root.appendingPathComponent("models").path }
     var glueDirectory: String { root.appendingPathComponent("glue").path }
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("unipelt-e2e-\(UUID().uuidString.prefix(8))")
+        directory = try TemporaryDirectory("unipelt-e2e")
         let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ModelTests/Golden")
         let model = root.appendingPathComponent("models/tiny")
@@ -48,7 +50,7 @@ struct TinyWorld {
         try rows(60).write(to: rte.appendingPathComponent("dev.tsv"), atomically: true, encoding: .utf8)
     }
 
-    func remove() { try? FileManager.default.removeItem(at: root) }
+    func remove() { directory.remove() }
 }
 
 /// Tests of the real binary driven with curl over a fresh `TinyWorld`; skipped when either is missing.
@@ -202,30 +204,3 @@ extension ServiceProcess {
     }
 }
 
-/// Runs a program to completion: its exit status, standard output and standard error. `input`, when given, is
-/// its standard input (from a file, so writing it never waits on the child).
-func runProgram(_ path: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, errors: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    // Standard error goes to a file, so a child that fills it never blocks while standard output is read.
-    let errorsPath = NSTemporaryDirectory() + "stderr-\(UUID().uuidString)"
-    guard FileManager.default.createFile(atPath: errorsPath, contents: nil),
-          let errors = FileHandle(forWritingAtPath: errorsPath) else { throw CocoaError(.fileWriteUnknown) }
-    defer { try? FileManager.default.removeItem(atPath: errorsPath) }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    if let input {
-        let inputPath = NSTemporaryDirectory() + "stdin-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: inputPath, contents: Data(input.utf8))
-        defer { try? FileManager.default.removeItem(atPath: inputPath) }
-        process.standardInput = FileHandle(forReadingAtPath: inputPath)
-    }
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try? errors.close()
-    let errorText = (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? ""
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), errorText)
-}

@@ -3,6 +3,7 @@ import Glibc
 import JobStore
 @testable import Service
 import XCTest
+import TestSupport
 
 /// The Slurm executor's plan: what it submits and cancels for given views of the queue and of `squeue`.
 final class SlurmPlanTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// `unipelt train` through the real binary: one job writes its curves, gates, result and
 /// checkpoints into `--out`; bad input exits non-zero with a message that names what is wrong.

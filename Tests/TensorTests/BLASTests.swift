@@ -1,5 +1,6 @@
 import XCTest
 @testable import Tensor
+import TestSupport
 
 final class BLASTests: XCTestCase {
     /// Naive row-major reference for C = alpha·op(A)·op(B) + beta·C.

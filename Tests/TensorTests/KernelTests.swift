@@ -1,5 +1,6 @@
 import XCTest
 @testable import Tensor
+import TestSupport
 
 /// Dropout, bias, reductions, masked mean, embedding, losses and Linear.
 final class KernelTests: XCTestCase {

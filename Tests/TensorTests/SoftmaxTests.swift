@@ -1,5 +1,6 @@
 import XCTest
 @testable import Tensor
+import TestSupport
 
 final class SoftmaxTests: XCTestCase {
     // 2 groups × 3 rows of 19 columns: odd width exercises the partial SIMD chunk.

@@ -7,23 +7,6 @@ func randomArray(_ count: Int, seed: UInt64, _ lo: Float = -1, _ hi: Float = 1) 
     return (0..<count).map { _ in rng.uniform(lo, hi) }
 }
 
-/// Max |a − b| with shapes checked; fails with the first offending index (llm.c's check_tensor).
-@discardableResult
-func assertClose(_ actual: [Float], _ expected: [Float], atol: Float, rtol: Float = 0, _ label: String = "",
-                 file: StaticString = #filePath, line: UInt = #line) -> Float {
-    XCTAssertEqual(actual.count, expected.count, "\(label): length", file: file, line: line)
-    var worst: Float = 0
-    for i in 0..<min(actual.count, expected.count) {
-        let diff = abs(actual[i] - expected[i])
-        if !(diff <= atol + rtol * abs(expected[i])) {
-            XCTFail("\(label): index \(i): \(actual[i]) vs \(expected[i]) (diff \(diff))", file: file, line: line)
-            return diff
-        }
-        worst = max(worst, diff)
-    }
-    return worst
-}
-
 /// Central finite differences of a scalar loss against an analytic gradient. The loss is evaluated by the
 /// Float kernels and summed in Double; `h` trades truncation (h²) against Float rounding (ε/h).
 /// Returns the worst error scaled by max(1, |gradient|) and fails above `tolerance`.

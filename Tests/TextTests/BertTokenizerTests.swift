@@ -1,5 +1,6 @@
 import XCTest
 @testable import Text
+import TestSupport
 
 /// Rules of the tokenizer that the golden file only covers by example.
 final class BertTokenizerTests: XCTestCase {
@@ -82,7 +83,7 @@ final class BertTokenizerTests: XCTestCase {
     }
 
     func testVocabularyFileRules() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         // A repeated token keeps its last id; "\r" stays part of a token (lines split on "\n" only).
         let url = try directory.write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nx\r\nx\n")
         let vocabulary = try Vocabulary(contentsOf: url)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Text
+import TestSupport
 
 /// The task table and the TSV readers, on the committed GLUE-layout fixture and on hand-made malformed files.
 final class GLUEReaderTests: XCTestCase {
@@ -43,7 +44,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testMalformedRowsAreSkippedWithTheirLineAndReason() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         var bytes = Array("index\tsentence1\tsentence2\tlabel\n".utf8)
         bytes += Array("0\tA \"quoted \"\"text\".\tB\tentailment\n".utf8)           // line 2: quotes are text
         bytes += Array("1\tonly three\tfields\n".utf8)                               // line 3
@@ -75,7 +76,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testOnlyTheTextAndLabelColumnsAreRead() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         // QQP dev as reconstructed in ../shared/glue: empty id columns, and bytes that are not UTF-8 in one of them.
         let qqp = Array("id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n\t\t\tWhy?\tHow?\t1\n".utf8)
             + [0xFF] + Array("\t\t\tA?\tB?\t0\n".utf8)
@@ -87,7 +88,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testByteOrderMarkBeforeTheHeaderIsIgnored() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         let mrpc = [0xEF, 0xBB, 0xBF] + Array("Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tA\tB\n".utf8)
         try directory.write("MRPC/dev.tsv", mrpc)
         let file = try GLUEDataset.read(task: .mrpc, split: .validation, glueDirectory: directory.url)
@@ -95,7 +96,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testCoLAIsHeaderlessAndReadByPosition() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         try directory.write("CoLA/dev.tsv", "gj04\t1\t\tThe sailors rode the breeze.\nclc95\t0\t*\tThe more books.\n")
         let file = try GLUEDataset.read(task: .cola, split: .validation, glueDirectory: directory.url)
         XCTAssertEqual(file.examples, [
@@ -105,7 +106,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testSTSBScoresMustBeNumbersFromZeroToFive() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         let header = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
         let scores = ["5.000", "0", "2.5", "5.2", "-0.1", "nan", "inf", "abc", ""]
         let rows = scores.enumerated().map { "\($0.offset)\tg\tf\ty\to\ts1\ts2\ta\tb\t\($0.element)\n" }
@@ -118,7 +119,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testMissingFileIsATypedErrorNamingThePath() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         let expected = directory.url.appendingPathComponent("MNLI/dev_matched.tsv").path
         XCTAssertThrowsError(try GLUEDataset.read(task: .mnli, split: .validation, glueDirectory: directory.url)) {
             XCTAssertEqual($0 as? TextError, .missingFile(path: expected))
@@ -127,7 +128,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testMissingColumnIsATypedErrorNamingColumnAndPath() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         let path = try directory.write("QNLI/train.tsv", "index\tquestion\tlabel\n0\tWhy?\tentailment\n").path
         XCTAssertThrowsError(try GLUEDataset.read(task: .qnli, split: .train, glueDirectory: directory.url)) {
             XCTAssertEqual($0 as? TextError,
@@ -137,7 +138,7 @@ final class GLUEReaderTests: XCTestCase {
     }
 
     func testEmptyFileWithoutHeaderIsATypedError() throws {
-        let directory = try TempDirectory()
+        let directory = try makeTemporaryDirectory("TextTests")
         let path = try directory.write("SST-2/train.tsv", "").path
         XCTAssertThrowsError(try GLUEDataset.read(task: .sst2, split: .train, glueDirectory: directory.url)) {
             XCTAssertEqual($0 as? TextError, .missingHeader(path: path))

@@ -4,6 +4,7 @@ import Model
 import Tensor
 import XCTest
 @testable import Training
+import TestSupport
 
 final class CheckpointTests: XCTestCase {
     /// A run with dropout on (so the dropout RNG must be restored too) over 4 epochs of 2 steps.
@@ -12,7 +13,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     private func uninterrupted(_ spec: TrainingSpec) throws -> (Trainer, EventRecorder, TrainingResult) {
-        let trainer = try TrainingFixtures.trainer(spec, checkpointDirectory: TrainingFixtures.temporaryDirectory())
+        let trainer = try TrainingFixtures.trainer(spec, checkpointDirectory: makeTemporaryDirectory("unipelt-training").path)
         let recorder = EventRecorder()
         trainer.observer = recorder
         guard case let .finished(result) = try trainer.run() else { throw TrainingError.cancelled(step: -1) }
@@ -56,7 +57,7 @@ final class CheckpointTests: XCTestCase {
                                                  line: UInt = #line) throws -> EventRecorder {
         let (reference, events, result) = try uninterrupted(spec)
         let (losses, resumed, after, resumedResult) = try interruptedAndResumed(
-            spec, after: step, request, resumesAfterStep: resumesAfterStep, directory: TrainingFixtures.temporaryDirectory())
+            spec, after: step, request, resumesAfterStep: resumesAfterStep, directory: makeTemporaryDirectory("unipelt-training").path)
         assertSame(losses, events, file: file, line: line)
         XCTAssertEqual(resumed.state.evaluations, reference.state.evaluations, file: file, line: line)
         XCTAssertEqual(resumedResult, result, file: file, line: line)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Training
+import TestSupport
 
 /// Periodic `last` checkpoints between evaluations, driven by an injected clock that moves a fixed number of
 /// seconds per step, so no test waits and every run writes at the same steps.
@@ -42,7 +43,7 @@ final class PeriodicCheckpointTests: XCTestCase {
 
     func testLastIsWrittenOnceTheIntervalPassedSinceThePreviousOne() throws {
         let (trainer, observer) = try clockedTrainer(try spec("lora", ["checkpoint_every_seconds": .number(10)]),
-                                                     secondsPerStep: 4, directory: TrainingFixtures.temporaryDirectory())
+                                                     secondsPerStep: 4, directory: makeTemporaryDirectory("unipelt-training").path)
         guard case .finished = try trainer.run() else { return XCTFail("the run must finish") }
         // 4 s per step: due at step 3 (12 s) and 6; the evaluation at step 8 restarts the interval, so 11 and 14.
         XCTAssertEqual(periodicSteps(observer.recorder), [3, 6, 11, 14])
@@ -53,14 +54,14 @@ final class PeriodicCheckpointTests: XCTestCase {
 
     func testZeroWritesOnlyAtEvaluationsAndTheJobsValueWinsOverTheDefault() throws {
         let (off, offEvents) = try clockedTrainer(try spec("lora", ["checkpoint_every_seconds": .number(0)]), secondsPerStep: 4,
-                                                  directory: TrainingFixtures.temporaryDirectory("off"))
+                                                  directory: makeTemporaryDirectory("unipelt-training").path)
         off.defaultCheckpointEverySeconds = 1
         _ = try off.run()
         XCTAssertEqual(periodicSteps(offEvents.recorder), [], "the job's 0 wins over a default of 1 s")
         XCTAssertEqual(offEvents.recorder.checkpoints.filter { $0.name == "last" }.map(\.step), [8, 16])
 
         let (byDefault, defaultEvents) = try clockedTrainer(try spec(), secondsPerStep: 4,
-                                                            directory: TrainingFixtures.temporaryDirectory("default"))
+                                                            directory: makeTemporaryDirectory("unipelt-training").path)
         byDefault.defaultCheckpointEverySeconds = 10
         _ = try byDefault.run()
         XCTAssertEqual(periodicSteps(defaultEvents.recorder), [3, 6, 11, 14], "no job value: the default applies")
@@ -71,7 +72,7 @@ final class PeriodicCheckpointTests: XCTestCase {
         let spec = try spec("finetune", ["checkpoint_every_seconds": .number(10), "eval_every_steps": .integer(4),
                                          "epochs": .integer(1), "learning_rate": .number(1e-3)])
         let (trainer, observer) = try clockedTrainer(spec, secondsPerStep: 2.25,
-                                                     directory: TrainingFixtures.temporaryDirectory())
+                                                     directory: makeTemporaryDirectory("unipelt-training").path)
         _ = try trainer.run()
         XCTAssertEqual(periodicSteps(observer.recorder), [])
         XCTAssertEqual(observer.recorder.checkpoints.filter { $0.name == "last" }.map(\.step), [4, 8],
@@ -83,10 +84,10 @@ final class PeriodicCheckpointTests: XCTestCase {
     func testResumeFromAMidEpochPeriodicCheckpointEqualsTheUninterruptedRun() throws {
         let spec = try spec("unipelt-apl", ["checkpoint_every_seconds": .number(10)])
         let (reference, referenceEvents) = try clockedTrainer(spec, secondsPerStep: 4,
-                                                              directory: TrainingFixtures.temporaryDirectory("reference"))
+                                                              directory: makeTemporaryDirectory("unipelt-training").path)
         guard case let .finished(expected) = try reference.run() else { return XCTFail("the reference must finish") }
 
-        let directory = TrainingFixtures.temporaryDirectory("interrupted")
+        let directory = try makeTemporaryDirectory("unipelt-training").path
         let control = TrainingControl()
         let (first, firstEvents) = try clockedTrainer(spec, secondsPerStep: 4, directory: directory, control: control)
         firstEvents.recorder.stopAt = (7, .cancel, control)

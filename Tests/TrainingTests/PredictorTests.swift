@@ -3,14 +3,14 @@ import Model
 import Text
 import XCTest
 @testable import Training
+import TestSupport
 
 final class PredictorTests: XCTestCase {
     /// Trains `method` on `task` for one epoch and returns the trainer (holding its best state, as the best
     /// checkpoint does) and a predictor loaded from that checkpoint.
     private func trained(_ method: String, _ task: GLUETask) throws -> (Trainer, Predictor) {
         let spec = try TrainingFixtures.spec(method, task: task, ["epochs": .integer(1)])
-        let directory = TrainingFixtures.temporaryDirectory(method + task.rawValue)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try makeTemporaryDirectory("unipelt-training").path
         let trainer = try TrainingFixtures.trainer(spec, checkpointDirectory: directory)
         _ = try trainer.run()
         let checkpoint = try JobCheckpoint.read(path: directory + "/best.safetensors")

@@ -3,6 +3,7 @@ import Tensor
 import Text
 import XCTest
 @testable import Training
+import TestSupport
 
 final class RunFilesTests: XCTestCase {
     private let evaluations = [
@@ -29,7 +30,7 @@ final class RunFilesTests: XCTestCase {
 
     func testRunWritesTheThreeFilesAndTheSummaryReadsBack() throws {
         let spec = try TrainingFixtures.spec("lora", ["epochs": .integer(1)])
-        let directory = TrainingFixtures.temporaryDirectory()
+        let directory = try makeTemporaryDirectory("unipelt-training").path
         let trainer = try TrainingFixtures.trainer(spec, checkpointDirectory: directory)
         let outcome = try trainer.run()
         try RunFiles.write(trainer: trainer, outcome: outcome, seconds: 1.5, to: directory)

@@ -2,20 +2,16 @@ import Foundation
 import Text
 import XCTest
 @testable import Training
+import TestSupport
 
 final class TrainingDataCacheTests: XCTestCase {
     private var glue: String!
 
     /// A private copy of the fixture GLUE folder, so a test may rewrite a file.
     override func setUpWithError() throws {
-        glue = TrainingFixtures.temporaryDirectory("cache-glue")
-        try FileManager.default.createDirectory(atPath: glue, withIntermediateDirectories: true)
+        glue = try makeTemporaryDirectory("cache-glue").path
         let task = GLUETask.sst2.directoryName
         try FileManager.default.copyItem(atPath: TrainingFixtures.glueDirectory + "/" + task, toPath: glue + "/" + task)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: glue)
     }
 
     private func load(_ cache: TrainingDataCache, seed: UInt64 = 1, k: Int = 16) throws -> TrainingData {

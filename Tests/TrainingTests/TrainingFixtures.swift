@@ -71,12 +71,6 @@ enum TrainingFixtures {
         return try Trainer(spec: spec, backbone: backbone, data: data, checkpointDirectory: checkpointDirectory,
                            control: control)
     }
-
-    static func temporaryDirectory(_ name: String = #function) -> String {
-        let path = NSTemporaryDirectory() + "unipelt-training-\(getpid())-\(name.filter(\.isLetter))"
-        try? FileManager.default.removeItem(atPath: path)
-        return path
-    }
 }
 
 /// Records every event; optionally flips a stop request at a given step.
