@@ -19,19 +19,6 @@ public enum Reduce {
     public static func sumOfSquares(_ x: UnsafePointer<Float>, _ count: Int) -> Float { dot(x, x, count) }
 }
 
-/// Row-broadcast bias: forward adds a (cols) vector to every row; backward sums the rows.
-public enum Bias {
-    /// x[r, :] += bias for each of `rows` rows.
-    public static func forward(x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
-        for r in 0..<rows { Elementwise.add(x + r * cols, bias, x + r * cols, cols) }
-    }
-
-    /// dbias += Σ_r dout[r, :].
-    public static func backward(dout: UnsafePointer<Float>, dbias: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        for r in 0..<rows { Elementwise.add(dout + r * cols, dbias, dbias, cols) }
-    }
-}
-
 /// Mean over the middle (step) axis of (batch, steps, width), optionally over masked steps only:
 /// out[b, :] = Σ_t m[b,t]·x[b,t,:] / Σ_t m[b,t]. The UniPELT gates are this with width 1 over per-token
 /// sigmoids; a mask of nil is the reference's unmasked mean over all T positions.

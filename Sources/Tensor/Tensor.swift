@@ -11,19 +11,18 @@
 //   `TensorView`    non-owning (pointer, `Shape`) struct for slices of a Tensor or of an arena; no ARC, no heap.
 //   `Shape`         up to 4 dims stored inline (no allocation).
 //   `Buffer`        zero/fill/copy on raw pointers.
-// Matrix products (BLAS.swift, Linear.swift) — row-major, cblas_sgemm only
+// Matrix products (BLAS.swift) — row-major, cblas_sgemm only
 //   `BLAS.gemm(.none, .transposed, m:n:k:alpha:a:b:beta:c:)` C = α·op(A)·op(B) + β·C (β=1 accumulates).
 //   `BLAS.gemmBatched(...)` strided batches; the `batches:heads:` form takes (batch, head) strides so attention
 //   runs on (B, T, H) activations without transposes. `BLAS.setThreads(_:)`, `BLAS.threads`.
 //   `SGEMMProbe.measureGFLOPS(threads:)` the machine's current GEMM rate, for benchmark ratios.
-//   `Linear.forward/backward` y = x·Wᵀ + b with PyTorch (out, in) weights; backward skips dW/db when nil.
 // Kernels — raw pointers + explicit sizes; outputs are caller-provided; nothing allocates.
 //   Convention: **every backward accumulates (`+=`) into its gradient outputs** (llm.c): zero grads once per step.
-//   `GELU` (exact erf; fused bias), `Tanh`, `ReLU`, `Sigmoid`, `Softmax` (scale + additive or key mask),
+//   `GELU` (exact erf), `Tanh`, `ReLU`, `Sigmoid`, `Softmax` (scale + additive or key mask),
 //   `LayerNorm` (saves mean/rstd; fused residual add), `Dropout` (mask drawn from an `RNG` or supplied, kept
-//   for backward), `Bias`,
-//   `Elementwise` (add, multiply, axpy, scale; `map`/`accumulate` take your own SIMD closure and inline into
-//   your module), `Reduce` (sum, dot, sumOfSquares), `MaskedMean` (mean over the step axis),
+//   for backward),
+//   `Elementwise` (add, multiply, axpy, scale; `map`/`accumulate` take a `LaneFunction` type, so the SIMD kernel
+//   is specialised into the caller), `Reduce` (sum, dot, sumOfSquares), `MaskedMean` (mean over the step axis),
 //   `Embedding` (gather / scatter-add), `CrossEntropy`, `MeanSquaredError`.
 //   `VectorMath.exp/erf/tanh/sigmoid` are the SIMD16 approximations the kernels use.
 // RNG

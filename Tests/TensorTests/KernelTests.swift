@@ -2,7 +2,7 @@ import XCTest
 @testable import Tensor
 import TestSupport
 
-/// Dropout, bias, reductions, masked mean, embedding, losses and Linear.
+/// Dropout, reductions, masked mean, embedding and losses.
 final class KernelTests: XCTestCase {
     func testDropoutMaskStatisticsAndReuseInBackward() {
         var rng = RNG(seed: 7, stream: .dropout)
@@ -110,20 +110,6 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(y, zip(a, b).map { 2 * (0.5 * $0 + $1) })
     }
 
-    func testBiasForwardAndBackward() {
-        let (rows, cols) = (5, 18)
-        let x = randomArray(rows * cols, seed: 6)
-        var b = randomArray(cols, seed: 7)
-        let w = randomArray(rows * cols, seed: 8)
-        var db = [Float](repeating: 0, count: cols)
-        Bias.backward(dout: w, dbias: &db, rows: rows, cols: cols)
-        checkGradient("bias", &b, analytic: db) { bias in
-            var y = x
-            Bias.forward(x: &y, bias: bias, rows: rows, cols: cols)
-            return weightedSum(y, w)
-        }
-    }
-
     func testMaskedMeanForwardAndBackward() {
         let (batch, steps, width) = (3, 7, 5)
         var x = randomArray(batch * steps * width, seed: 9)
@@ -199,39 +185,5 @@ final class KernelTests: XCTestCase {
         checkGradient("MSE", &prediction, analytic: d, h: 1e-3) {
             Double(MeanSquaredError.forwardBackward(prediction: $0, target: target, dprediction: nil, count: 5))
         }
-    }
-
-    func testLinearForwardAndBackward() {
-        let (rows, inF, outF) = (3, 5, 4)
-        var x = randomArray(rows * inF, seed: 16)
-        var weight = randomArray(outF * inF, seed: 17), bias = randomArray(outF, seed: 18)
-        let w = randomArray(rows * outF, seed: 19)
-        let forward = { (x: [Float], weight: [Float], bias: [Float]) -> [Float] in
-            var y = [Float](repeating: 0, count: rows * outF)
-            Linear.forward(x: x, weight: weight, bias: bias, out: &y, rows: rows, inFeatures: inF, outFeatures: outF)
-            return y
-        }
-        let y = forward(x, weight, bias)
-        for r in 0..<rows {
-            for o in 0..<outF {
-                var acc = Double(bias[o])
-                for i in 0..<inF { acc += Double(x[r * inF + i]) * Double(weight[o * inF + i]) }
-                XCTAssertEqual(Double(y[r * outF + o]), acc, accuracy: 1e-5)
-            }
-        }
-        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: weight.count)
-        var db = [Float](repeating: 0, count: outF)
-        Linear.backward(dout: w, x: x, weight: weight, dx: &dx, dweight: &dw, dbias: &db,
-                        rows: rows, inFeatures: inF, outFeatures: outF)
-        let (x0, w0, b0) = (x, weight, bias)
-        checkGradient("Linear dx", &x, analytic: dx) { weightedSum(forward($0, w0, b0), w) }
-        checkGradient("Linear dweight", &weight, analytic: dw) { weightedSum(forward(x0, $0, b0), w) }
-        checkGradient("Linear dbias", &bias, analytic: db) { weightedSum(forward(x0, w0, $0), w) }
-
-        // Frozen weights: dx only, and accumulating twice doubles it.
-        var dxOnly = dx
-        Linear.backward(dout: w, x: x0, weight: w0, dx: &dxOnly, dweight: nil, dbias: nil,
-                        rows: rows, inFeatures: inF, outFeatures: outF)
-        assertClose(dxOnly, dx.map { 2 * $0 }, atol: 1e-6, "accumulated dx")
     }
 }
