@@ -104,10 +104,20 @@ struct WorkerAPI {
     }
 
     private func claim(_ request: Request) throws -> Response {
-        let owner = try body(WorkerWire.ClaimRequest.self, request).owner
+        let claim = try body(WorkerWire.ClaimRequest.self, request)
+        if let slurmJob = claim.slurmJob, !SlurmEvents.isJobID(slurmJob) {
+            throw APIError.invalidValue("slurm_job", "expected a Slurm job id such as 12 or 12_3")
+        }
         let settings = context.workerEndpoints
-        guard let claimed = try context.store.write({
-            try $0.claim(limit: 1, owner: String(owner.prefix(200)), leaseSeconds: settings.leaseSeconds, now: context.now())
+        guard let claimed = try context.store.write({ writer in
+            let now = context.now()
+            let claimed = try writer.claim(limit: 1, owner: String(claim.owner.prefix(200)), leaseSeconds: settings.leaseSeconds,
+                                           now: now)
+            if let slurmJob = claim.slurmJob, let first = claimed.first {
+                try writer.appendEvent(try SlurmEvents.claimed(SlurmEvents.Task(
+                    jobID: first.job.id, attempt: first.lease.attempt, slurmJob: slurmJob)), now: now)
+            }
+            return claimed
         }).first else {
             return .json(bytes: try WorkerWire.encode(WorkerWire.ClaimReply(assignment: nil)))
         }
