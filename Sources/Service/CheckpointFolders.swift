@@ -1,4 +1,3 @@
-import Checksum
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -33,38 +32,10 @@ public struct CheckpointFolders: Sendable {
         return snapshot
     }
 
-    /// An uploaded checkpoint, made whole before it gets a name: written to a temporary file, its SHA-256
-    /// and size checked against what the worker declared, synced, then renamed to a name of its own
-    /// (attempt and step, so no listed file is overwritten). Returns that path; nothing is listed yet.
-    func receive(_ bytes: [UInt8], jobID: String, name: String, step: Int, attempt: Int,
-                 declaredSHA256: String) throws -> String {
-        let actual = bytes.withUnsafeBytes { buffer -> String in
-            var hasher = SHA256()
-            hasher.update(buffer)
-            return hasher.finalizeHex()
-        }
-        guard actual == declaredSHA256.lowercased() else {
-            throw CheckpointUploadError.checksumMismatch(declared: declaredSHA256, actual: actual)
-        }
-        let folder = directory(jobID: jobID)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let temporary = "\(folder)/.upload-\(UUID().uuidString).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw CheckpointUploadError.unwritable(path: temporary)
-        }
-        do {
-            try handle.write(contentsOf: bytes)
-            try handle.synchronize()
-            try handle.close()
-            let final = "\(folder)/\(name)-a\(attempt)-step\(step).safetensors"
-            guard rename(temporary, final) == 0 else { throw CheckpointUploadError.unwritable(path: final) }
-            Self.syncDirectory(folder)
-            return final
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
+    /// The name of its own an uploaded checkpoint gets once whole and checked: attempt and step, so no
+    /// listed file is overwritten.
+    func uploadPath(jobID: String, name: String, step: Int, attempt: Int) -> String {
+        "\(directory(jobID: jobID))/\(name)-a\(attempt)-step\(step).safetensors"
     }
 
     /// Makes `<name>.safetensors` the file at `path` (atomically: a link beside it renamed over it).
@@ -82,14 +53,6 @@ public struct CheckpointFolders: Sendable {
     private static func sameFile(_ first: String, _ second: String) -> Bool {
         var a = stat(), b = stat()
         return stat(first, &a) == 0 && stat(second, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev
-    }
-
-    /// A rename is durable once the folder holding it is synced.
-    private static func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { return }
-        fsync(descriptor)
-        close(descriptor)
     }
 
     /// Folders named like a job id.
