@@ -54,7 +54,7 @@ final class SlurmExecutor: @unchecked Sendable {
     /// the plan says.
     func reconcile() throws {
         let tasks = try SlurmPlan.parseQueue(try run("squeue", ["--noheader", "--array", "--format=%i|%j|%T"]))
-        try recordEnds(queue: tasks)
+        do { try recordEnds(queue: tasks) } catch { log.error("slurm: reading task ends: \(error)") }
         let demand = try store.read { try $0.queueDemand() }
         for action in SlurmPlan.actions(demand: demand, tasks: tasks) {
             switch action {
@@ -113,16 +113,19 @@ final class SlurmExecutor: @unchecked Sendable {
         let gone = Set(runningTasks.map(\.slurmJob)).subtracting(live)
         guard !gone.isEmpty else { return }
         let ends = finalStates(of: gone.sorted())
-        let now = clock()
         let ended = runningTasks.filter { gone.contains($0.slurmJob) && ends[$0.slurmJob]?.state.isFinal != false }
-        try store.write { writer in
-            for task in ended { try writer.appendEvent(SlurmEvents.ended(task, ends[task.slurmJob]), now: now) }
+        for task in ended {
+            // One job at a time: a job deleted since its task ran must not hold up the others.
+            do { _ = try store.write { try $0.appendEvent(SlurmEvents.ended(task, ends[task.slurmJob]), now: clock()) } } catch {
+                log.warning("slurm: the end of Slurm job \(task.slurmJob) not recorded on \(task.jobID): \(error)")
+            }
         }
         runningTasks.removeAll { ended.contains($0) }
     }
 
     /// The final states Slurm still knows of `ids`: from `sacct` where there is accounting, from `scontrol`
-    /// for the rest (accounting lags a moment behind the controller). A task neither knows is missing.
+    /// for the rest (accounting lags a moment behind the controller), one call per array job, which lists
+    /// all its tasks. A task neither knows is missing.
     private func finalStates(of ids: [String]) -> [String: SlurmJobEnd] {
         var ends: [String: SlurmJobEnd] = [:]
         if accountingAvailable {
@@ -137,13 +140,15 @@ final class SlurmExecutor: @unchecked Sendable {
                 log.warning("slurm: sacct: \(error)")
             }
         }
-        for id in ids where ends[id] == nil {
+        let unknown = Dictionary(grouping: ids.filter { ends[$0] == nil }) { $0.split(separator: "_")[0] }
+        for (job, tasks) in unknown.sorted(by: { $0.key < $1.key }) {
             do {
-                ends[id] = try SlurmAccounting.parseScontrol(try run("scontrol", SlurmAccounting.scontrolArguments(id: id)), id: id)
+                let text = try run("scontrol", SlurmAccounting.scontrolArguments(id: String(job)))
+                for id in tasks { ends[id] = try SlurmAccounting.parseScontrol(text, id: id) }
             } catch CommandError.failed {
-                // The controller no longer holds the record (older than MinJobAge): the end stays unknown.
+                // The controller no longer holds the job (ended more than MinJobAge ago): its end stays unknown.
             } catch {
-                log.warning("slurm: scontrol show job \(id): \(error)")
+                log.warning("slurm: scontrol show job \(job): \(error)")
             }
         }
         return ends
