@@ -25,10 +25,10 @@ public final class FileBodySink: BodySink, @unchecked Sendable {  // used by one
     private var descriptor: Int32
     private var moved = false
 
-    /// Creates `<directory>/.body-<random>.part` (mode 0600); the folder must exist.
+    /// Creates `<directory>/.body-<random>.part` (mode 0644 less the umask); the folder must exist.
     public init(directory: String) throws {
         path = "\(directory)/.body-\(UUID().uuidString.lowercased()).part"
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw BodySinkError(operation: "create", path: path, systemError: errno) }
     }
 
