@@ -27,10 +27,16 @@ public final class FileBodySink: BodySink, @unchecked Sendable {  // used by one
 
     /// Creates `<directory>/.body-<random>.part` (mode 0644 less the umask); the folder must exist.
     public init(directory: String) throws {
-        path = "\(directory)/.body-\(UUID().uuidString.lowercased()).part"
+        path = "\(directory)/\(Self.prefix)\(UUID().uuidString.lowercased())\(Self.suffix)"
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw BodySinkError(operation: "create", path: path, systemError: errno) }
     }
+
+    private static let prefix = ".body-", suffix = ".part"
+
+    /// Whether `name` is a file this sink writes before it is moved: one still there when no request is
+    /// running was cut off by a crash of the process.
+    public static func isUnfinished(name: String) -> Bool { name.hasPrefix(prefix) && name.hasSuffix(suffix) }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0

@@ -2,12 +2,13 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import HTTP
 import JobStore
 import Training
 
 /// The checkpoint root: one folder per job, named by the job id. Rows about a job are deleted before its
-/// folder, so the only leftovers a crash can make are folders no job row names; `removeOrphans` clears
-/// them at start.
+/// folder, so the only leftovers a crash can make are folders no job row names, and uploads cut off
+/// mid-body; `removeOrphans` clears both at start.
 ///
 /// In a job's folder, `<name>.safetensors` (`best`, `last`) is the newest version, which an attempt in this
 /// process resumes from, and every recorded row names a file of its own that never changes under it.
@@ -69,11 +70,18 @@ public struct CheckpointFolders: Sendable {
 
     /// Removes the folders of jobs that have no row (a deletion interrupted after its commit) and returns
     /// their ids. Jobs get their row before any file, so a folder without a row is never a job's in progress.
+    /// Also removes uploads cut off by a crash in the other folders: call it before the server starts.
     public func removeOrphans(store: JobStore) throws -> [String] {
         let folders = jobFolders()
         let existing = try store.read { try $0.sweepIDs(ofJobs: folders) }
         let orphans = folders.filter { existing[$0] == nil }
         try remove(jobIDs: orphans)
+        for folder in folders where existing[folder] != nil {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []
+            for name in names where FileBodySink.isUnfinished(name: name) {
+                try FileManager.default.removeItem(atPath: "\(root)/\(folder)/\(name)")
+            }
+        }
         return orphans
     }
 
