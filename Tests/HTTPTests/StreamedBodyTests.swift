@@ -10,7 +10,6 @@ import Glibc
 final class StreamedBodyTests: XCTestCase {
     private var folder: String!
     private var server: Server!
-    private var log: CapturingLog!
 
     /// Larger than `Limits.maxBodyBytes` (1 MiB), which buffered routes keep.
     private static let large = 3 * 1024 * 1024 + 17
@@ -28,8 +27,6 @@ final class StreamedBodyTests: XCTestCase {
         configuration.port = 0
         configuration.limits = limits
         configuration.workerThreads = 2
-        log = CapturingLog()
-        configuration.log = log
         server = Server(configuration: configuration, router: Self.routes(folder: folder))
         try server.start()
     }
