@@ -26,6 +26,9 @@ final class Connection: @unchecked Sendable {
     /// The client shut down its sending side; requests already received are still answered.
     private var peerClosedWrite = false
     private var pending: PendingRequest?
+    /// Where the body of the pending request goes when its route streams it, and how much went there.
+    private var sink: (any BodySink)?
+    private var sinkBytes = 0
 
     /// A request whose head is parsed and whose body is being read.
     private struct PendingRequest {
@@ -89,15 +92,20 @@ final class Connection: @unchecked Sendable {
 
     private func armForNextBytes() {
         let (deadline, expiry) = Self.deadline(readingBody: parser.isReadingBody, requestStartedAt: requestStartedAt,
-                                               bodyStartedAt: bodyStartedAt, now: loop.clock.now, limits: limits)
+                                               bodyStartedAt: bodyStartedAt, now: loop.clock.now, limits: limits,
+                                               streamedBytes: sink == nil ? nil : sinkBytes)
         loop.arm(self, deadline: deadline, expiry: expiry)
     }
 
-    /// When a connection waiting for bytes gives up, and how: the body timeout runs from the end of the head,
+    /// When a connection waiting for bytes gives up, and how: the body timeout runs from the end of the head
+    /// (a streamed body gets more time for every byte received, see `Limits.minStreamedBodyBytesPerSecond`),
     /// the header timeout from the first byte of the request, the idle timeout from now. Pure, for tests.
     static func deadline(readingBody: Bool, requestStartedAt: Double?, bodyStartedAt: Double, now: Double,
-                         limits: Limits) -> (deadline: Double, expiry: Expiry) {
-        if readingBody { return (bodyStartedAt + limits.bodyTimeout, .requestTimeout) }
+                         limits: Limits, streamedBytes: Int? = nil) -> (deadline: Double, expiry: Expiry) {
+        if readingBody {
+            let earned = streamedBytes.map { Double($0) / Double(max(1, limits.minStreamedBodyBytesPerSecond)) } ?? 0
+            return (bodyStartedAt + limits.bodyTimeout + earned, .requestTimeout)
+        }
         if let started = requestStartedAt { return (started + limits.headerTimeout, .requestTimeout) }
         return (now + limits.idleTimeout, .close)
     }
@@ -119,6 +127,7 @@ final class Connection: @unchecked Sendable {
             }
             switch event {
             case .needMore:
+                guard drainIntoSink() else { return false }
                 if readIndex == buffer.count {
                     // An idle connection should not keep the capacity a large body once needed.
                     buffer.removeAll(keepingCapacity: buffer.capacity <= 2 * Self.readSize)
@@ -152,14 +161,32 @@ final class Connection: @unchecked Sendable {
             earlyError = error
         }
         let startedAt = requestStartedAt ?? bodyStartedAt
-        pending = PendingRequest(head: head, requestID: requestID, startedAt: startedAt, earlyError: earlyError, match: match)
+        let pending = PendingRequest(head: head, requestID: requestID, startedAt: startedAt, earlyError: earlyError, match: match)
+        self.pending = pending
         if let earlyError, head.hasBody {
             // The body would have to be read and thrown away; closing is simpler and safe.
             respondAndClose(to: earlyError, head: head, requestID: requestID)
             return false
         }
+        if earlyError == nil, let match, match.route.options.bodySink != nil {
+            let made: Result<(any BodySink)?, Router.ResponseFailure>
+            do throws(HTTPError) {
+                made = Router.makeSink(match, try makeRequest(pending, body: []), log: log)
+            } catch {
+                made = .failure(Router.ResponseFailure(response: ErrorRendering.response(for: error, requestID: requestID)))
+            }
+            switch made {
+            case .success(let created):
+                sink = created
+                sinkBytes = 0
+            case .failure(let refusal):
+                // Refused from the head: the body is not read, and the connection cannot be reused without it.
+                respondAndClose(with: refusal.response, head: head, requestID: requestID)
+                return false
+            }
+        }
         do {
-            try parser.beginBody(maxBytes: match?.route.options.maxBodyBytes ?? limits.maxBodyBytes)
+            try parser.beginBody(maxBytes: match?.route.options.maxBodyBytes ?? limits.maxBodyBytes, streaming: sink != nil)
         } catch {
             respondAndClose(to: error, head: head, requestID: requestID)
             return false
@@ -173,32 +200,77 @@ final class Connection: @unchecked Sendable {
         return true
     }
 
+    /// Moves the body bytes decoded so far into the sink of a streamed request; a failing sink (a full disk)
+    /// ends the request with an error. Returns false when the connection was closed.
+    private func drainIntoSink() -> Bool {
+        guard let sink else { return true }
+        do {
+            try parser.takeBody { bytes in
+                try sink.write(bytes)
+                sinkBytes += bytes.count
+            }
+            return true
+        } catch {
+            failStreamedBody(error)
+            return false
+        }
+    }
+
+    private func failStreamedBody(_ error: Error) {
+        log.failure("request body not stored: \(error)", requestID: pending?.requestID ?? "-")
+        respondAndClose(to: error, head: pending?.head, requestID: pending?.requestID ?? RequestID.make())
+    }
+
     /// Runs the handler for a complete request and writes its response.
     private func finishRequest(body: [UInt8]) -> Bool {
         guard let pending else { preconditionFailure("body event without a pending request") }
+        let streamed = sink
+        if let streamed {
+            do {
+                try body.withUnsafeBytes { try streamed.write($0) }
+                try streamed.finish()
+            } catch {
+                failStreamedBody(error)
+                return false
+            }
+        }
+        sink = nil
         self.pending = nil
         requestStartedAt = nil
         let response: Response
         if let earlyError = pending.earlyError {
             response = ErrorRendering.response(for: earlyError, requestID: pending.requestID)
         } else {
-            response = run(pending, body: body)
+            response = run(pending, body: streamed == nil ? body : [], sink: streamed)
         }
+        streamed?.discard()
         let keepAlive = pending.head.keepAlive && !loop.isShuttingDown
         return send(response, for: pending.head, requestID: pending.requestID, startedAt: pending.startedAt,
                     keepAlive: keepAlive)
     }
 
-    private func run(_ pending: PendingRequest, body: [UInt8]) -> Response {
+    private func run(_ pending: PendingRequest, body: [UInt8], sink: (any BodySink)?) -> Response {
         guard let match = pending.match else { preconditionFailure("request without a route") }
-        let head = pending.head
         do throws(HTTPError) {
-            let request = try Request(method: head.method, target: head.target, version: head.version,
-                                      headers: head.headers, body: body, requestID: pending.requestID)
+            var request = try makeRequest(pending, body: body)
+            request.bodySink = sink
             return Router.run(match, request, log: log)
         } catch {
             return ErrorRendering.response(for: error, requestID: pending.requestID)
         }
+    }
+
+    private func makeRequest(_ pending: PendingRequest, body: [UInt8]) throws(HTTPError) -> Request {
+        let head = pending.head
+        return try Request(method: head.method, target: head.target, version: head.version, headers: head.headers,
+                           body: body, requestID: pending.requestID)
+    }
+
+    /// Drops the streamed body of a request that will not complete; the loop calls it when it closes the
+    /// connection, so a client that vanished mid-body leaves nothing behind.
+    func dropBody() {
+        sink?.discard()
+        sink = nil
     }
 
     static func loggablePath(_ target: String) -> String {
@@ -210,7 +282,11 @@ final class Connection: @unchecked Sendable {
     /// Answers a request that cannot go on (a parse error, an early 4xx with a body pending, a timeout) and
     /// closes: after such an error the connection's framing can no longer be trusted.
     private func respondAndClose(to error: Error, head: RequestHead?, requestID: String = RequestID.make()) {
-        let response = ErrorRendering.response(for: error, requestID: requestID)
+        respondAndClose(with: ErrorRendering.response(for: error, requestID: requestID), head: head, requestID: requestID)
+    }
+
+    private func respondAndClose(with response: Response, head: RequestHead?, requestID: String) {
+        dropBody()
         _ = send(response, for: head, requestID: requestID, startedAt: requestStartedAt ?? loop.clock.now, keepAlive: false)
     }
 

@@ -250,6 +250,7 @@ final class EventLoop: @unchecked Sendable {
     /// Closes a connection its owner is done with. Waiting connections are closed by the loop only, after it
     /// removed them from its poll set.
     func close(_ connection: Connection) {
+        connection.dropBody()
         lock.lock()
         registry.remove(connection.id)
         lock.broadcast()
@@ -319,7 +320,10 @@ final class EventLoop: @unchecked Sendable {
         // Waiting connections belonged to the loop, which has exited.
         let remaining = registry.removeWaiting()
         lock.unlock()
-        remaining.forEach { Glibc.close($0.descriptor) }
+        remaining.forEach {
+            $0.dropBody()
+            Glibc.close($0.descriptor)
+        }
         if listenerOpen { Glibc.close(listener) }
         Glibc.close(wakePipe.read)
         Glibc.close(wakePipe.write)

@@ -16,6 +16,10 @@ public struct Limits: Sendable {
     public var headerTimeout: TimeInterval = 10
     /// Time from the end of the header section to the end of the body. Default 30 s.
     public var bodyTimeout: TimeInterval = 30
+    /// Slowest average rate of a body streamed to a route's sink (`RouteOptions.bodySink`): past `bodyTimeout`
+    /// such a body gets `received / rate` seconds more, so a large upload on a slow link finishes while a
+    /// trickle still times out. Default 64 KiB/s.
+    public var minStreamedBodyBytesPerSecond = 64 * 1024
     /// Longest time a keep-alive connection may wait for the next request. Default 60 s.
     public var idleTimeout: TimeInterval = 60
     /// Longest time a write may make no progress (a reader that stopped reading). Default 30 s.

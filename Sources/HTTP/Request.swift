@@ -10,11 +10,14 @@ public struct Request: Sendable {
     public let query: QueryParameters
     public let version: HTTPVersion
     public let headers: HTTPHeaders
-    public let body: [UInt8]
+    /// The whole body; empty on a route that streams it to `bodySink`.
+    public internal(set) var body: [UInt8]
     /// `req_` + random hex; also sent as `X-Request-Id` and used in error bodies and the access log.
     public let requestID: String
     /// Values of the route's `{name}` segments, percent-decoded.
     public internal(set) var pathParameters: [String: String] = [:]
+    /// Where the body went on a route with `RouteOptions.bodySink`, complete and finished.
+    public internal(set) var bodySink: (any BodySink)?
 
     public init(method: String, target: String, version: HTTPVersion = .http11, headers: HTTPHeaders = HTTPHeaders(),
                 body: [UInt8] = [], requestID: String = RequestID.make()) throws(HTTPError) {

@@ -100,7 +100,8 @@ public struct RequestParser {
     }
 
     /// Sets the body limit for the current request; a declared length over it fails before any body byte is read.
-    public mutating func beginBody(maxBytes: Int) throws(ParseError) {
+    /// `streaming`: the caller takes the body as it is decoded (`takeBody`), so no room is reserved for all of it.
+    public mutating func beginBody(maxBytes: Int, streaming: Bool = false) throws(ParseError) {
         guard case .awaitingBodyLimit = state, let head else { preconditionFailure("beginBody without a head") }
         body = []
         switch head.framing {
@@ -108,11 +109,19 @@ public struct RequestParser {
             state = .contentLength(remaining: 0)
         case .contentLength(let length):
             guard length <= maxBytes else { throw .bodyTooLarge }
-            body.reserveCapacity(length)
+            if !streaming { body.reserveCapacity(length) }
             state = .contentLength(remaining: length)
         case .chunked:
             state = .chunked(ChunkedDecoder(maxBodyBytes: maxBytes, maxTrailerBytes: limits.maxHeaderBytes))
         }
+    }
+
+    /// Hands the body bytes decoded since the last call to `consume` and forgets them, so a streamed body is
+    /// never held whole; the `.body` event then carries only the bytes not taken yet.
+    public mutating func takeBody(_ consume: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        guard !body.isEmpty else { return }
+        defer { body.removeAll(keepingCapacity: true) }
+        try body.withUnsafeBytes { try consume($0) }
     }
 
     private mutating func finishBody() -> Event {

@@ -12,11 +12,17 @@ public struct RouteOptions: Sendable {
     public var bodyRequired: Bool
     /// Requests with a body of another media type (parameters ignored) get `415`.
     public var requiredContentType: String?
+    /// Streams the body into the sink this makes instead of buffering it, for bodies too large to hold in
+    /// memory. It runs once the head passed the checks above, before any body byte is read, and sees the
+    /// request without its body; what it throws is the response (nothing of the body is read).
+    public var bodySink: (@Sendable (Request) throws -> any BodySink)?
 
-    public init(maxBodyBytes: Int? = nil, bodyRequired: Bool = false, requiredContentType: String? = nil) {
+    public init(maxBodyBytes: Int? = nil, bodyRequired: Bool = false, requiredContentType: String? = nil,
+                bodySink: (@Sendable (Request) throws -> any BodySink)? = nil) {
         self.maxBodyBytes = maxBodyBytes
         self.bodyRequired = bodyRequired
         self.requiredContentType = requiredContentType
+        self.bodySink = bodySink
     }
 }
 
@@ -130,6 +136,17 @@ public struct Router: Sendable {
     struct Match {
         let route: Route
         let parameters: [String: String]
+
+        func bind(_ request: Request) -> Request {
+            var request = request
+            request.pathParameters = parameters
+            return request
+        }
+    }
+
+    /// The response refusing a request before its body was read.
+    struct ResponseFailure: Error {
+        let response: Response
     }
 
     /// Finds the route for `method` and decoded `segments`. Literal segments win over parameters, position by
@@ -186,16 +203,26 @@ extension Router {
     /// Runs a matched handler. A thrown error becomes its rendered response; one that is not
     /// `HTTPErrorConvertible` is also reported to `log`, since the client sees only a generic 500.
     static func run(_ match: Match, _ request: Request, log: ServerLog) -> Response {
-        var request = request
-        request.pathParameters = match.parameters
+        let request = match.bind(request)
         do {
             return try match.route.handler(request)
         } catch {
-            if !(error is HTTPErrorConvertible) {
-                log.failure("\(request.method) \(request.path): \(error)", requestID: request.requestID)
-            }
-            return ErrorRendering.response(for: error, requestID: request.requestID)
+            return failure(error, request, log: log)
         }
+    }
+
+    /// The sink of a streaming route for `request` (its body not read yet), or the response refusing it.
+    static func makeSink(_ match: Match, _ request: Request, log: ServerLog) -> Result<(any BodySink)?, ResponseFailure> {
+        guard let make = match.route.options.bodySink else { return .success(nil) }
+        let request = match.bind(request)
+        do { return .success(try make(request)) } catch { return .failure(ResponseFailure(response: failure(error, request, log: log))) }
+    }
+
+    private static func failure(_ error: Error, _ request: Request, log: ServerLog) -> Response {
+        if !(error is HTTPErrorConvertible) {
+            log.failure("\(request.method) \(request.path): \(error)", requestID: request.requestID)
+        }
+        return ErrorRendering.response(for: error, requestID: request.requestID)
     }
 
     /// Routes and answers `request` in-process, as the server would once the request was read; for testing
@@ -207,10 +234,31 @@ extension Router {
                                   hasFraming: !request.body.isEmpty || headers.contains("content-length")
                                       || headers.contains("transfer-encoding"),
                                   hasBody: !request.body.isEmpty, contentType: headers["content-type"])
-            return Self.run(found, request, log: log)
+            guard found.route.options.bodySink != nil else { return Self.run(found, request, log: log) }
+            return Self.runStreamed(found, request, log: log)
         } catch {
             return ErrorRendering.response(for: error, requestID: request.requestID)
         }
+    }
+
+    /// A streaming route answered in-process: the whole body goes to its sink in one write.
+    private static func runStreamed(_ match: Match, _ request: Request, log: ServerLog) -> Response {
+        let sink: (any BodySink)?
+        switch makeSink(match, request, log: log) {
+        case .success(let made): sink = made
+        case .failure(let refusal): return refusal.response
+        }
+        defer { sink?.discard() }
+        var request = request
+        do {
+            try request.body.withUnsafeBytes { try sink?.write($0) }
+            try sink?.finish()
+        } catch {
+            return failure(error, match.bind(request), log: log)
+        }
+        request.bodySink = sink
+        request.body = []
+        return run(match, request, log: log)
     }
 
     private static func mediaType(_ contentType: String) -> String {

@@ -1,14 +1,14 @@
-import Checksum
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import HTTP
 import JobStore
 import Training
 
 /// The checkpoint root: one folder per job, named by the job id. Rows about a job are deleted before its
-/// folder, so the only leftovers a crash can make are folders no job row names; `removeOrphans` clears
-/// them at start.
+/// folder, so the only leftovers a crash can make are folders no job row names, and uploads cut off
+/// mid-body; `removeOrphans` clears both at start.
 ///
 /// In a job's folder, `<name>.safetensors` (`best`, `last`) is the newest version, which an attempt in this
 /// process resumes from, and every recorded row names a file of its own that never changes under it.
@@ -33,38 +33,10 @@ public struct CheckpointFolders: Sendable {
         return snapshot
     }
 
-    /// An uploaded checkpoint, made whole before it gets a name: written to a temporary file, its SHA-256
-    /// and size checked against what the worker declared, synced, then renamed to a name of its own
-    /// (attempt and step, so no listed file is overwritten). Returns that path; nothing is listed yet.
-    func receive(_ bytes: [UInt8], jobID: String, name: String, step: Int, attempt: Int,
-                 declaredSHA256: String) throws -> String {
-        let actual = bytes.withUnsafeBytes { buffer -> String in
-            var hasher = SHA256()
-            hasher.update(buffer)
-            return hasher.finalizeHex()
-        }
-        guard actual == declaredSHA256.lowercased() else {
-            throw CheckpointUploadError.checksumMismatch(declared: declaredSHA256, actual: actual)
-        }
-        let folder = directory(jobID: jobID)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let temporary = "\(folder)/.upload-\(UUID().uuidString).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw CheckpointUploadError.unwritable(path: temporary)
-        }
-        do {
-            try handle.write(contentsOf: bytes)
-            try handle.synchronize()
-            try handle.close()
-            let final = "\(folder)/\(name)-a\(attempt)-step\(step).safetensors"
-            guard rename(temporary, final) == 0 else { throw CheckpointUploadError.unwritable(path: final) }
-            Self.syncDirectory(folder)
-            return final
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
+    /// The name of its own an uploaded checkpoint gets once whole and checked: attempt and step, so no
+    /// listed file is overwritten.
+    func uploadPath(jobID: String, name: String, step: Int, attempt: Int) -> String {
+        "\(directory(jobID: jobID))/\(name)-a\(attempt)-step\(step).safetensors"
     }
 
     /// Makes `<name>.safetensors` the file at `path` (atomically: a link beside it renamed over it).
@@ -84,14 +56,6 @@ public struct CheckpointFolders: Sendable {
         return stat(first, &a) == 0 && stat(second, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev
     }
 
-    /// A rename is durable once the folder holding it is synced.
-    private static func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { return }
-        fsync(descriptor)
-        close(descriptor)
-    }
-
     /// Folders named like a job id.
     func jobFolders() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("job_") }.sorted()
@@ -106,11 +70,18 @@ public struct CheckpointFolders: Sendable {
 
     /// Removes the folders of jobs that have no row (a deletion interrupted after its commit) and returns
     /// their ids. Jobs get their row before any file, so a folder without a row is never a job's in progress.
+    /// Also removes uploads cut off by a crash in the other folders: call it before the server starts.
     public func removeOrphans(store: JobStore) throws -> [String] {
         let folders = jobFolders()
         let existing = try store.read { try $0.sweepIDs(ofJobs: folders) }
         let orphans = folders.filter { existing[$0] == nil }
         try remove(jobIDs: orphans)
+        for folder in folders where existing[folder] != nil {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []
+            for name in names where FileBodySink.isUnfinished(name: name) {
+                try FileManager.default.removeItem(atPath: "\(root)/\(folder)/\(name)")
+            }
+        }
         return orphans
     }
 

@@ -1,4 +1,8 @@
+import Checksum
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 import Text
 
@@ -76,5 +80,57 @@ public final class ModelLibrary: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return loaded[name]
+    }
+}
+
+/// SHA-256 of model files, computed once per version of a file: a pull worker lists a model's files with
+/// their checksums and then downloads each with its checksum again, and model files are large and static.
+/// A version is the file's path, inode, size and modification time, so a file replaced or rewritten in
+/// place is hashed anew.
+public final class ModelFileChecksums: @unchecked Sendable {  // `known` is guarded by `lock`
+    private struct Version: Hashable {
+        let path: String
+        let device: UInt64
+        let inode: UInt64
+        let size: Int64
+        let modifiedSeconds: Int
+        let modifiedNanoseconds: Int
+    }
+
+    private let lock = NSLock()
+    private var known: [String: (version: Version, sha256: String)] = [:]
+    private var hashed = 0
+
+    /// Files hashed so far (not answered from the cache).
+    public var computed: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return hashed
+    }
+
+    public init() {}
+
+    /// The lowercase hex SHA-256 of the file at `path`.
+    public func sha256(ofFileAt path: String) throws -> String {
+        let version = try Self.version(of: path)
+        lock.lock()
+        let hit = known[path].flatMap { $0.version == version ? $0.sha256 : nil }
+        lock.unlock()
+        if let hit { return hit }
+        let sha256 = try SHA256.hex(fileAt: path)
+        lock.lock()
+        known[path] = (version, sha256)
+        hashed += 1
+        lock.unlock()
+        return sha256
+    }
+
+    private static func version(of path: String) throws -> Version {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        return Version(path: path, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                       modifiedSeconds: info.st_mtim.tv_sec, modifiedNanoseconds: info.st_mtim.tv_nsec)
     }
 }

@@ -20,6 +20,8 @@ public final class PullWorker: @unchecked Sendable {
         public var workDirectory: String
         /// Who runs the job, shown in its `claimed` event (host, process, Slurm job).
         public var owner: String
+        /// The Slurm job this worker runs as, if any (`12_3`); the service records it on the jobs it claims.
+        public var slurmJob: String?
         public var pollSeconds: Double = 2
 
         public init(server: URL, token: String?, threads: Int, once: Bool, modelDirectory: String, glueDirectory: String,
@@ -59,7 +61,7 @@ public final class PullWorker: @unchecked Sendable {
             let assignment: WorkerWire.Assignment?
             do {
                 let body = try client.send("POST", "v1/workers/claim",
-                                           json: Data(try WorkerWire.encode(WorkerWire.ClaimRequest(owner: options.owner))))
+                                           json: Data(try WorkerWire.encode(WorkerWire.ClaimRequest(owner: options.owner, slurmJob: options.slurmJob))))
                 assignment = try WorkerWire.decode(WorkerWire.ClaimReply.self, from: Array(body)).assignment
                 failedClaims = 0
             } catch {

@@ -6,7 +6,9 @@ import JobStore
 /// tasks for the jobs nobody will claim (`--array=0-N%max_concurrency`), and cancels the pending tasks of a
 /// sweep with nothing left to claim (paused, cancelled or done). The tasks pull their jobs over HTTP like any
 /// worker; a task that dies without a word is rescued by its lease, and a preempted or timed-out task
-/// (SIGTERM) checkpoints and hands its job back, so the next pass submits a task for it again.
+/// (SIGTERM) checkpoints and hands its job back, so the next pass submits a task for it again. A task that
+/// ran a job and left `squeue` gets a `slurm_task_ended` event on that job with its final state (from `sacct`,
+/// or `scontrol` where the cluster keeps no accounting); the job itself is left to its lease and its worker.
 final class SlurmExecutor: @unchecked Sendable {
     private let config: Config
     private let store: JobStore
@@ -15,6 +17,11 @@ final class SlurmExecutor: @unchecked Sendable {
     private let serverURL: @Sendable () -> String
     private let clock: @Sendable () -> Int
     private var timer: DispatchSourceTimer?
+    /// The last `slurm_task`/`slurm_task_ended` event read, and the tasks that ran a job and have no end yet.
+    private var eventsRead = 0
+    private var runningTasks: [SlurmEvents.Task] = []
+    /// False once `sacct` said the cluster keeps no accounting: `scontrol` alone is asked from then on.
+    private var accountingAvailable = true
 
     init(config: Config, store: JobStore, log: ServiceLog, token: String?, serverURL: @escaping @Sendable () -> String,
          clock: @escaping @Sendable () -> Int) {
@@ -43,9 +50,11 @@ final class SlurmExecutor: @unchecked Sendable {
         timer = nil
     }
 
-    /// One pass: read both views, then submit and cancel what the plan says.
+    /// One pass: read both views, record the ends of tasks that left the queue, then submit and cancel what
+    /// the plan says.
     func reconcile() throws {
-        let tasks = SlurmPlan.parseQueue(try run("squeue", ["--noheader", "--array", "--format=%i|%j|%T"]))
+        let tasks = try SlurmPlan.parseQueue(try run("squeue", ["--noheader", "--array", "--format=%i|%j|%T"]))
+        do { try recordEnds(queue: tasks) } catch { log.error("slurm: reading task ends: \(error)") }
         let demand = try store.read { try $0.queueDemand() }
         for action in SlurmPlan.actions(demand: demand, tasks: tasks) {
             switch action {
@@ -86,6 +95,65 @@ final class SlurmExecutor: @unchecked Sendable {
         }
     }
 
+    /// Reads the tasks that claimed jobs since the last pass (after `squeue`, so a task that claimed since is
+    /// still in that listing), then asks Slurm how those that left the queue ended, and records it.
+    private func recordEnds(queue: [SlurmPlan.Task]) throws {
+        while true {
+            let page = try store.read {
+                try $0.events(ofTypes: [SlurmEvents.claimedType, SlurmEvents.endedType], afterSequence: eventsRead, limit: 500)
+            }
+            for (sequence, event) in page {
+                eventsRead = sequence
+                guard let task = SlurmEvents.task(of: event) else { continue }
+                if event.type == SlurmEvents.claimedType { runningTasks.append(task) } else { runningTasks.removeAll { $0 == task } }
+            }
+            if page.count < 500 { break }
+        }
+        let live = Set(queue.filter(\.state.isLive).map(\.id))
+        let gone = Set(runningTasks.map(\.slurmJob)).subtracting(live)
+        guard !gone.isEmpty else { return }
+        let ends = finalStates(of: gone.sorted())
+        let ended = runningTasks.filter { gone.contains($0.slurmJob) && ends[$0.slurmJob]?.state.isFinal != false }
+        for task in ended {
+            // One job at a time: a job deleted since its task ran must not hold up the others.
+            do { _ = try store.write { try $0.appendEvent(SlurmEvents.ended(task, ends[task.slurmJob]), now: clock()) } } catch {
+                log.warning("slurm: the end of Slurm job \(task.slurmJob) not recorded on \(task.jobID): \(error)")
+            }
+        }
+        runningTasks.removeAll { ended.contains($0) }
+    }
+
+    /// The final states Slurm still knows of `ids`: from `sacct` where there is accounting, from `scontrol`
+    /// for the rest (accounting lags a moment behind the controller), one call per array job, which lists
+    /// all its tasks. A task neither knows is missing.
+    private func finalStates(of ids: [String]) -> [String: SlurmJobEnd] {
+        var ends: [String: SlurmJobEnd] = [:]
+        if accountingAvailable {
+            do {
+                for end in try SlurmAccounting.parseSacct(try run("sacct", SlurmAccounting.sacctArguments(ids: ids))) {
+                    ends[end.id] = end
+                }
+            } catch CommandError.failed(_, _, let errors) where errors.contains("accounting storage is disabled") {
+                accountingAvailable = false
+                log.info("slurm: the cluster keeps no accounting (no slurmdbd); task ends are read with scontrol")
+            } catch {
+                log.warning("slurm: sacct: \(error)")
+            }
+        }
+        let unknown = Dictionary(grouping: ids.filter { ends[$0] == nil }) { $0.split(separator: "_")[0] }
+        for (job, tasks) in unknown.sorted(by: { $0.key < $1.key }) {
+            do {
+                let text = try run("scontrol", SlurmAccounting.scontrolArguments(id: String(job)))
+                for id in tasks { ends[id] = try SlurmAccounting.parseScontrol(text, id: id) }
+            } catch CommandError.failed {
+                // The controller no longer holds the job (ended more than MinJobAge ago): its end stays unknown.
+            } catch {
+                log.warning("slurm: scontrol show job \(job): \(error)")
+            }
+        }
+        return ends
+    }
+
     enum CommandError: Error, CustomStringConvertible {
         case failed(command: String, status: Int32, errors: String)
 
@@ -122,7 +190,7 @@ enum SlurmPlan {
     struct Task: Equatable {
         let id: String
         let name: String
-        let state: String
+        let state: SlurmJobState
     }
 
     enum Action: Equatable {
@@ -133,19 +201,18 @@ enum SlurmPlan {
     /// The Slurm job name of a sweep's worker tasks; jobs created alone share one.
     static func jobName(sweepID: String?) -> String { "unipelt-" + (sweepID ?? "jobs") }
 
-    /// States of a task that is done or leaving: it will claim nothing more.
-    static let finishedStates: Set<String> = ["COMPLETING", "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "PREEMPTED",
-                                              "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE"]
-
-    /// Lines of `%i|%j|%T`; lines of other jobs are dropped.
-    static func parseQueue(_ text: String) -> [Task] {
-        text.split(separator: "\n").compactMap { line in
+    /// Lines of `%i|%j|%T`; lines of other jobs are left out.
+    static func parseQueue(_ text: String) throws(SlurmOutputError) -> [Task] {
+        var tasks: [Task] = []
+        for line in text.split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces)
             }
-            guard fields.count == 3, fields[1].hasPrefix("unipelt-") else { return nil }
-            return Task(id: fields[0], name: fields[1], state: fields[2])
+            guard fields.count == 3 else { throw .malformedLine(String(line)) }
+            guard fields[1].hasPrefix("unipelt-") else { continue }
+            tasks.append(Task(id: fields[0], name: fields[1], state: try SlurmJobState(slurmText: fields[2])))
         }
+        return tasks
     }
 
     /// A sweep needs a task per job that is queued or running; every live task (pending or running) is one
@@ -154,9 +221,9 @@ enum SlurmPlan {
     static func actions(demand: [QueueDemand], tasks: [Task], maxArraySize: Int = 1_000) -> [Action] {
         var live: [String: Int] = [:]
         var pending: Set<String> = []
-        for task in tasks where !finishedStates.contains(task.state) {
+        for task in tasks where task.state.isLive {
             live[task.name, default: 0] += 1
-            if task.state == "PENDING" { pending.insert(task.name) }
+            if task.state == .pending { pending.insert(task.name) }
         }
         var actions: [Action] = []
         var claimable: Set<String> = []
@@ -172,5 +239,54 @@ enum SlurmPlan {
             actions.append(.cancelPending(name: name))
         }
         return actions
+    }
+}
+
+/// The events that tie a job to the Slurm jobs it ran in, so a finished or requeued job still names them:
+/// `slurm_task` when an array task claims it (written by the claim endpoint), `slurm_task_ended` with the
+/// task's final state once it left the queue.
+enum SlurmEvents {
+    static let claimedType = "slurm_task"
+    static let endedType = "slurm_task_ended"
+
+    /// One attempt of a job in one Slurm job.
+    struct Task: Equatable {
+        let jobID: String
+        let attempt: Int
+        let slurmJob: String
+    }
+
+    private struct Data: Codable {
+        var slurmJobId: String
+        var attempt: Int
+        var state: String?
+        var exitStatus: Int?
+        var signal: Int?
+    }
+
+    /// `12` or `12_3`; anything else is not a Slurm job id.
+    static func isJobID(_ text: String) -> Bool {
+        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        return (1...2).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0.count <= 12 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+    }
+
+    static func claimed(_ task: Task) throws -> NewEvent {
+        NewEvent(jobID: task.jobID, type: claimedType, message: "attempt \(task.attempt) runs in Slurm job \(task.slurmJob)",
+                 data: String(decoding: try WorkerWire.encode(Data(slurmJobId: task.slurmJob, attempt: task.attempt)), as: UTF8.self))
+    }
+
+    static func ended(_ task: Task, _ end: SlurmJobEnd?) throws -> NewEvent {
+        let message = end.map { "Slurm job \(task.slurmJob) of attempt \(task.attempt) ended \($0.state.rawValue) (\($0.exitDescription))" }
+            ?? "Slurm job \(task.slurmJob) of attempt \(task.attempt) ended; Slurm no longer holds its final state"
+        let data = Data(slurmJobId: task.slurmJob, attempt: task.attempt, state: end?.state.rawValue, exitStatus: end?.exitStatus,
+                        signal: end?.signal)
+        return NewEvent(jobID: task.jobID, level: end?.state == .completed ? .info : .warning, type: endedType, message: message,
+                        data: String(decoding: try WorkerWire.encode(data), as: UTF8.self))
+    }
+
+    /// The task an event of either type names; nil for an event without readable data.
+    static func task(of event: JobEvent) -> Task? {
+        guard let text = event.data, let data = try? WorkerWire.decode(Data.self, from: Array(text.utf8)) else { return nil }
+        return Task(jobID: event.jobID, attempt: data.attempt, slurmJob: data.slurmJobId)
     }
 }

@@ -24,6 +24,8 @@ enum WorkerWire {
     struct ClaimRequest: Codable {
         /// Who runs the job, for the `claimed` event: host, process, and the Slurm job when there is one.
         var owner: String
+        /// The Slurm job the worker runs as (`12_3` for an array task), recorded on the job it claims.
+        var slurmJob: String?
     }
 
     struct ClaimReply: Codable {

@@ -57,10 +57,12 @@ enum WorkerCommand: CLICommand {
             }
             return level
         } ?? .info
-        let worker = PullWorker(options: PullWorker.Options(
+        var workerOptions = PullWorker.Options(
             server: server, token: token, threads: threads, once: once,
             modelDirectory: options["--model-dir"] ?? "var/models", glueDirectory: options["--glue-dir"] ?? "var/glue",
-            workDirectory: options["--work-dir"] ?? "var/worker", owner: owner()), log: ServiceLog(minimumLevel: level))
+            workDirectory: options["--work-dir"] ?? "var/worker", owner: owner())
+        workerOptions.slurmJob = slurmJob()
+        let worker = PullWorker(options: workerOptions, log: ServiceLog(minimumLevel: level))
         let termination = TerminationSignal()
         let thread = Thread { exit(worker.run()) }
         thread.stackSize = 8 << 20
@@ -70,15 +72,15 @@ enum WorkerCommand: CLICommand {
         while true { sleep(60) }  // the worker thread exits the process once its job is handed back
     }
 
-    /// Host and process, and the Slurm job when run as one (array job and task, or the job id).
+    /// Host and process, and the Slurm job when run as one.
     static func owner() -> String {
+        "\(ProcessInfo.processInfo.hostName) pid \(getpid())" + (slurmJob().map { " slurm \($0)" } ?? "")
+    }
+
+    /// The Slurm job this process runs as: `array_task` for an array task, else the job id.
+    static func slurmJob() -> String? {
         let environment = ProcessInfo.processInfo.environment
-        var owner = "\(ProcessInfo.processInfo.hostName) pid \(getpid())"
-        if let array = environment["SLURM_ARRAY_JOB_ID"], let task = environment["SLURM_ARRAY_TASK_ID"] {
-            owner += " slurm \(array)_\(task)"
-        } else if let job = environment["SLURM_JOB_ID"] {
-            owner += " slurm \(job)"
-        }
-        return owner
+        if let array = environment["SLURM_ARRAY_JOB_ID"], let task = environment["SLURM_ARRAY_TASK_ID"] { return "\(array)_\(task)" }
+        return environment["SLURM_JOB_ID"]
     }
 }

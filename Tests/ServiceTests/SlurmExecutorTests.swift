@@ -17,8 +17,8 @@ final class SlurmPlanTests: XCTestCase {
                        [.submit(sweepID: "swp_a", count: 4, concurrency: 2)])
     }
 
-    func testLiveTasksCountAndFinishedOnesDoNot() {
-        let tasks = SlurmPlan.parseQueue("""
+    func testLiveTasksCountAndFinishedOnesDoNot() throws {
+        let tasks = try SlurmPlan.parseQueue("""
             7_0|unipelt-swp_a|RUNNING
             7_1|unipelt-swp_a|PENDING
             7_2|unipelt-swp_a|COMPLETING
@@ -32,8 +32,8 @@ final class SlurmPlanTests: XCTestCase {
     }
 
     func testPendingTasksOfASweepWithNothingToClaimAreCancelled() {
-        let tasks = [SlurmPlan.Task(id: "7_1", name: "unipelt-swp_a", state: "PENDING"),
-                     SlurmPlan.Task(id: "8_0", name: "unipelt-jobs", state: "PENDING")]
+        let tasks = [SlurmPlan.Task(id: "7_1", name: "unipelt-swp_a", state: .pending),
+                     SlurmPlan.Task(id: "8_0", name: "unipelt-jobs", state: .pending)]
         XCTAssertEqual(SlurmPlan.actions(demand: [demand("swp_a", queued: 2, active: false), demand(nil, queued: 1)],
                                          tasks: tasks),
                        [.cancelPending(name: "unipelt-swp_a")])
@@ -104,6 +104,22 @@ final class SlurmExecutorTests: TinyWorldTestCase {
             let steps = (try service.json("/v1/jobs/\(id)/metrics?keys=train_loss&limit=10000").object["data"] as? [[String: Any]] ?? [])
                 .compactMap { $0["step"] as? Int }
             XCTAssertEqual(steps, Array(1...200), "one row per step")
+        }
+        // Every array task that ran a job is reconciled with Slurm once it leaves the queue: its final state
+        // is recorded on the job it ran (the cancelled one CANCELLED, the others COMPLETED with exit 0).
+        let deadline = Date().addingTimeInterval(60)
+        var ends: [String: [String]] = [:]
+        repeat {
+            ends = try Dictionary(uniqueKeysWithValues: jobs.map { id in
+                (id, try service.events(ofJob: id).filter { $0["type"] as? String == "slurm_task_ended" }
+                    .compactMap { $0["message"] as? String })
+            })
+            if ends.values.reduce(0, { $0 + $1.count }) == jobs.count + 1 { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while Date() < deadline
+        XCTAssertTrue(ends[victim]?.first?.hasPrefix("Slurm job \(task) of attempt 1 ended CANCELLED") == true, "\(ends)")
+        for id in jobs {
+            XCTAssertTrue(ends[id]?.last?.hasSuffix("ended COMPLETED (exit 0)") == true, "\(id): \(ends)")
         }
         let events = try service.events(ofJob: victim)
         let messages = events.compactMap { $0["message"] as? String }

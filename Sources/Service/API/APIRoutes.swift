@@ -30,6 +30,8 @@ public struct APIContext: Sendable {
     public var inference: Inference?
     /// Lease and checkpoint settings the pull-worker endpoints apply.
     public var workerEndpoints = WorkerEndpointSettings()
+    /// Checksums of installed model files, kept while the files are unchanged.
+    public var modelChecksums = ModelFileChecksums()
 
     public init(store: JobStore, vocabulary: @autoclosure @escaping @Sendable () -> SweepVocabulary,
                 now: @escaping @Sendable () -> Int,
@@ -86,6 +88,14 @@ struct APIRoutes: Sendable {
         { [self] request in
             try authorize(request)
             return try Self.mappingErrors(handler)(request)
+        }
+    }
+
+    /// The body sink of a streaming /v1 route: authorised, errors mapped, all before a byte of the body is read.
+    func v1Sink(_ make: @escaping @Sendable (Request) throws -> any BodySink) -> @Sendable (Request) throws -> any BodySink {
+        { [self] request in
+            try authorize(request)
+            do { return try make(request) } catch { throw APIError.mapping(error) }
         }
     }
 

@@ -1,4 +1,3 @@
-import Checksum
 import Foundation
 import HTTP
 import JobStore
@@ -45,7 +44,8 @@ struct WorkerAPI {
         }
         router.add("PUT", "/v1/jobs/{job_id}/lease/checkpoints/{name}",
                    options: RouteOptions(maxBodyBytes: Self.maxCheckpointBytes, bodyRequired: true,
-                                         requiredContentType: "application/octet-stream"),
+                                         requiredContentType: "application/octet-stream",
+                                         bodySink: routes.v1Sink { try receiveCheckpoint($0) }),
                    description: RouteDescription("Upload a checkpoint file (pull workers)",
                                                  query: [("step", "the training step it holds"),
                                                          ("metric", "the dev metric of the state it holds")],
@@ -89,7 +89,7 @@ struct WorkerAPI {
         let files = try Self.files(in: folder).map { file -> WorkerWire.ModelFile in
             let path = "\(folder)/\(file)"
             let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            return WorkerWire.ModelFile(name: file, bytes: bytes, sha256: try SHA256.hex(fileAt: path))
+            return WorkerWire.ModelFile(name: file, bytes: bytes, sha256: try context.modelChecksums.sha256(ofFileAt: path))
         }
         return .json(bytes: try WorkerWire.encode(WorkerWire.ModelFiles(model: name, files: files)))
     }
@@ -100,14 +100,24 @@ struct WorkerAPI {
             throw APIError(status: 404, type: "not_found_error", code: "file_not_found", message: "the model has no such file")
         }
         let path = "\(folder)/\(file)"
-        return try Response.file(path: path, checksumSHA256: try SHA256.hex(fileAt: path), downloadName: file)
+        return try Response.file(path: path, checksumSHA256: try context.modelChecksums.sha256(ofFileAt: path), downloadName: file)
     }
 
     private func claim(_ request: Request) throws -> Response {
-        let owner = try body(WorkerWire.ClaimRequest.self, request).owner
+        let claim = try body(WorkerWire.ClaimRequest.self, request)
+        if let slurmJob = claim.slurmJob, !SlurmEvents.isJobID(slurmJob) {
+            throw APIError.invalidValue("slurm_job", "expected a Slurm job id such as 12 or 12_3")
+        }
         let settings = context.workerEndpoints
-        guard let claimed = try context.store.write({
-            try $0.claim(limit: 1, owner: String(owner.prefix(200)), leaseSeconds: settings.leaseSeconds, now: context.now())
+        guard let claimed = try context.store.write({ writer in
+            let now = context.now()
+            let claimed = try writer.claim(limit: 1, owner: String(claim.owner.prefix(200)), leaseSeconds: settings.leaseSeconds,
+                                           now: now)
+            if let slurmJob = claim.slurmJob, let first = claimed.first {
+                try writer.appendEvent(try SlurmEvents.claimed(SlurmEvents.Task(
+                    jobID: first.job.id, attempt: first.lease.attempt, slurmJob: slurmJob)), now: now)
+            }
+            return claimed
         }).first else {
             return .json(bytes: try WorkerWire.encode(WorkerWire.ClaimReply(assignment: nil)))
         }
@@ -154,31 +164,57 @@ struct WorkerAPI {
         return try reporter.fail(JobFailure(code: failure.code, message: failure.message))
     }
 
-    /// The file is made whole under a name of its own first; a refused lease removes it again, so a worker
-    /// that lost its lease leaves neither a row nor a file behind.
-    private func uploadCheckpoint(_ request: Request) throws -> Response {
+    /// Where an upload goes as it arrives, decided from the head alone: a request that would be refused
+    /// anyway (a lost lease, a bad name or step, no declared checksum) is refused before its body is sent.
+    private func receiveCheckpoint(_ request: Request) throws -> any BodySink {
+        let upload = try CheckpointUpload(request)
         let reporter = try reporter(request)
-        let name = try Self.checkpointName(request.pathParameters["name"])
-        guard let step = try request.query.integer("step", in: 0...Int(Int32.max)) else {
-            throw APIError.missingParameter("step")
-        }
-        let metric = try request.query["metric"].map { text -> Double in
-            guard let value = Double(text), value.isFinite else { throw APIError.invalidValue("metric", "expected a number") }
-            return value
-        }
-        guard let declared = request.headers[WorkerWire.checksumHeader] else {
-            throw APIError.missingParameter(WorkerWire.checksumHeader)
-        }
-        let files = CheckpointFolders(root: context.checkpointRoot)
-        let path = try files.receive(request.body, jobID: reporter.lease.jobID, name: name, step: step,
-                                     attempt: reporter.lease.attempt, declaredSHA256: declared)
+        _ = try context.store.write { try $0.fence(reporter.lease) }
+        let folder = CheckpointFolders(root: context.checkpointRoot).directory(jobID: reporter.lease.jobID)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return try ChecksummedFileSink(directory: folder, declaredSHA256: upload.declaredSHA256)
+    }
+
+    /// The upload arrived whole in a file of its own and its SHA-256 was computed while it was written:
+    /// it is checked, then renamed to a name of its own and recorded. A refused lease removes the file again,
+    /// so a worker that lost its lease leaves neither a row nor a file behind.
+    private func uploadCheckpoint(_ request: Request) throws -> Response {
+        let upload = try CheckpointUpload(request)
+        let reporter = try reporter(request)
+        guard let received = request.bodySink as? ChecksummedFileSink else { preconditionFailure("route without its sink") }
+        let path = try received.install(as: CheckpointFolders(root: context.checkpointRoot).uploadPath(
+            jobID: reporter.lease.jobID, name: upload.name, step: upload.step, attempt: reporter.lease.attempt))
         do {
             return try Self.status(try reporter.recordInstalled(NewCheckpoint(
-                name: name, step: step, path: path, bytes: request.body.count, sha256: declared.lowercased(),
-                metrics: StoreReporter.metricsJSON(metric))))
+                name: upload.name, step: upload.step, path: path, bytes: received.file.byteCount,
+                sha256: upload.declaredSHA256, metrics: StoreReporter.metricsJSON(upload.metric))))
         } catch {
             try? FileManager.default.removeItem(atPath: path)
             throw error
+        }
+    }
+
+    /// What an upload's path, query and headers say about it.
+    private struct CheckpointUpload {
+        let name: String
+        let step: Int
+        let metric: Double?
+        let declaredSHA256: String
+
+        init(_ request: Request) throws {
+            name = try WorkerAPI.checkpointName(request.pathParameters["name"])
+            guard let step = try request.query.integer("step", in: 0...Int(Int32.max)) else {
+                throw APIError.missingParameter("step")
+            }
+            self.step = step
+            metric = try request.query["metric"].map { text -> Double in
+                guard let value = Double(text), value.isFinite else { throw APIError.invalidValue("metric", "expected a number") }
+                return value
+            }
+            guard let declared = request.headers[WorkerWire.checksumHeader] else {
+                throw APIError.missingParameter(WorkerWire.checksumHeader)
+            }
+            declaredSHA256 = declared.lowercased()
         }
     }
 
