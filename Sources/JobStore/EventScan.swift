@@ -12,3 +12,15 @@ extension StoreReader {
         }
     }
 }
+
+extension StoreReader {
+    /// Events of one type on the given jobs, oldest first: what a job object shows of its history (the
+    /// Slurm jobs it ran in) for a whole page of jobs in one query.
+    public func events(ofType type: String, jobIDs: [String]) throws -> [JobEvent] {
+        guard !jobIDs.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: jobIDs.count).joined(separator: ", ")
+        return try connection.query("""
+            SELECT \(JobEvent.columns) FROM events WHERE type = ? AND job_id IN (\(placeholders)) ORDER BY seq
+            """, [.text(type)] + jobIDs.map { .text($0) }) { JobEvent(row: $0) }
+    }
+}

@@ -284,6 +284,15 @@ enum SlurmEvents {
                         data: String(decoding: try WorkerWire.encode(data), as: UTF8.self))
     }
 
+    /// The Slurm jobs each of `jobs` ran in, in claim order (jobs that never ran in Slurm are absent).
+    static func slurmJobs(of jobs: [Job], in reader: StoreReader) throws -> [String: [String]] {
+        var ids: [String: [String]] = [:]
+        for event in try reader.events(ofType: claimedType, jobIDs: jobs.map(\.id)) {
+            if let task = task(of: event) { ids[task.jobID, default: []].append(task.slurmJob) }
+        }
+        return ids
+    }
+
     /// The task an event of either type names; nil for an event without readable data.
     static func task(of event: JobEvent) -> Task? {
         guard let text = event.data, let data = try? WorkerWire.decode(Data.self, from: Array(text.utf8)) else { return nil }

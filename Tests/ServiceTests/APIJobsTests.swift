@@ -77,6 +77,23 @@ final class APIJobsTests: APITestCase {
         XCTAssertEqual(try post("/v1/jobs/\(id)/cancel").error["code"] as? String, "job_not_cancellable")
     }
 
+    /// A job keeps naming the Slurm jobs it ran in after it finished, in the job object and in lists.
+    func testFinishedJobNamesTheSlurmJobsItRanIn() throws {
+        let id = try XCTUnwrap(post("/v1/jobs", #"{"task":"rte","k":100,"seed":1,"method":"lora"}"#).json()["id"] as? String)
+        let other = try XCTUnwrap(post("/v1/jobs", #"{"task":"rte","k":100,"seed":2,"method":"lora"}"#).json()["id"] as? String)
+        let claimed = try XCTUnwrap(claim())
+        XCTAssertEqual(claimed.job.id, id)
+        _ = try store.write {
+            try $0.appendEvent(try SlurmEvents.claimed(SlurmEvents.Task(jobID: id, attempt: 1, slurmJob: "7_1")), now: clock.now)
+            try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":0.7}"#, now: clock.now)
+        }
+        XCTAssertEqual(try get("/v1/jobs/\(id)").json()["slurm_jobs"] as? [String], ["7_1"])
+        XCTAssertEqual(try get("/v1/jobs/\(other)").json()["slurm_jobs"] as? [String], [])
+        let listed = try XCTUnwrap(get("/v1/jobs").json()["data"] as? [[String: Any]])
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: listed.map { ($0["id"] as! String, $0["slurm_jobs"] as! [String]) }),
+                       [id: ["7_1"], other: []])
+    }
+
     func testListFiltersAndPages() throws {
         let sweepID = try XCTUnwrap(createSweep(tasks: ["rte", "sst2"], seeds: [1, 2], methods: ["lora", "adapter"])["id"] as? String)
         clock.advance(by: 10)

@@ -125,7 +125,12 @@ final class SlurmExecutorTests: TinyWorldTestCase {
         let messages = events.compactMap { $0["message"] as? String }
         XCTAssertTrue(events.contains { $0["type"] as? String == "requeued" }, "handed back on SIGTERM: \(messages)")
         XCTAssertTrue(messages.contains { $0.contains("resumes from its last checkpoint") }, "\(messages)")
-        XCTAssertEqual(try service.json("/v1/jobs/\(victim)").object["attempt"] as? Int, 2)
+        let victimObject = try service.json("/v1/jobs/\(victim)").object
+        XCTAssertEqual(victimObject["attempt"] as? Int, 2)
+        // The finished job still names both array tasks it ran in, the cancelled one first.
+        let slurmJobs = victimObject["slurm_jobs"] as? [String] ?? []
+        XCTAssertEqual(slurmJobs.count, 2, "\(victimObject)")
+        XCTAssertEqual(slurmJobs.first, task)
         print("slurm: task \(task) cancelled mid-job; job \(victim) events:\n"
               + events.filter { $0["type"] as? String != "checkpoint" }.compactMap { $0["message"] as? String }
               .joined(separator: "\n"))

@@ -198,8 +198,11 @@ struct JobObject: Encodable, Identified {
     /// Who holds the lease while it runs: the service's own worker, or a pull worker's host, process and
     /// Slurm array task.
     let worker: Nullable<String>
+    /// The Slurm jobs (`12_3`) its attempts ran in, oldest first; empty when it never ran in Slurm.
+    let slurm_jobs: [String]
 
-    init(_ job: Job) throws {
+    /// `slurmJobs`: from `SlurmEvents.slurmJobs`, or empty for a job just created.
+    init(_ job: Job, slurmJobs: [String]) throws {
         let spec = try APIJSON.parseStored(job.spec)
         id = job.id
         sweep_id = Nullable(job.sweepID)
@@ -228,7 +231,16 @@ struct JobObject: Encodable, Identified {
         result = try job.result.map(APIJSON.parseStored) ?? .null
         best_checkpoint_id = Nullable(job.bestCheckpointID)
         worker = Nullable(job.leaseOwner)
+        slurm_jobs = slurmJobs
     }
+
+    /// Job objects for jobs read through `reader`, with their Slurm jobs in one query.
+    static func all(_ jobs: [Job], in reader: StoreReader) throws -> [JobObject] {
+        let slurmJobs = try SlurmEvents.slurmJobs(of: jobs, in: reader)
+        return try jobs.map { try JobObject($0, slurmJobs: slurmJobs[$0.id] ?? []) }
+    }
+
+    static func one(_ job: Job, in reader: StoreReader) throws -> JobObject { try all([job], in: reader)[0] }
 }
 
 // MARK: Job history

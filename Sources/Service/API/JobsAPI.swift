@@ -20,7 +20,7 @@ struct JobsAPI {
         router.post("/v1/jobs/{job_id}/cancel", options: APIRoutes.jsonBody, description: RouteDescription(
             "Cancel a job", tag: "jobs"),
             routes.v1Control("job_id", .job) {
-            try PostOutcome(JobObject(try $0.cancelJob(id: $1, now: $2)))
+            try PostOutcome(JobObject.one(try $0.cancelJob(id: $1, now: $2), in: $0))
         })
         // Body (optional): `{"resume": "checkpoint" | "scratch"}`.
         router.post("/v1/jobs/{job_id}/retry", options: APIRoutes.jsonBody, description: RouteDescription(
@@ -29,7 +29,9 @@ struct JobsAPI {
             let id = try APIID.require(request.pathParameters["job_id"], .job)
             let fromScratch = try RetryBody.fromScratch(try RequestBody.object(request, allowed: ["resume"]))
             let now = context.now()
-            return { writer in try PostOutcome(JobObject(try writer.retryJob(id: id, fromScratch: fromScratch, now: now))) }
+            return { writer in
+                try PostOutcome(JobObject.one(try writer.retryJob(id: id, fromScratch: fromScratch, now: now), in: writer))
+            }
         })
     }
 
@@ -65,7 +67,7 @@ struct JobsAPI {
             let created = try writer.enqueueJob(job, now: now)
             try writer.appendEvent(NewEvent(jobID: created.id, type: "created", message: "job created", data: eventData),
                                    now: now)
-            return try PostOutcome(JobObject(created), status: .created)
+            return try PostOutcome(JobObject(created, slurmJobs: []), status: .created)
         }
     }
 
@@ -80,12 +82,14 @@ struct JobsAPI {
                                task: try query.choice("task", vocabulary.tasks),
                                method: try query.choice("method", vocabulary.methods),
                                createdAfter: try query.integer("created_after", in: 0...Int.max))
-        let page = try context.store.read { try $0.jobs(filter, after: window.after, limit: window.limit) }
-        return try .api(ListEnvelope(try page.items.map(JobObject.init), hasMore: page.hasMore))
+        return try .api(try context.store.read { reader in
+            let page = try reader.jobs(filter, after: window.after, limit: window.limit)
+            return ListEnvelope(try JobObject.all(page.items, in: reader), hasMore: page.hasMore)
+        })
     }
 
     private func get(_ request: Request) throws -> Response {
         let id = try APIID.require(request.pathParameters["job_id"], .job)
-        return try .api(try JobObject(try context.store.read { try $0.job(id: id) }))
+        return try .api(try context.store.read { try JobObject.one(try $0.job(id: id), in: $0) })
     }
 }

@@ -71,7 +71,7 @@ struct SweepsAPI {
         return { writer in
             let created = try writer.createSweep(sweep, jobs: jobs, now: now)
             let firstPage = try writer.jobs(JobFilter(sweepID: created.sweep.id), limit: 20)
-            let jobList = ListEnvelope(try firstPage.items.map(JobObject.init), hasMore: firstPage.hasMore)
+            let jobList = ListEnvelope(try JobObject.all(firstPage.items, in: writer), hasMore: firstPage.hasMore)
             return try PostOutcome(SweepObject(created.sweep, jobs: jobList), status: .created)
         }
     }
