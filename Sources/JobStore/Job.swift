@@ -57,7 +57,7 @@ public struct NewJob: Sendable {
     }
 }
 
-public struct JobProgress: Equatable, Sendable {
+public struct JobProgress: Equatable, Sendable, Codable {
     public var step: Int
     public var totalSteps: Int?
     public var epoch: Double?
@@ -71,7 +71,7 @@ public struct JobProgress: Equatable, Sendable {
     }
 }
 
-public struct NamedValue: Equatable, Sendable {
+public struct NamedValue: Equatable, Sendable, Codable {
     public var name: String
     public var value: Double
 
@@ -82,7 +82,7 @@ public struct NamedValue: Equatable, Sendable {
 }
 
 /// Why a job failed: a stable code (e.g. `trainer_nan_loss`, `max_attempts_exceeded`) and a message.
-public struct JobFailure: Equatable, Sendable {
+public struct JobFailure: Equatable, Sendable, Codable {
     public var code: String
     public var message: String
 

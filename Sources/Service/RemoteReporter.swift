@@ -18,13 +18,13 @@ final class RemoteReporter: JobReporter {
     func startFresh() throws -> JobStatus { try post("fresh", nil as WorkerWire.Finish?) }
 
     func heartbeat(progress: JobProgress?, bestMetric: NamedValue?) throws -> JobStatus {
-        try post("heartbeat", WorkerWire.Heartbeat(progress: progress?.wire, bestMetric: bestMetric?.wire))
+        try post("heartbeat", WorkerWire.Heartbeat(progress: progress, bestMetric: bestMetric))
     }
 
     func recordMetrics(step: Int, epoch: Double?, wallTime: Double, values: [NamedValue],
                        gates: [GateValue]) throws -> JobStatus {
         try post("metrics", WorkerWire.Metrics(
-            step: step, epoch: epoch, wallTime: wallTime, values: values.map(\.wire),
+            step: step, epoch: epoch, wallTime: wallTime, values: values,
             gates: gates.map { WorkerWire.Gate(layer: $0.layer, module: $0.submodule.rawValue, value: $0.value) }))
     }
 
@@ -47,7 +47,7 @@ final class RemoteReporter: JobReporter {
     func finish(result: String) throws -> JobStatus { try post("finish", WorkerWire.Finish(result: result)) }
 
     func fail(_ failure: JobFailure) throws -> JobStatus {
-        try post("fail", WorkerWire.Failure(code: failure.code, message: failure.message))
+        try post("fail", failure)
     }
 
     func requeue(reason: String) throws -> JobStatus { try post("requeue", WorkerWire.Requeue(reason: reason)) }

@@ -3,6 +3,7 @@ import JobStore
 
 /// The messages between a pull worker (`unipelt worker`) and the service's worker endpoints, JSON with
 /// snake_case keys. A leased request names its lease in two headers; every leased reply is the job's status.
+/// Progress, metric values and failures travel as JobStore's own `JobProgress`, `NamedValue` and `JobFailure`.
 enum WorkerWire {
     static let leaseTokenHeader = "X-Lease-Token"
     static let leaseAttemptHeader = "X-Lease-Attempt"
@@ -56,21 +57,9 @@ enum WorkerWire {
         var bytes: Int
     }
 
-    struct Metric: Codable {
-        var name: String
-        var value: Double
-    }
-
-    struct Progress: Codable {
-        var step: Int
-        var totalSteps: Int?
-        var epoch: Double?
-        var etaSeconds: Int?
-    }
-
     struct Heartbeat: Codable {
-        var progress: Progress?
-        var bestMetric: Metric?
+        var progress: JobProgress?
+        var bestMetric: NamedValue?
     }
 
     struct Gate: Codable {
@@ -84,7 +73,7 @@ enum WorkerWire {
         var step: Int
         var epoch: Double?
         var wallTime: Double
-        var values: [Metric]
+        var values: [NamedValue]
         var gates: [Gate]
     }
 
@@ -98,11 +87,6 @@ enum WorkerWire {
     struct Finish: Codable {
         /// The trainer's result as JSON text.
         var result: String
-    }
-
-    struct Failure: Codable {
-        var code: String
-        var message: String
     }
 
     struct Requeue: Codable {
@@ -123,20 +107,5 @@ enum WorkerWire {
 
     struct StatusReply: Codable {
         var status: String
-    }
-}
-
-extension NamedValue {
-    init(_ metric: WorkerWire.Metric) { self.init(name: metric.name, value: metric.value) }
-    var wire: WorkerWire.Metric { WorkerWire.Metric(name: name, value: value) }
-}
-
-extension JobProgress {
-    init(_ progress: WorkerWire.Progress) {
-        self.init(step: progress.step, totalSteps: progress.totalSteps, epoch: progress.epoch,
-                  etaSeconds: progress.etaSeconds)
-    }
-    var wire: WorkerWire.Progress {
-        WorkerWire.Progress(step: step, totalSteps: totalSteps, epoch: epoch, etaSeconds: etaSeconds)
     }
 }

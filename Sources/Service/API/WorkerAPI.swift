@@ -134,7 +134,7 @@ struct WorkerAPI {
 
     private func heartbeat(_ reporter: StoreReporter, _ request: Request) throws -> JobStatus {
         let beat = try body(WorkerWire.Heartbeat.self, request)
-        return try reporter.heartbeat(progress: beat.progress.map(JobProgress.init), bestMetric: beat.bestMetric.map(NamedValue.init))
+        return try reporter.heartbeat(progress: beat.progress, bestMetric: beat.bestMetric)
     }
 
     private func metrics(_ reporter: StoreReporter, _ request: Request) throws -> JobStatus {
@@ -147,7 +147,7 @@ struct WorkerAPI {
             return GateValue(layer: gate.layer, submodule: submodule, value: gate.value)
         }
         return try reporter.recordMetrics(step: metrics.step, epoch: metrics.epoch, wallTime: metrics.wallTime,
-                                          values: metrics.values.map(NamedValue.init), gates: gates)
+                                          values: metrics.values, gates: gates)
     }
 
     private func event(_ reporter: StoreReporter, _ request: Request) throws -> JobStatus {
@@ -160,8 +160,8 @@ struct WorkerAPI {
     }
 
     private func fail(_ reporter: StoreReporter, _ request: Request) throws -> JobStatus {
-        let failure = try body(WorkerWire.Failure.self, request)
-        return try reporter.fail(JobFailure(code: failure.code, message: failure.message))
+        let failure = try body(JobFailure.self, request)
+        return try reporter.fail(failure)
     }
 
     /// Where an upload goes as it arrives, decided from the head alone: a request that would be refused
