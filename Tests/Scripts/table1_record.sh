@@ -10,8 +10,9 @@
 #   Tests/Scripts/table1_record.sh stop [RECORD_DIR]     SIGTERM: running jobs checkpoint and go back to the queue
 #
 # RECORD_DIR (default /work/record) holds bin/unipelt-<commit> (the pinned binary), the service's data dir,
-# its config, log and pid, and sweep.id. The model comes from var/models and GLUE from ../shared/glue of this
-# checkout. A rebuild of the checkout never changes the pinned binary.
+# its config, log and pid, sweep.id, and machines.log (one line per start: date, CPU, OpenBLAS core type).
+# The model comes from var/models and GLUE from ../shared/glue of this checkout. A rebuild of the checkout
+# never changes the pinned binary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -43,6 +44,11 @@ EOF
     if [[ -f "$record/service.pid" ]] && kill -0 "$(cat "$record/service.pid")" 2>/dev/null; then
         echo "already running (pid $(cat "$record/service.pid"))"; exit 0
     fi
+    # The CPU kind can change between sessions, and OpenBLAS picks its kernels by it (the service's log names
+    # them): every start is logged with the machine it ran on, and `save` keeps that log beside the results.
+    echo "$(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores," \
+         "avx512f: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)," \
+         "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, binary $(basename "$(pinned)")" >> "$record/machines.log"
     nohup nice -n 19 "$(pinned)" serve --config "$record/unipelt.conf" >> "$record/service.log" 2>&1 &
     echo $! > "$record/service.pid"
     echo "started $(pinned) (pid $!), log $record/service.log"
@@ -66,6 +72,8 @@ save)
     out="${3:?output folder}"
     Tests/Scripts/save_sweep_record.sh "$server" "$(cat "$record/sweep.id")" "$out"
     cp "$record/bin/SHA256" "$out/binary.sha256"
+    cp "$record/machines.log" "$out/machines.log"
+    grep -h "listening on" "$record/service.log" | sort | uniq -c > "$out/service-starts.txt"
     ;;
 stop)
     kill -TERM "$(cat "$record/service.pid")" && echo "stopping; running jobs checkpoint and requeue"
