@@ -200,8 +200,9 @@ extension Router {
         return found
     }
 
-    /// Runs a matched handler. A thrown error becomes its rendered response; one that is not
-    /// `HTTPErrorConvertible` is also reported to `log`, since the client sees only a generic 500.
+    /// Runs a matched handler. A thrown error becomes its rendered response; one that answers 500 (any
+    /// error that is not `HTTPErrorConvertible`, and those that say so) is also reported to `log`, since the
+    /// client learns only that the server failed.
     static func run(_ match: Match, _ request: Request, log: ServerLog) -> Response {
         let request = match.bind(request)
         do {
@@ -219,7 +220,7 @@ extension Router {
     }
 
     private static func failure(_ error: Error, _ request: Request, log: ServerLog) -> Response {
-        if !(error is HTTPErrorConvertible) {
+        if ((error as? HTTPErrorConvertible)?.status.code ?? 500) == 500 {
             log.failure("\(request.method) \(request.path): \(error)", requestID: request.requestID)
         }
         return ErrorRendering.response(for: error, requestID: request.requestID)

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import HTTP
 import TestSupport
@@ -97,5 +98,18 @@ final class RouterTests: XCTestCase {
         guard case .bytes(let body) = response.body else { return XCTFail("body") }
         XCTAssertEqual(String(decoding: body, as: UTF8.self),
                        #"{"error":{"code":"job_not_cancellable","message":"job is \"succeeded\"","param":"job_id","request_id":"req_1","type":"conflict_error"}}"#)
+    }
+
+    /// A client refused with a 4xx is told why; a 500 tells the client only that the server failed, so its
+    /// reason goes to the log also when the error renders itself (a body or file that could not be stored).
+    func testServerFailuresAreLoggedAndRefusalsAreNot() throws {
+        var router = Router()
+        router.get("/refused") { _ in throw HTTPError(status: .conflict, code: "busy", message: "busy") }
+        router.get("/unstored") { _ in throw BodySinkError(operation: "create", path: "/data/x.part", systemError: ENOSPC) }
+        let log = CapturingLog()
+        XCTAssertEqual(router.respond(to: try Request(method: "GET", target: "/refused"), log: log).status, .conflict)
+        XCTAssertEqual(log.failures, [])
+        XCTAssertEqual(router.respond(to: try Request(method: "GET", target: "/unstored"), log: log).status, .internalServerError)
+        XCTAssertEqual(log.failures, ["GET /unstored: cannot create /data/x.part: No space left on device"])
     }
 }
