@@ -182,4 +182,10 @@ DROP INDEX jobs_by_sweep;
 CREATE INDEX jobs_by_sweep ON jobs (sweep_id, status, created_at, expected_cost DESC, seq);
 
 """#),
+    ("0004_events_by_type.sql", #"""
+-- The Slurm executor asks every few seconds which tasks that claimed a job have no recorded end
+-- (`slurm_task` events without a `slurm_task_ended`): without this index that query reads every event.
+CREATE INDEX events_by_type ON events (type, seq);
+
+"""#),
 ]

@@ -1,15 +1,17 @@
 extension StoreReader {
-    /// Events of the given types across all jobs, oldest first, after the event numbered `afterSequence`
-    /// (0: from the start), each with its own number; for a watcher that follows the log a page at a time.
-    public func events(ofTypes types: [String], afterSequence: Int, limit: Int) throws
-        -> [(sequence: Int, event: JobEvent)] {
-        guard !types.isEmpty else { return [] }
-        let placeholders = Array(repeating: "?", count: types.count).joined(separator: ", ")
+    /// Events of type `opening` that no event of type `closing` on the same job answers, oldest first. An
+    /// answer has the same values as the opening event at each of `dataPaths` (JSON paths such as
+    /// `$.attempt`) of its data. E.g. the Slurm tasks that claimed a job and have no recorded end yet. Read
+    /// whole each time rather than followed by event number, since SQLite reuses the numbers of deleted
+    /// newest events.
+    public func unansweredEvents(ofType opening: String, answeredBy closing: String, matching dataPaths: [String])
+        throws -> [JobEvent] {
+        let sameData = dataPaths.map { _ in " AND json_extract(answer.data, ?) IS json_extract(event.data, ?)" }.joined()
         return try connection.query("""
-            SELECT \(JobEvent.columns), seq FROM events WHERE seq > ? AND type IN (\(placeholders)) ORDER BY seq LIMIT ?
-            """, [.integer(afterSequence)] + types.map { .text($0) } + [.integer(limit)]) { row in
-            (sequence: row.int(7), event: JobEvent(row: row))
-        }
+            SELECT \(JobEvent.columns) FROM events AS event WHERE event.type = ? AND NOT EXISTS (
+                SELECT 1 FROM events AS answer WHERE answer.job_id = event.job_id AND answer.type = ?\(sameData))
+            ORDER BY event.seq
+            """, [.text(opening), .text(closing)] + dataPaths.flatMap { [.text($0), .text($0)] }) { JobEvent(row: $0) }
     }
 }
 

@@ -69,6 +69,10 @@ enum SlurmAccounting {
     /// Arguments of `scontrol` for the job `id`: one line per job record.
     static func scontrolArguments(id: String) -> [String] { ["--oneliner", "show", "job", id] }
 
+    /// What `scontrol show job` prints (and exits 1) for a job the controller does not hold, for example one
+    /// that ended more than `MinJobAge` ago; any other failure says nothing about the job.
+    static let scontrolUnknownJob = "Invalid job id specified"
+
     /// Lines `JobID|State|ExitCode`; step lines (`12_3.batch`), if any, are skipped.
     static func parseSacct(_ text: String) throws(SlurmOutputError) -> [SlurmJobEnd] {
         var ends: [SlurmJobEnd] = []

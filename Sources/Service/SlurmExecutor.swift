@@ -17,9 +17,6 @@ final class SlurmExecutor: @unchecked Sendable {
     private let serverURL: @Sendable () -> String
     private let clock: @Sendable () -> Int
     private var timer: DispatchSourceTimer?
-    /// The last `slurm_task`/`slurm_task_ended` event read, and the tasks that ran a job and have no end yet.
-    private var eventsRead = 0
-    private var runningTasks: [SlurmEvents.Task] = []
     /// False once `sacct` said the cluster keeps no accounting: `scontrol` alone is asked from then on.
     private var accountingAvailable = true
 
@@ -53,7 +50,10 @@ final class SlurmExecutor: @unchecked Sendable {
     /// One pass: read both views, record the ends of tasks that left the queue, then submit and cancel what
     /// the plan says.
     func reconcile() throws {
-        let tasks = try SlurmPlan.parseQueue(try run("squeue", ["--noheader", "--array", "--format=%i|%j|%T"]))
+        let tasks = try SlurmPlan.parseQueue(try run("squeue", ["--me", "--noheader", "--array", "--format=%i|%j|%T"]))
+        for task in tasks where task.state == nil {
+            log.warning("slurm: task \(task.id) is in a state this version does not know; it counts as live")
+        }
         do { try recordEnds(queue: tasks) } catch { log.error("slurm: reading task ends: \(error)") }
         let demand = try store.read { try $0.queueDemand() }
         for action in SlurmPlan.actions(demand: demand, tasks: tasks) {
@@ -95,43 +95,45 @@ final class SlurmExecutor: @unchecked Sendable {
         }
     }
 
-    /// Reads the tasks that claimed jobs since the last pass (after `squeue`, so a task that claimed since is
-    /// still in that listing), then asks Slurm how those that left the queue ended, and records it.
+    /// Reads the tasks that claimed a job and have no recorded end (after `squeue`, so a task that claimed
+    /// since is still in that listing), asks Slurm how those that left the queue ended, and records each end
+    /// that Slurm answered: a final state, or that it no longer holds the task. A task Slurm could not be
+    /// asked about this pass is asked again on the next.
     private func recordEnds(queue: [SlurmPlan.Task]) throws {
-        while true {
-            let page = try store.read {
-                try $0.events(ofTypes: [SlurmEvents.claimedType, SlurmEvents.endedType], afterSequence: eventsRead, limit: 500)
-            }
-            for (sequence, event) in page {
-                eventsRead = sequence
-                guard let task = SlurmEvents.task(of: event) else { continue }
-                if event.type == SlurmEvents.claimedType { runningTasks.append(task) } else { runningTasks.removeAll { $0 == task } }
-            }
-            if page.count < 500 { break }
-        }
-        let live = Set(queue.filter(\.state.isLive).map(\.id))
-        let gone = Set(runningTasks.map(\.slurmJob)).subtracting(live)
+        let running = try SlurmEvents.tasksWithoutEnd(in: store)
+        let gone = Set(running.map(\.slurmJob)).subtracting(queue.filter(\.isLive).map(\.id))
         guard !gone.isEmpty else { return }
         let ends = finalStates(of: gone.sorted())
-        let ended = runningTasks.filter { gone.contains($0.slurmJob) && ends[$0.slurmJob]?.state.isFinal != false }
-        for task in ended {
+        for task in running where gone.contains(task.slurmJob) {
+            let end: SlurmJobEnd?
+            switch ends[task.slurmJob] {
+            case .ended(let final)? where final.state.isFinal: end = final
+            case .forgotten?: end = nil
+            case .ended?, nil: continue
+            }
             // One job at a time: a job deleted since its task ran must not hold up the others.
-            do { _ = try store.write { try $0.appendEvent(SlurmEvents.ended(task, ends[task.slurmJob]), now: clock()) } } catch {
+            do { _ = try store.write { try $0.appendEvent(SlurmEvents.ended(task, end), now: clock()) } } catch {
                 log.warning("slurm: the end of Slurm job \(task.slurmJob) not recorded on \(task.jobID): \(error)")
             }
         }
-        runningTasks.removeAll { ended.contains($0) }
     }
 
-    /// The final states Slurm still knows of `ids`: from `sacct` where there is accounting, from `scontrol`
-    /// for the rest (accounting lags a moment behind the controller), one call per array job, which lists
-    /// all its tasks. A task neither knows is missing.
-    private func finalStates(of ids: [String]) -> [String: SlurmJobEnd] {
-        var ends: [String: SlurmJobEnd] = [:]
+    /// What Slurm says of a task that left the queue.
+    enum TaskEnd: Equatable {
+        case ended(SlurmJobEnd)
+        /// Neither accounting nor the controller holds it any more (it ended longer than `MinJobAge` ago).
+        case forgotten
+    }
+
+    /// What Slurm says of each of `ids`: from `sacct` where there is accounting, from `scontrol` for the rest
+    /// (accounting lags a moment behind the controller), one call per array job, which lists all its tasks.
+    /// A task that could not be asked about (a command or its output failed) is missing.
+    private func finalStates(of ids: [String]) -> [String: TaskEnd] {
+        var ends: [String: TaskEnd] = [:]
         if accountingAvailable {
             do {
                 for end in try SlurmAccounting.parseSacct(try run("sacct", SlurmAccounting.sacctArguments(ids: ids))) {
-                    ends[end.id] = end
+                    ends[end.id] = .ended(end)
                 }
             } catch CommandError.failed(_, _, let errors) where errors.contains("accounting storage is disabled") {
                 accountingAvailable = false
@@ -144,9 +146,9 @@ final class SlurmExecutor: @unchecked Sendable {
         for (job, tasks) in unknown.sorted(by: { $0.key < $1.key }) {
             do {
                 let text = try run("scontrol", SlurmAccounting.scontrolArguments(id: String(job)))
-                for id in tasks { ends[id] = try SlurmAccounting.parseScontrol(text, id: id) }
-            } catch CommandError.failed {
-                // The controller no longer holds the job (ended more than MinJobAge ago): its end stays unknown.
+                for id in tasks { ends[id] = try SlurmAccounting.parseScontrol(text, id: id).map(TaskEnd.ended) ?? .forgotten }
+            } catch CommandError.failed(_, _, let errors) where errors.contains(SlurmAccounting.scontrolUnknownJob) {
+                for id in tasks { ends[id] = .forgotten }
             } catch {
                 log.warning("slurm: scontrol show job \(job): \(error)")
             }
@@ -190,7 +192,12 @@ enum SlurmPlan {
     struct Task: Equatable {
         let id: String
         let name: String
-        let state: SlurmJobState
+        /// nil for a state this code does not know (a newer Slurm's).
+        let state: SlurmJobState?
+
+        /// Whether the task may still claim or hold a job. A task in an unknown state counts as live, so
+        /// nothing is submitted in its place and no end is recorded for it while `squeue` lists it.
+        var isLive: Bool { state?.isLive ?? true }
     }
 
     enum Action: Equatable {
@@ -201,16 +208,18 @@ enum SlurmPlan {
     /// The Slurm job name of a sweep's worker tasks; jobs created alone share one.
     static func jobName(sweepID: String?) -> String { "unipelt-" + (sweepID ?? "jobs") }
 
-    /// Lines of `%i|%j|%T`; lines of other jobs are left out.
+    /// Lines of `%i|%j|%T`; lines of other jobs are left out. A job name may itself contain `|`, so the id
+    /// is the first field, the state the last, and the name what lies between.
     static func parseQueue(_ text: String) throws(SlurmOutputError) -> [Task] {
         var tasks: [Task] = []
         for line in text.split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces)
             }
-            guard fields.count == 3 else { throw .malformedLine(String(line)) }
-            guard fields[1].hasPrefix("unipelt-") else { continue }
-            tasks.append(Task(id: fields[0], name: fields[1], state: try SlurmJobState(slurmText: fields[2])))
+            guard fields.count >= 3 else { throw .malformedLine(String(line)) }
+            let name = fields.dropFirst().dropLast().joined(separator: "|")
+            guard name.hasPrefix("unipelt-") else { continue }
+            tasks.append(Task(id: fields[0], name: name, state: try? SlurmJobState(slurmText: fields[fields.count - 1])))
         }
         return tasks
     }
@@ -221,7 +230,7 @@ enum SlurmPlan {
     static func actions(demand: [QueueDemand], tasks: [Task], maxArraySize: Int = 1_000) -> [Action] {
         var live: [String: Int] = [:]
         var pending: Set<String> = []
-        for task in tasks where task.state.isLive {
+        for task in tasks where task.isLive {
             live[task.name, default: 0] += 1
             if task.state == .pending { pending.insert(task.name) }
         }
@@ -282,6 +291,13 @@ enum SlurmEvents {
                         signal: end?.signal)
         return NewEvent(jobID: task.jobID, level: end?.state == .completed ? .info : .warning, type: endedType, message: message,
                         data: String(decoding: try WorkerWire.encode(data), as: UTF8.self))
+    }
+
+    /// The tasks that claimed a job and have no `slurm_task_ended` for the same Slurm job and attempt.
+    static func tasksWithoutEnd(in store: JobStore) throws -> [Task] {
+        try store.read {
+            try $0.unansweredEvents(ofType: claimedType, answeredBy: endedType, matching: ["$.slurm_job_id", "$.attempt"])
+        }.compactMap(task(of:))
     }
 
     /// The Slurm jobs each of `jobs` ran in, in claim order (jobs that never ran in Slurm are absent).

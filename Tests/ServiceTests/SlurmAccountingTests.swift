@@ -1,4 +1,6 @@
+import JobStore
 @testable import Service
+import TestSupport
 import XCTest
 
 /// The readers of Slurm's views of a job: `squeue`, `sacct` and `scontrol show job`.
@@ -75,8 +77,20 @@ final class SlurmAccountingTests: XCTestCase {
         XCTAssertFalse(SlurmJobState.completing.isFinal)
         XCTAssertFalse(SlurmJobState.completing.isLive)
         XCTAssertTrue(SlurmJobState.pending.isLive)
-        XCTAssertThrowsError(try SlurmPlan.parseQueue("7_0|unipelt-swp_a|RUNNING|extra"))
-        XCTAssertThrowsError(try SlurmPlan.parseQueue("7_0|unipelt-swp_a|DREAMING"))
+        XCTAssertThrowsError(try SlurmPlan.parseQueue("7_0|RUNNING"))
+    }
+
+    func testAQueueLineOfAnotherJobNeverStopsThePassAndAnUnknownStateCountsAsLive() throws {
+        // Another job's name may contain the separator; a newer Slurm may print a state this code does not know.
+        let tasks = try SlurmPlan.parseQueue("""
+            9|a|b|RUNNING
+            10|someone else's|WHATEVER
+            7_0|unipelt-swp_a|DREAMING
+            7_1|unipelt-swp_a|PENDING
+            """)
+        XCTAssertEqual(tasks, [SlurmPlan.Task(id: "7_0", name: "unipelt-swp_a", state: nil),
+                               SlurmPlan.Task(id: "7_1", name: "unipelt-swp_a", state: .pending)])
+        XCTAssertTrue(tasks[0].isLive)
     }
 
     func testSlurmJobIdsAreNumbersWithAnOptionalTask() {
@@ -96,5 +110,30 @@ final class SlurmAccountingTests: XCTestCase {
         XCTAssertTrue(unknown.message.contains("no longer holds its final state"), unknown.message)
         let claimed = try SlurmEvents.claimed(task)
         XCTAssertEqual(claimed.data, #"{"attempt":2,"slurm_job_id":"5_0"}"#)
+    }
+
+    /// The tasks whose end is still to be learnt come from the store each pass: a claim without an end for the
+    /// same Slurm job and attempt. Nothing is remembered between passes, so event numbers that SQLite hands out
+    /// again after the newest events were deleted (with their sweep) cannot hide a claim.
+    func testTasksWithoutEndAreTheClaimsThatNoEndOfTheSameSlurmJobAndAttemptAnswers() throws {
+        let directory = try makeTemporaryDirectory("slurm-events")
+        let store = try JobStore(path: directory.url.appendingPathComponent("db.sqlite3").path, now: 1)
+        func sweep(_ name: String) throws -> String {
+            let job = NewJob(cellKey: "rte/K=16/seed=1/lora", task: "rte", k: .examples(16), seed: 1, method: "lora", spec: "{}")
+            return try store.write { try $0.createSweep(NewSweep(name: name, spec: "{}"), jobs: [job], now: 1) }.jobIDs[0]
+        }
+        let first = try sweep("a"), second = try sweep("b")
+        let tasks = [SlurmEvents.Task(jobID: first, attempt: 1, slurmJob: "5_0"),
+                     SlurmEvents.Task(jobID: first, attempt: 2, slurmJob: "5_1"),
+                     SlurmEvents.Task(jobID: second, attempt: 1, slurmJob: "6_0")]
+        try store.write { writer in
+            for task in tasks { try writer.appendEvent(try SlurmEvents.claimed(task), now: 1) }
+            try writer.appendEvent(try SlurmEvents.ended(tasks[0], nil), now: 2)
+            // An end of another attempt in the same Slurm job answers nothing.
+            try writer.appendEvent(try SlurmEvents.ended(SlurmEvents.Task(jobID: first, attempt: 3, slurmJob: "5_1"), nil), now: 2)
+        }
+        XCTAssertEqual(try SlurmEvents.tasksWithoutEnd(in: store), [tasks[1], tasks[2]])
+        _ = try store.write { try $0.appendEvent(try SlurmEvents.ended(tasks[2], nil), now: 3) }
+        XCTAssertEqual(try SlurmEvents.tasksWithoutEnd(in: store), [tasks[1]])
     }
 }
