@@ -49,8 +49,11 @@ extension StoreWriter {
     /// largest `expected_cost` first within one,
     /// skipping paused and cancelled sweeps and never exceeding a sweep's `max_concurrency`
     /// (running and cancelling jobs count). Each claimed job gets a new random lease token valid
-    /// until `now + leaseSeconds`.
-    public func claim(limit: Int, owner: String, leaseSeconds: Int, now: Int) throws -> [ClaimedJob] {
+    /// until `now + leaseSeconds`. A claim for a worker in another process (`forThisProcess: false`, a pull
+    /// worker) outlives this process instance: a restart of the service leaves it to run on, and only the
+    /// expiry of its lease rescues it.
+    public func claim(limit: Int, owner: String, leaseSeconds: Int, now: Int,
+                      forThisProcess: Bool = true) throws -> [ClaimedJob] {
         precondition(limit >= 1 && leaseSeconds >= 1, "claim needs limit ≥ 1 and leaseSeconds ≥ 1")
         // Sweeps without a limit take candidates straight off the queue index. Sweeps with one
         // rank their queued jobs and offer only as many as they have room for, so a claim of
@@ -79,11 +82,12 @@ extension StoreWriter {
             )
             UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?1,
                    lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2 + ?3, instance_id = ?4,
-                   started_at = coalesce(started_at, ?2)
+                   lease_in_this_process = ?6, started_at = coalesce(started_at, ?2)
             WHERE seq IN (SELECT seq FROM (SELECT * FROM unlimited UNION ALL SELECT * FROM limited)
                           ORDER BY created_at, expected_cost DESC, seq LIMIT ?5)
             RETURNING \(Job.columns), lease_token, seq, expected_cost
-            """, [.text(owner), .integer(now), .integer(leaseSeconds), .text(instanceID), .integer(limit)]) { row in
+            """, [.text(owner), .integer(now), .integer(leaseSeconds), .text(instanceID), .integer(limit),
+                  .integer(forThisProcess ? 1 : 0)]) { row in
             (ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
                                                          attempt: row.int(10))),
              row.int(Job.columnCount + 1), row.double(Job.columnCount + 2))

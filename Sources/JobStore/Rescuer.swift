@@ -22,12 +22,13 @@ extension StoreWriter {
         try rescue(leasesWhere: "lease_expires_at < ?1", [.integer(now)], reason: "lease expired", now: now)
     }
 
-    /// Rescues every job leased by an earlier process instance, expired or not. Call it once at
-    /// startup. It assumes one service process per database: another live process's jobs would be
-    /// taken from it (its writes then fail with `leaseLost`).
+    /// Rescues every job leased by an earlier process instance for its own workers, expired or not (a pull
+    /// worker's lease is held elsewhere and left to expire). Call it once at startup. It assumes one
+    /// service process per database: another live process's jobs would be taken from it (its writes then
+    /// fail with `leaseLost`).
     public func rescueLeasesOfPreviousInstances(now: Int) throws -> RescueReport {
-        try rescue(leasesWhere: "instance_id <> ?1", [.text(instanceID)], reason: "its process instance ended",
-                   now: now)
+        try rescue(leasesWhere: "instance_id <> ?1 AND lease_in_this_process", [.text(instanceID)],
+                   reason: "its process instance ended", now: now)
     }
 
     private func rescue(leasesWhere condition: String, _ arguments: [SQLiteValue?], reason: String,

@@ -317,6 +317,19 @@ final class QueueTests: StoreTestCase {
         XCTAssertEqual(try job(current.job.id).status, .running)
     }
 
+    /// A pull worker's job keeps training while the service restarts: its lease belongs to no process
+    /// instance, so only its expiry rescues it.
+    func testStartupLeavesTheLeasesOfWorkersInOtherProcessesToExpire() throws {
+        try createSweep(seeds: 1)
+        let remote = try store.write {
+            try $0.claim(limit: 1, owner: "node7 pid 12", leaseSeconds: lease, now: now, forThisProcess: false)
+        }[0]
+        let restarted = try JobStore(path: databasePath, now: now + 1)
+        XCTAssertTrue(try restarted.write { try $0.rescueLeasesOfPreviousInstances(now: now + 1) }.isEmpty)
+        XCTAssertEqual(try job(remote.job.id).status, .running)
+        XCTAssertEqual(try restarted.write { try $0.rescueExpiredLeases(now: now + lease + 1) }.requeued, [remote.job.id])
+    }
+
     // MARK: Retry
 
     func testRetryJobOnlyFromFailedOrCancelled() throws {

@@ -129,6 +129,22 @@ final class WorkerProtocolTests: TinyWorldTestCase {
         XCTAssertEqual(try report(service, current, "cancelled", "{}").object["status"] as? String, "cancelled")
     }
 
+    /// Restarting the service (an upgrade, `systemctl restart`) takes no job from a live pull worker: its lease
+    /// is held elsewhere, so the new process leaves it to expire rather than rescuing it at start.
+    func testAServiceRestartLeavesAPullWorkersJobToItsWorker() throws {
+        var service = try pullService()
+        let id = try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: Self.longJob).object["id"] as? String)
+        let lease = try claim(service)
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.waitForExit(timeout: 30), 0)
+        service = try pullService()
+        XCTAssertEqual(try report(service, lease, "heartbeat", "{}").object["status"] as? String, "running",
+                       "the worker still holds its lease")
+        let job = try service.json("/v1/jobs/\(id)").object
+        XCTAssertEqual(job["attempt"] as? Int, 1)
+        XCTAssertFalse(try service.events(ofJob: id).contains { $0["type"] as? String == "rescued" })
+    }
+
     func testACorruptCheckpointUploadIsRefusedAndAWholeOneIsListed() throws {
         let service = try pullService()
         let id = try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: Self.longJob).object["id"] as? String)

@@ -112,7 +112,7 @@ struct WorkerAPI {
         guard let claimed = try context.store.write({ writer in
             let now = context.now()
             let claimed = try writer.claim(limit: 1, owner: String(claim.owner.prefix(200)), leaseSeconds: settings.leaseSeconds,
-                                           now: now)
+                                           now: now, forThisProcess: false)
             if let slurmJob = claim.slurmJob, let first = claimed.first {
                 try writer.appendEvent(try SlurmEvents.claimed(SlurmEvents.Task(
                     jobID: first.job.id, attempt: first.lease.attempt, slurmJob: slurmJob)), now: now)
