@@ -123,8 +123,9 @@ public final class App: @unchecked Sendable {
     /// The port the API listens on (useful with `listen_port = 0`).
     public var port: Int { server.port }
 
-    /// Rescues what a previous process left running, then starts workers, rescuer and the API, and
-    /// tells systemd it is ready.
+    /// Rescues what a previous process left running, then starts the API, workers and rescuer, and tells
+    /// systemd it is ready. The port is opened first: a start that fails there (the port taken) has
+    /// claimed no job, so restarting it again and again spends no job's attempts.
     public func start() throws {
         let report = try store.write { try $0.rescueLeasesOfPreviousInstances(now: Self.clock()) }
         if !report.isEmpty {
@@ -138,9 +139,9 @@ public final class App: @unchecked Sendable {
             log.warning("default model \(config.defaultModel) is not installed in \(config.resolvedModelDirectory); run deploy/setup.sh")
         }
         registerGauges()
+        try server.start()
         workers.start()
         rescuer.start(intervalSeconds: Double(config.leaseSeconds) / 2)
-        try server.start()
         slurm?.start()
         let concurrency = config.resolvedConcurrency()
         let local = config.executor == .local ? concurrency.workers : 0
