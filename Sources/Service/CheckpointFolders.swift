@@ -23,20 +23,21 @@ public struct CheckpointFolders: Sendable {
 
     /// A file of its own for the version the trainer just wrote in place: a hard link (a copy where links
     /// are not possible), so a download always matches its recorded SHA-256.
-    func snapshot(_ record: CheckpointRecord, jobID: String) throws -> String {
-        let snapshot = "\(directory(jobID: jobID))/\(record.name)-step\(record.step).safetensors"
-        let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: snapshot) { try fileManager.removeItem(atPath: snapshot) }
-        do { try fileManager.linkItem(atPath: record.path, toPath: snapshot) } catch {
-            try fileManager.copyItem(atPath: record.path, toPath: snapshot)
+    func snapshot(_ record: CheckpointRecord, jobID: String, attempt: Int) throws -> String {
+        let snapshot = newVersionPath(jobID: jobID, name: record.name, step: record.step, attempt: attempt)
+        do { try FileManager.default.linkItem(atPath: record.path, toPath: snapshot) } catch {
+            try FileManager.default.copyItem(atPath: record.path, toPath: snapshot)
         }
         return snapshot
     }
 
-    /// The name of its own an uploaded checkpoint gets once whole and checked: attempt and step, so no
-    /// listed file is overwritten.
-    func uploadPath(jobID: String, name: String, step: Int, attempt: Int) -> String {
-        "\(directory(jobID: jobID))/\(name)-a\(attempt)-step\(step).safetensors"
+    /// A new name for one recorded version of a checkpoint (a snapshot, or an upload once whole and checked).
+    /// Attempt and step say what it is, and a random part keeps it unique: the same step can be written again
+    /// with other content (a `last` written before and after an evaluation, a resumed attempt redoing a
+    /// step, a retried upload), and no file a row names may change under it.
+    func newVersionPath(jobID: String, name: String, step: Int, attempt: Int) -> String {
+        let unique = UUID().uuidString.lowercased().prefix(8)
+        return "\(directory(jobID: jobID))/\(name)-a\(attempt)-step\(step)-\(unique).safetensors"
     }
 
     /// Makes `<name>.safetensors` the file at `path` (atomically: a link beside it renamed over it).

@@ -81,7 +81,7 @@ final class StoreReporter: JobReporter {
     }
 
     func recordCheckpoint(_ record: CheckpointRecord) throws -> JobStatus {
-        let snapshot = try files.snapshot(record, jobID: lease.jobID)
+        let snapshot = try files.snapshot(record, jobID: lease.jobID, attempt: lease.attempt)
         return try recordInstalled(NewCheckpoint(name: record.name, step: record.step, path: snapshot, bytes: record.bytes,
                                                  sha256: record.sha256, metrics: Self.metricsJSON(record.metric)))
     }
