@@ -28,7 +28,9 @@ final class JobExecution: TrainingObserver {
     private let job: Assignment
     private let reporter: JobReporter
     private let control: TrainingControl
-    private let models: ModelLibrary
+    /// The library holding the job's model, found once the heartbeat runs: a pull worker fetches the
+    /// checkpoint to resume from and the model here, which can take longer than a lease.
+    private let prepare: () throws -> ModelLibrary
     private let settings: Settings
     /// Where the trainer writes `best` and `last`, and where a resumed attempt finds `last`.
     private let checkpointDirectory: String
@@ -45,18 +47,21 @@ final class JobExecution: TrainingObserver {
     private var firstStep: (time: Date, step: Int)?
     private var batchesPerEpoch = 1
     private var heartbeat: DispatchSourceTimer?
+    /// The newest `best` checkpoint whose report failed (a pull worker's upload that did not get through):
+    /// sent again before the job finishes, since finishing drops `last`, which may be the only other copy.
+    private var unrecordedBest: CheckpointRecord?
     /// Why a suspended attempt hands its job back, for the `requeued` event.
     var suspendReason = "service stopping"
 
     private var lease: Lease { reporter.lease }
     private var jobID: String { job.id }
 
-    init(job: Assignment, reporter: JobReporter, control: TrainingControl, models: ModelLibrary, settings: Settings,
-         checkpointDirectory: String, log: ServiceLog, metrics: PrometheusRegistry) {
+    init(job: Assignment, reporter: JobReporter, control: TrainingControl, prepare: @escaping () throws -> ModelLibrary,
+         settings: Settings, checkpointDirectory: String, log: ServiceLog, metrics: PrometheusRegistry) {
         self.job = job
         self.reporter = reporter
         self.control = control
-        self.models = models
+        self.prepare = prepare
         self.settings = settings
         self.checkpointDirectory = checkpointDirectory
         self.log = log
@@ -69,7 +74,7 @@ final class JobExecution: TrainingObserver {
         log.info("attempt \(lease.attempt) started: \(job.cellKey)", job: jobID)
         do {
             let spec = try JobSpecCoding.trainingSpec(fromStored: job.spec)
-            let model = try models.load(spec.model)
+            let model = try prepare().load(spec.model)
             if job.startsFresh {
                 // Retried from scratch: the old checkpoints must not be resumed from.
                 try write { try $0.startFresh() }
@@ -90,6 +95,7 @@ final class JobExecution: TrainingObserver {
             let outcome = try trainer.run(resumingFrom: resuming ? resumePath : nil)
             switch outcome {
             case let .finished(result):
+                if let best = unrecordedBest { try recordCheckpoint(best) }
                 let json = try Self.resultJSON(result)
                 try write { try $0.finish(result: json) }
                 log.info("succeeded: \(result.metric) \(result.testMetric)", job: jobID)
@@ -105,9 +111,15 @@ final class JobExecution: TrainingObserver {
         }
     }
 
-    /// Ends the attempt as failed with the error's code, unless the lease is gone.
+    /// Ends the attempt as failed with the error's code, unless the lease is gone or the service out of reach.
     private func fail(_ error: Error) {
-        guard let failure = JobFailure(attemptError: error) else { return }
+        guard let failure = JobFailure(attemptError: error) else {
+            if case JobStoreError.leaseLost = error { return }
+            let message = "\(error); the attempt ends without a result and the job is tried again once its lease expires"
+            log.error(message, job: jobID)
+            report(NewEvent(jobID: jobID, level: .warning, type: "attempt_abandoned", message: message))
+            return
+        }
         log.warning("failed: \(failure.code): \(failure.message)", job: jobID)
         do { try write { try $0.fail(failure) } } catch {
             log.error("could not record the failure: \(error)", job: jobID)
@@ -235,7 +247,9 @@ final class JobExecution: TrainingObserver {
 
     /// The trainer rewrites `best`/`last` in place; the reporter keeps this version for its row.
     private func recordCheckpoint(_ record: CheckpointRecord) throws {
+        if record.name == "best" { unrecordedBest = record }
         try write { try $0.recordCheckpoint(record) }
+        if record.name == "best" { unrecordedBest = nil }
         metrics.increment("unipelt_checkpoints_written_total",
                           help: "Checkpoints written by all workers, by why: evaluation, periodic or suspension.",
                           labels: ["reason": record.reason.rawValue])

@@ -142,7 +142,7 @@ public final class JobWorkers: @unchecked Sendable {
                                      keepLastCheckpoint: settings.keepLastCheckpoint, clock: clock)
         let execution = JobExecution(job: JobExecution.Assignment(id: job.id, cellKey: job.cellKey, spec: job.spec,
                                                                               startsFresh: job.startsFresh),
-                                     reporter: reporter, control: control, models: models,
+                                     reporter: reporter, control: control, prepare: { [models] in models },
                                      settings: JobExecution.Settings(threads: settings.threadsPerWorker,
                                                                      glueDirectory: settings.glueDirectory,
                                                                      heartbeatSeconds: settings.heartbeatSeconds,

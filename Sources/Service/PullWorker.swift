@@ -115,29 +115,26 @@ public final class PullWorker: @unchecked Sendable {
             running = nil
             condition.unlock()
         }
-        do {
-            try? FileManager.default.removeItem(atPath: scratch)
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            if let resume = assignment.resume {
-                try client.download("v1/jobs/\(assignment.jobId)/checkpoints/\(resume.id)/content",
-                                    to: "\(scratch)/last.safetensors", sha256: resume.sha256)
+        // Run under the lease's heartbeat: a large checkpoint or model on a slow link can outlast a lease.
+        let prepare = { [self] () throws -> ModelLibrary in
+            do {
+                try? FileManager.default.removeItem(atPath: scratch)
+                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                if let resume = assignment.resume {
+                    try client.download("v1/jobs/\(assignment.jobId)/checkpoints/\(resume.id)/content",
+                                        to: "\(scratch)/last.safetensors", sha256: resume.sha256)
+                }
+            } catch {
+                throw PreparationError(what: "the checkpoint to resume from", reason: error)
             }
-        } catch {
-            // Without its checkpoint the job would start over; hand it back for another try instead.
-            log.error("could not fetch the checkpoint to resume from: \(error)", job: assignment.jobId)
-            _ = try? reporter.requeue(reason: "the worker could not fetch its checkpoint: \(error)")
-            return
-        }
-        let models: ModelLibrary
-        do { models = try library(for: assignment) } catch {
-            log.error("could not fetch the model: \(error)", job: assignment.jobId)
-            _ = try? reporter.fail(JobFailure(code: "model_unavailable", message: "\(error)"))
-            return
+            do { return try library(for: assignment) } catch {
+                throw PreparationError(what: "the model", reason: error)
+            }
         }
         let execution = JobExecution(
             job: JobExecution.Assignment(id: assignment.jobId, cellKey: assignment.cellKey, spec: assignment.spec,
                                          startsFresh: assignment.startsFresh),
-            reporter: reporter, control: control, models: models,
+            reporter: reporter, control: control, prepare: prepare,
             settings: JobExecution.Settings(threads: options.threads, glueDirectory: options.glueDirectory,
                                             heartbeatSeconds: assignment.heartbeatSeconds,
                                             checkpointEverySeconds: assignment.checkpointEverySeconds),
@@ -166,18 +163,31 @@ public final class PullWorker: @unchecked Sendable {
         return library
     }
 
-    /// Downloads every file of the model, each checked against its SHA-256, into a folder that gets the model's
-    /// name only once whole.
+    /// Downloads every file of the model, each checked against its SHA-256, into a folder of this fetch's own
+    /// that gets the model's name only once whole. Workers sharing a `--work-dir` may fetch the same model at
+    /// once: the first to finish installs it, and the others use it.
     private func fetchModel(_ name: String, into directory: String) throws {
         let listing = try WorkerWire.decode(WorkerWire.ModelFiles.self,
                                             from: Array(try client.send("GET", "v1/models/\(name)/files")))
-        let partial = "\(directory)/.\(name).part"
-        try? FileManager.default.removeItem(atPath: partial)
+        let partial = "\(directory)/.\(name).\(UUID().uuidString.lowercased()).part"
+        defer { try? FileManager.default.removeItem(atPath: partial) }
         try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
         for file in listing.files {
             log.info("fetching model \(name): \(file.name) (\(file.bytes) bytes)")
             try client.download("v1/models/\(name)/files/\(file.name)", to: "\(partial)/\(file.name)", sha256: file.sha256)
         }
-        try FileManager.default.moveItem(atPath: partial, toPath: "\(directory)/\(name)")
+        let installed = "\(directory)/\(name)"
+        do { try FileManager.default.moveItem(atPath: partial, toPath: installed) } catch {
+            guard FileManager.default.fileExists(atPath: "\(installed)/config.json") else { throw error }
+        }
+    }
+
+    /// What a worker could not fetch before training. It is no fault of the job's, so no failure is recorded
+    /// against it: the lease expires, and the job is tried again (one attempt spent) here or elsewhere.
+    struct PreparationError: Error, CustomStringConvertible {
+        let what: String
+        let reason: Error
+
+        var description: String { "the worker could not fetch \(what): \(reason)" }
     }
 }
