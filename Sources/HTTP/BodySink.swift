@@ -34,10 +34,6 @@ public final class FileBodySink: BodySink, @unchecked Sendable {  // used by one
 
     private static let prefix = ".body-", suffix = ".part"
 
-    /// Whether `name` is a file this sink writes before it is moved: one still there when no request is
-    /// running was cut off by a crash of the process.
-    public static func isUnfinished(name: String) -> Bool { name.hasPrefix(prefix) && name.hasSuffix(suffix) }
-
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {

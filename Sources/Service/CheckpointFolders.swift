@@ -7,8 +7,9 @@ import JobStore
 import Training
 
 /// The checkpoint root: one folder per job, named by the job id. Rows about a job are deleted before its
-/// folder, so the only leftovers a crash can make are folders no job row names, and uploads cut off
-/// mid-body; `removeOrphans` clears both at start.
+/// folder, so the only leftovers a crash can make are folders no job row names, and files in a job's
+/// folder that nothing names (an upload cut off mid-body, a checkpoint half written, a version whose row
+/// never committed); `removeOrphans` clears both at start.
 ///
 /// In a job's folder, `<name>.safetensors` (`best`, `last`) is the newest version, which an attempt in this
 /// process resumes from, and every recorded row names a file of its own that never changes under it.
@@ -71,15 +72,19 @@ public struct CheckpointFolders: Sendable {
 
     /// Removes the folders of jobs that have no row (a deletion interrupted after its commit) and returns
     /// their ids. Jobs get their row before any file, so a folder without a row is never a job's in progress.
-    /// Also removes uploads cut off by a crash in the other folders: call it before the server starts.
+    /// In the other folders it keeps `best`/`last` (what an attempt resumes from) and the files checkpoint
+    /// rows name, and removes the rest, which a crash left unfinished or unrecorded. Call it before the
+    /// server and the workers start, while nothing writes there.
     public func removeOrphans(store: JobStore) throws -> [String] {
         let folders = jobFolders()
         let existing = try store.read { try $0.sweepIDs(ofJobs: folders) }
         let orphans = folders.filter { existing[$0] == nil }
         try remove(jobIDs: orphans)
         for folder in folders where existing[folder] != nil {
+            let recorded = try store.read { try $0.checkpoints(jobID: folder) }.map { ($0.path as NSString).lastPathComponent }
+            let kept = Set(recorded + ["best", "last"].map { "\($0).safetensors" })
             let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []
-            for name in names where FileBodySink.isUnfinished(name: name) {
+            for name in names where !kept.contains(name) {
                 try FileManager.default.removeItem(atPath: "\(root)/\(folder)/\(name)")
             }
         }
