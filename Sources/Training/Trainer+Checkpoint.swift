@@ -114,6 +114,11 @@ extension Trainer {
         var comparable = savedSpec
         comparable.hyperparameters.checkpointEverySeconds = spec.hyperparameters.checkpointEverySeconds
         guard comparable == spec else { throw invalid("it was written for another job spec: \(savedSpec)") }
+        // A position past this epoch's end would never reach the end of an epoch (the training loop would spin).
+        guard savedState.batchInEpoch < batchesPerEpoch else {
+            throw invalid("it resumes after batch \(savedState.batchInEpoch) of an epoch, and an epoch of this run's "
+                          + "training data has \(batchesPerEpoch) batches: the data changed since it was written")
+        }
 
         func load(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
             guard let tensor = file.tensors[name] else { throw invalid("no tensor \(name)") }

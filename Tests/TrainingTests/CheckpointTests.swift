@@ -153,4 +153,22 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(error as? TrainingError, .missingData(path: "/nonexistent/last.safetensors"))
         }
     }
+
+    /// A checkpoint written after the first of two batches of an epoch cannot resume a run whose training data
+    /// shrank to one batch an epoch (a task file replaced mid-job): it is refused, not resumed past the end.
+    func testResumeRefusesAPositionPastTheEndOfAnEpochOfThisData() throws {
+        let directory = try makeTemporaryDirectory("unipelt-training").path
+        let control = TrainingControl()
+        let first = try TrainingFixtures.trainer(try spec(), checkpointDirectory: directory, control: control)
+        let recorder = EventRecorder()
+        recorder.stopAt = (1, .suspend, control)
+        first.observer = recorder
+        guard case .stopped(.suspend, step: 1) = try first.run() else { return XCTFail("not suspended after step 1") }
+        let shrunk = try Trainer(spec: try spec(), backbone: TrainingFixtures.backbone,
+                                 data: try TrainingFixtures.data(k: 8, maxSeqLength: 16), checkpointDirectory: directory)
+        XCTAssertEqual(shrunk.batchesPerEpoch, 1)
+        XCTAssertThrowsError(try shrunk.run(resumingFrom: directory + "/last.safetensors")) { error in
+            XCTAssertEqual((error as? TrainingError)?.code, "invalid_checkpoint", "\(error)")
+        }
+    }
 }
