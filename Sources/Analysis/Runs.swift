@@ -94,6 +94,21 @@ enum Statistics {
         guard values.count > 1, let mean = mean(values) else { return nil }
         return (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
     }
+
+    /// The 97.5% quantile of Student's t with `degreesOfFreedom`, the factor of a two-sided 95% interval:
+    /// exact to the 6 decimals of the table up to 30, and the Cornish–Fisher expansion beyond (error below 2e-6).
+    static func studentT975(degreesOfFreedom df: Int) -> Double {
+        precondition(df >= 1, "Student's t needs a degree of freedom")
+        let table = [12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157,
+                     2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922,
+                     2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831,
+                     2.048407, 2.045230, 2.042272]
+        if df <= table.count { return table[df - 1] }
+        let z = 1.959963984540054, d = Double(df)
+        let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z
+        return z + (z3 + z) / (4 * d) + (5 * z5 + 16 * z3 + 3 * z) / (96 * d * d)
+            + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * d * d * d)
+    }
 }
 
 extension TrainingSize {
@@ -106,8 +121,10 @@ extension TrainingSize {
     }
 }
 
-/// A sweep's cells, grouped and ordered once for every table: tasks and methods in the caller's order
-/// (those with no value dropped), K ascending, variants in name order.
+/// A sweep's cells, grouped and ordered once for every table: tasks in the caller's order (every task with
+/// a job, so a task without values, still running or failed, is an empty column and keeps every average
+/// over tasks empty rather than leaving it out of them), methods in the caller's order (those with no value
+/// dropped), K ascending, variants in name order.
 public struct ResultGrid: Sendable {
     /// Every cell with at least one seed's value.
     public let cells: [ResultCell]
@@ -122,7 +139,7 @@ public struct ResultGrid: Sendable {
             ResultCell(task: key.task, k: key.k, method: key.method, variant: key.variant, runs: runs)
         }.filter { $0.mean != nil }
         self.cells = cells.sorted { ($0.k.order, $0.variant) < ($1.k.order, $1.variant) }
-        tasks = taskOrder.filter { task in cells.contains { $0.task == task } }
+        tasks = taskOrder.filter { task in runs.contains { $0.task == task } }
         methods = methodOrder.filter { method in cells.contains { $0.method == method } }
         kValues = Array(Set(cells.map(\.k))).sorted { $0.order < $1.order }
     }

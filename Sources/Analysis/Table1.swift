@@ -92,7 +92,7 @@ public struct Table1: Sendable {
                     guard !results.isEmpty else { continue }
                     let chosen = Set(results.values.map(\.variant))
                     rows.append(Self.row(k: k, method: method, variant: chosen.count == 1 ? chosen.first! : Self.mixedVariants,
-                                         selectedBy: "dev", tasks: results, taskOrder: grid.tasks))
+                                         selectedBy: "dev", tasks: results, required: grid.tasks))
                 case .all:
                     let cells = grid.cells.filter { $0.k == k && $0.method == method }
                     for variant in Array(Set(cells.map(\.variant))).sorted() {
@@ -101,7 +101,7 @@ public struct Table1: Sendable {
                             results[cell.task] = TaskResult(cell, variantCount: 1)
                         }
                         rows.append(Self.row(k: k, method: method, variant: variant, selectedBy: nil, tasks: results,
-                                             taskOrder: grid.tasks))
+                                             required: grid.tasks))
                     }
                 }
             }
@@ -110,10 +110,11 @@ public struct Table1: Sendable {
         namesVariantsPerTask = view == .selected && grid.hasVariants
     }
 
+    /// `required`: the table's tasks; the average needs a mean for every one.
     private static func row(k: TrainingSize, method: String, variant: String, selectedBy: String?,
-                            tasks: [String: TaskResult], taskOrder: [String]) -> Row {
-        let means = taskOrder.compactMap { tasks[$0]?.mean }
-        let average = means.count == taskOrder.count && !means.isEmpty ? means.reduce(0, +) / Double(means.count) : nil
+                            tasks: [String: TaskResult], required: [String]) -> Row {
+        let means = required.compactMap { tasks[$0]?.mean }
+        let average = means.count == required.count && !means.isEmpty ? means.reduce(0, +) / Double(means.count) : nil
         return Row(k: k.description, method: method, variant: variant, selectedBy: selectedBy, tasks: tasks,
                    average: average)
     }

@@ -96,9 +96,10 @@ public struct Table2: Sendable {
                     entries[task] = Self.entry(grid, task: task, k: k, combination: combination)
                 }
                 guard !entries.isEmpty else { return nil }
-                let complete = grid.tasks.compactMap { entries[$0] }
+                let required = grid.tasks
+                let complete = required.compactMap { entries[$0] }
                 var average: Average?
-                if complete.count == grid.tasks.count, let value = Statistics.mean(complete.map(\.value)),
+                if complete.count == required.count, let value = Statistics.mean(complete.map(\.value)),
                    let upperBound = Statistics.mean(complete.map(\.upperBound)) {
                     let paired = complete.compactMap(\.paired)
                     let allPaired = paired.count == complete.count

@@ -59,7 +59,8 @@ public enum SweepReport: Sendable {
         case let .compare(a, b, bootstrap):
             let comparison = PairedComparison(grid, a: a, b: b, bootstrap: bootstrap)
             return format == .csv ? comparison.csv()
-                : try Self.json(ComparisonObject(sweep_id: sweep, a: a, b: b.name, bootstrap: bootstrap, data: comparison.rows))
+                : try Self.json(ComparisonObject(sweep_id: sweep, a: a, b: b.name, b_selection: b.selection,
+                                                 bootstrap: bootstrap, data: comparison.rows))
         case let .gates(view):
             let summary = GateSummary(grid, gates: gates, variants: view)
             return format == .csv ? summary.csv()
@@ -91,6 +92,8 @@ struct ComparisonObject: Encodable {
     let scale = 100
     let a: String
     let b: String
+    /// How B's runs were chosen (for `best-single`: by test, with hindsight).
+    let b_selection: String
     let bootstrap: PairedBootstrap
     let data: [PairedComparison.Row]
 }

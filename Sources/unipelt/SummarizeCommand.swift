@@ -108,7 +108,7 @@ struct RunFolder {
             runs.append((name, summary, try settings(summary.spec.hyperparameters)))
         }
         let groups = Dictionary(grouping: runs) { cellKey($0.summary.spec) }
-        return try runs.map { run in
+        let folders = try runs.map { run in
             let group = groups[cellKey(run.summary.spec)]!
             let swept = run.settings.keys.sorted().filter { key in Set(group.map { $0.settings[key] }).count > 1 }
             let spec = run.summary.spec
@@ -120,6 +120,16 @@ struct RunFolder {
             let gates = try readGates ? run.summary.result.map { try bestGates(path: gatesPath, step: $0.bestStep) } ?? [] : []
             return RunFolder(record: record, gates: gates)
         }
+        // Two folders of one seed in one cell (a re-run, a copy) would count twice and break the pairing.
+        var seen: [String: String] = [:]
+        for folder in folders {
+            let record = folder.record
+            let key = "\(record.task)/\(record.k)/\(record.method)/\(record.variant)/seed \(record.seed)"
+            if let other = seen.updateValue(record.id, forKey: key) {
+                throw TrainCommand.UsageError(description: "\(other) and \(record.id) are both \(key): keep one of them")
+            }
+        }
+        return folders
     }
 
     private static func cellKey(_ spec: TrainingSpec) -> String {

@@ -62,11 +62,12 @@ final class AnalysisTests: XCTestCase {
         ]) + [RunRecord(task: "mrpc", k: .all, method: "lora", seed: 1, id: "queued", outcome: nil),
               RunRecord(task: "rte", k: .all, method: "lora", seed: 1, id: "all", outcome: .init(metric: "accuracy", test: 0.9, dev: nil))]
         let table = Table1(grid(records), variants: .selected)
+        // mrpc has a job but no value yet: an empty column, and no line averages over tasks without it.
         XCTAssertEqual(table.csv(), """
-        k,method,variant,sst2,rte,avg
-        100,lora,,80.00,60.00 ± 10.00,70.00
-        100,unipelt-apl,,,60.00 ± 7.07,
-        all,lora,,,90.00,
+        k,method,variant,sst2,mrpc,rte,avg
+        100,lora,,80.00,,60.00 ± 10.00,
+        100,unipelt-apl,,,,60.00 ± 7.07,
+        all,lora,,,,90.00,
 
         """)
         XCTAssertEqual(table.rows[0].tasks["rte"]!.jobCount, 3)
@@ -126,9 +127,51 @@ final class AnalysisTests: XCTestCase {
         let rte = try XCTUnwrap(comparison.rows.first?.tasks["rte"])
         XCTAssertEqual(rte.n, 4)
         XCTAssertEqual(rte.meanDifference, 0)
-        XCTAssertLessThanOrEqual(rte.interval.low, 0)
-        XCTAssertGreaterThanOrEqual(rte.interval.high, 0)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(rte.interval).low, 0)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(rte.interval).high, 0)
         XCTAssertEqual([rte.wins, rte.ties, rte.losses], [0, 4, 0])
+    }
+
+    /// The t interval is mean ± t(0.975, n − 1)·s/√n; below two pairs neither interval exists; seeds only one
+    /// side ran are named, not silently dropped.
+    func testPairsGetAStudentTIntervalAndUnpairedSeedsAreNamed() throws {
+        // lora has seeds 0–3, adapter 0–2: three pairs with differences 2, 4, 9 (×100 scale).
+        let records = runs([("rte", "lora", "", 0, 0.52, 0.5), ("rte", "lora", "", 1, 0.54, 0.5),
+                            ("rte", "lora", "", 2, 0.59, 0.5), ("rte", "lora", "", 3, 0.60, 0.5),
+                            ("rte", "adapter", "", 0, 0.50, 0.5), ("rte", "adapter", "", 1, 0.50, 0.5),
+                            ("rte", "adapter", "", 2, 0.50, 0.5)])
+        let rte = try XCTUnwrap(PairedComparison(grid(records), a: "lora", b: .method("adapter")).rows.first?.tasks["rte"])
+        XCTAssertEqual([rte.n, rte.aN, rte.bN], [3, 4, 3])
+        XCTAssertEqual(rte.unpairedSeeds, [3])
+        // Differences 2, 4, 9: mean 5, squared deviations 9 + 1 + 16 over n − 1 = 2.
+        let mean = 5.0
+        let s = (26.0 / 2).squareRoot()
+        let half = 4.302653 * s / 3.0.squareRoot()
+        let t = try XCTUnwrap(rte.tInterval)
+        XCTAssertEqual(t.low, mean - half, accuracy: 1e-9)
+        XCTAssertEqual(t.high, mean + half, accuracy: 1e-9)
+
+        let single = runs([("rte", "lora", "", 0, 0.6, 0.5), ("rte", "adapter", "", 0, 0.5, 0.5)])
+        let one = try XCTUnwrap(PairedComparison(grid(single), a: "lora", b: .method("adapter")).rows.first?.tasks["rte"])
+        XCTAssertNil(one.interval)
+        XCTAssertNil(one.tInterval)
+    }
+
+    /// The table's 97.5% quantiles of Student's t (from scipy.stats.t.ppf) and the expansion past the table.
+    func testStudentTQuantiles() {
+        for (df, expected) in [(1, 12.706205), (2, 4.302653), (4, 2.776445), (30, 2.042272), (31, 2.039513),
+                               (60, 2.000298), (120, 1.979930)] {
+            XCTAssertEqual(Statistics.studentT975(degreesOfFreedom: df), expected, accuracy: 2e-6, "df \(df)")
+        }
+    }
+
+    /// A task whose jobs have no value yet is still one of the table's tasks, so no average over tasks is
+    /// reported as complete without it.
+    func testATaskWithoutValuesKeepsTheAverageEmpty() throws {
+        var records = runs([("rte", "lora", "", 1, 0.6, 0.5)])
+        records.append(RunRecord(task: "mrpc", k: .k(100), method: "lora", seed: 1, id: "pending", outcome: nil))
+        XCTAssertEqual(grid(records).tasks, ["mrpc", "rte"])
+        XCTAssertNil(try XCTUnwrap(Table1(grid(records), variants: .selected).rows.first).average)
     }
 
     func testBootstrapIntervalIsDeterministicAndBracketsTheMean() {

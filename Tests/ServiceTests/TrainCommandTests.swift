@@ -72,10 +72,17 @@ final class TrainCommandTests: XCTestCase {
         let all = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path, "--variants", "all"])
         XCTAssertEqual(all.output.split(separator: "\n").count, 3, all.output)
         let compare = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path, "--compare", "lora", "lora"])
-        XCTAssertTrue(compare.output.contains("100,rte,lora,lora,2,+0.00,+0.00,+0.00,0,2,0"), compare.output)
+        XCTAssertTrue(compare.output.contains("100,rte,lora,lora,2,2,2,+0.00,+0.00,+0.00,+0.00,+0.00,0,2,0"), compare.output)
         let bad = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path, "--compare", "lora", "best-single"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.errors.contains("best-single needs a UniPELT method"), bad.errors)
+
+        // A copied run folder is the same seed of the same cell twice: refused, naming both, not counted twice.
+        let original = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: runs.path).sorted().first)
+        try FileManager.default.copyItem(at: runs.appendingPathComponent(original), to: runs.appendingPathComponent("zz-copy"))
+        let twice = try runProgram(ServiceProcess.binary.path, ["train", "--summarize", runs.path, "--compare", "lora", "lora"])
+        XCTAssertEqual(twice.status, 2, twice.output)
+        XCTAssertTrue(twice.errors.contains("\(original) and zz-copy are both"), twice.errors)
     }
 
     /// `unipelt predict` and `unipelt export` on the checkpoint `unipelt train` wrote.
