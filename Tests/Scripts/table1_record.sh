@@ -6,7 +6,8 @@
 #                                                        priority on port 8090 (resumes queued/running jobs)
 #   Tests/Scripts/table1_record.sh submit [RECORD_DIR]   POST the sweep once (seeds from TABLE1_SEEDS, default 1 2 3)
 #   Tests/Scripts/table1_record.sh status [RECORD_DIR]   job counts
-#   Tests/Scripts/table1_record.sh save [RECORD_DIR] OUT save results (no checkpoints) into OUT, e.g. Tests/Results/…
+#   Tests/Scripts/table1_record.sh save [RECORD_DIR] OUT save results (no checkpoints) into OUT, e.g. Tests/Results/…;
+#                                                        tables by this checkout's analysis (a release build)
 #   Tests/Scripts/table1_record.sh stop [RECORD_DIR]     SIGTERM: running jobs checkpoint and go back to the queue
 #
 # RECORD_DIR (default /work/record) holds bin/unipelt-<commit> (the pinned binary), the service's data dir,
@@ -70,7 +71,21 @@ status)
     ;;
 save)
     out="${3:?output folder}"
-    Tests/Scripts/save_sweep_record.sh "$server" "$(cat "$record/sweep.id")" "$out"
+    # The tables come from this checkout's analysis, not the pinned binary's: a release build of it serves a
+    # copy of the record's database (executor pull: it trains nothing) on port 8091 while the save runs.
+    swift build -c release --product unipelt
+    copy=$(mktemp -d)
+    trap 'kill "$(cat "$copy/pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$copy"' EXIT
+    python3 -c 'import sqlite3, sys; sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).backup(sqlite3.connect(sys.argv[2]))' \
+        "$record/var/unipelt.sqlite3" "$copy/unipelt.sqlite3"
+    printf 'listen_port = 8091\ndata_dir = %s\nexecutor = pull\nmodel_dir = %s/var/models\n' "$copy" "$repo" > "$copy/unipelt.conf"
+    .build/release/unipelt serve --config "$copy/unipelt.conf" > "$copy/serve.log" 2>&1 &
+    echo $! > "$copy/pid"
+    for _ in $(seq 1 100); do grep -q "listening on" "$copy/serve.log" && break; sleep 0.1; done
+    grep -q "listening on" "$copy/serve.log" || { cat "$copy/serve.log" >&2; exit 1; }
+    ANALYSIS_SERVER=http://127.0.0.1:8091 Tests/Scripts/save_sweep_record.sh "$server" "$(cat "$record/sweep.id")" "$out"
+    echo "tables by $(git rev-parse --short HEAD)$([[ -z "$(git status --porcelain -- Sources)" ]] || echo ' (with uncommitted changes)')" \
+        > "$out/analysis-build.txt"
     cp "$record/bin/SHA256" "$out/binary.sha256"
     cp "$record/machines.log" "$out/machines.log"
     grep -h "listening on" "$record/service.log" | sort | uniq -c > "$out/service-starts.txt"
