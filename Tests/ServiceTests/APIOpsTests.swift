@@ -70,7 +70,10 @@ final class APIOpsTests: APITestCase {
         XCTAssertEqual((rte["ci95"] as? [String: Double])?["low"] ?? 0, 10, accuracy: 1e-9)
         XCTAssertNotNil(row["average"] as? [String: Any], "one task: the average is that task")
         let csv = try get("/v1/sweeps/\(sweepID)/compare?a=unipelt-apl&b=lora&format=csv").text
-        XCTAssertTrue(csv.hasPrefix("k,task,a,b,n,mean_difference,ci95_low,ci95_high,wins,ties,losses\n100,rte,unipelt-apl,lora,2,+10.00"), csv)
+        XCTAssertEqual((rte["t_ci95"] as? [String: Double])?["high"] ?? 0, 10, accuracy: 1e-9, "equal differences: no spread")
+        XCTAssertEqual(comparison["b_selection"] as? String, "the variant with the best mean dev metric")
+        XCTAssertTrue(csv.hasPrefix("k,task,a,b,n,a_n,b_n,mean_difference,ci95_low,ci95_high,t_ci95_low,t_ci95_high,wins,ties,losses\n"
+                                    + "100,rte,unipelt-apl,lora,2,2,2,+10.00"), csv)
         let table2 = try get("/v1/sweeps/\(sweepID)/results?table=2").json()
         XCTAssertEqual(table2["table"] as? Int, 2)
         XCTAssertEqual((table2["data"] as? [Any])?.count, 0, "no adapter or prefix runs, no upper bound")
