@@ -81,7 +81,7 @@ public final class App: @unchecked Sendable {
             store: store, vocabulary: Self.vocabulary(config: config, models: models), now: Self.clock,
             checkpointRoot: checkpointRoot, metrics: metrics, apiToken: token,
             readiness: { ["workers": workers.isRunning] }, codeVersion: Self.codeVersion,
-            inference: Inference(models: models, exportDirectory: config.dataDirectory + "/exports"))
+            inference: Inference(models: models, exportDirectory: config.exportDirectory))
         context.installation = Installation(config: config)
         context.workerEndpoints.leaseSeconds = config.leaseSeconds
         context.workerEndpoints.heartbeatSeconds = config.heartbeatSeconds
@@ -131,6 +131,8 @@ public final class App: @unchecked Sendable {
         if !report.isEmpty {
             log.warning("jobs left running by a previous process: requeued \(report.requeued), failed \(report.failed), cancelled \(report.cancelled)")
         }
+        // Exports live only while they stream; one still here was cut off by a crash of the previous process.
+        try? FileManager.default.removeItem(atPath: config.exportDirectory)
         let orphans = try checkpointFolders.removeOrphans(store: store)
         if !orphans.isEmpty {
             log.warning("removed \(orphans.count) checkpoint folders of deleted jobs (a sweep deletion was interrupted)")

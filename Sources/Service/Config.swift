@@ -197,6 +197,8 @@ public struct Config: Equatable, Sendable {
 
     public var resolvedModelDirectory: String { modelDirectory.isEmpty ? dataDirectory + "/models" : modelDirectory }
     public var resolvedGLUEDirectory: String { glueDirectory.isEmpty ? dataDirectory + "/glue" : glueDirectory }
+    /// Where exports are written while they stream (each removed once sent).
+    public var exportDirectory: String { dataDirectory + "/exports" }
 
     /// Workers × threads fill the cores: small jobs scale better as separate single-threaded jobs than as
     /// one job on many BLAS threads, so workers come first (up to 8), and threads take the rest.

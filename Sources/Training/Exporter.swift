@@ -138,7 +138,7 @@ public enum Exporter {
         if let adapter = pelt.adapter {
             // A bottleneck adapter is the configuration without an `architecture` key.
             parts.append(["mh_adapter": false, "output_adapter": true,
-                          "reduction_factor": Double(config.hiddenSize) / Double(adapter.bottleneck),
+                          "reduction_factor": reductionFactor(hidden: config.hiddenSize, bottleneck: adapter.bottleneck),
                           "non_linearity": "relu", "original_ln_before": true, "original_ln_after": true,
                           "residual_before_ln": true, "adapter_residual_before_ln": false, "ln_before": false,
                           "ln_after": false, "init_weights": "bert", "is_parallel": false,
@@ -148,6 +148,13 @@ public enum Exporter {
     }
 
     /// α with α/r = the job's LoRA scale; an integer when it is one (`adapters` types it so).
+    /// `adapters` rebuilds the bottleneck as `int(hidden // reduction_factor)`, a floor: a factor of
+    /// hidden / bottleneck can come back one short in floating point (384 / 30 gives 29), so a bottleneck that
+    /// does not divide the hidden size is written as hidden / (bottleneck + ½), whose floor is exactly it.
+    static func reductionFactor(hidden: Int, bottleneck: Int) -> Double {
+        hidden % bottleneck == 0 ? Double(hidden / bottleneck) : Double(hidden) / (Double(bottleneck) + 0.5)
+    }
+
     static func alpha(_ lora: LoRAConfig) -> Any {
         let alpha = Double(lora.scale) * Double(lora.rank)
         return alpha == alpha.rounded() ? Int(alpha) : alpha

@@ -30,12 +30,14 @@ public enum PredictionError: Error, Equatable, Sendable {
     case noInputs
     case tooManyInputs(count: Int, limit: Int)
     case wrongArity(field: String, count: Int)
+    /// A sentence-pair task given one text, or a one-sentence task given two.
+    case wrongTextCount(field: String, count: Int, task: GLUETask)
     case textTooLong(field: String, characters: Int, limit: Int)
 
     public var field: String {
         switch self {
         case .noInputs, .tooManyInputs: return "inputs"
-        case let .wrongArity(field, _), let .textTooLong(field, _, _): return field
+        case let .wrongArity(field, _), let .wrongTextCount(field, _, _), let .textTooLong(field, _, _): return field
         }
     }
 
@@ -43,7 +45,7 @@ public enum PredictionError: Error, Equatable, Sendable {
         switch self {
         case .noInputs: return "no_inputs"
         case .tooManyInputs: return "too_many_inputs"
-        case .wrongArity: return "invalid_input"
+        case .wrongArity, .wrongTextCount: return "invalid_input"
         case .textTooLong: return "text_too_long"
         }
     }
@@ -55,6 +57,9 @@ extension PredictionError: CustomStringConvertible {
         case .noInputs: return "inputs: expected at least one input"
         case let .tooManyInputs(count, limit): return "inputs: \(count) inputs, at most \(limit) per request"
         case let .wrongArity(field, count): return "\(field): expected 1 or 2 texts, got \(count)"
+        case let .wrongTextCount(field, count, task):
+            let expected = task.textColumns.count
+            return "\(field): \(task.rawValue) takes \(expected == 1 ? "one text" : "a pair of texts"), got \(count)"
         case let .textTooLong(field, characters, limit):
             return "\(field): \(characters) characters, at most \(limit) (longer texts are truncated to the model's "
                 + "max_seq_length tokens anyway)"
@@ -105,6 +110,11 @@ public final class Predictor: @unchecked Sendable {
             throw PredictionError.tooManyInputs(count: inputs.count, limit: limits.maxInputs)
         }
         for (index, input) in inputs.enumerated() {
+            // A text count the model was not trained on still gives a plausible label: refuse it.
+            let count = input.pair == nil ? 1 : 2
+            guard count == checkpoint.task.textColumns.count else {
+                throw PredictionError.wrongTextCount(field: "inputs[\(index)]", count: count, task: checkpoint.task)
+            }
             for (part, text) in [input.text, input.pair].enumerated() {
                 guard let text else { continue }
                 let characters = text.unicodeScalars.count

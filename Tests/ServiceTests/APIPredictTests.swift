@@ -84,14 +84,16 @@ final class APIPredictTests: APITestCase {
             (#"{}"#, 400, "inputs"),
             (#"{"inputs": "w1 w2"}"#, 400, "inputs"),
             (#"{"inputs": []}"#, 400, "inputs"),
-            (#"{"inputs": [["w1"], ["w1", "w2", "w3"]]}"#, 400, "inputs[1]"),
-            (#"{"inputs": [["w1"], ["w2", 3]]}"#, 400, "inputs[1][1]"),
-            (#"{"inputs": [["w1"], {"text": "w2"}]}"#, 400, "inputs[1]"),
-            (#"{"inputs": [["w1"], ["w2", "\#(long)"]]}"#, 400, "inputs[1][1]"),
-            (#"{"inputs": [\#(Array(repeating: #"["w1"]"#, count: 9).joined(separator: ","))]}"#, 400, "inputs"),
-            (#"{"inputs": [["w1"]], "checkpoint": "first"}"#, 400, "checkpoint"),
-            (#"{"inputs": [["w1"]], "checkpoint": "last"}"#, 409, "checkpoint"),
-            (#"{"inputs": [["w1"]], "temperature": 2}"#, 400, "temperature"),
+            (#"{"inputs": [["w1", "w2"], ["w1", "w2", "w3"]]}"#, 400, "inputs[1]"),
+            (#"{"inputs": [["w1", "w2"], ["w2", 3]]}"#, 400, "inputs[1][1]"),
+            (#"{"inputs": [["w1", "w2"], {"text": "w2"}]}"#, 400, "inputs[1]"),
+            // RTE takes a sentence pair: one text is refused, not scored as an input the model never saw.
+            (#"{"inputs": [["w1", "w2"], ["w1"]]}"#, 400, "inputs[1]"),
+            (#"{"inputs": [["w1", "w2"], ["w2", "\#(long)"]]}"#, 400, "inputs[1][1]"),
+            (#"{"inputs": [\#(Array(repeating: #"["w1", "w2"]"#, count: 9).joined(separator: ","))]}"#, 400, "inputs"),
+            (#"{"inputs": [["w1", "w2"]], "checkpoint": "first"}"#, 400, "checkpoint"),
+            (#"{"inputs": [["w1", "w2"]], "checkpoint": "last"}"#, 409, "checkpoint"),
+            (#"{"inputs": [["w1", "w2"]], "temperature": 2}"#, 400, "temperature"),
         ]
         for (body, status, param) in cases {
             let response = try post("/v1/jobs/\(id)/predict", body)
@@ -141,6 +143,12 @@ final class APIPredictTests: APITestCase {
         XCTAssertEqual((metadata["spec"] as? [String: Any])?["task"] as? String, "rte")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: shared.exportDirectory), [],
                        "the exported folder is removed once streamed")
+        // HEAD streams no body, so it must not export anything that nobody would then remove.
+        let head = try send("HEAD", "/v1/jobs/\(id)/export?format=peft")
+        XCTAssertEqual(head.status, 200)
+        XCTAssertEqual(head.headers["content-disposition"], "attachment; filename=\"\(id)-peft.tar\"")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: shared.exportDirectory), [],
+                       "a HEAD request leaves no export behind")
 
         for (query, param) in [("format=onnx", "format"), ("", "format"),
                                ("format=peft&checkpoint=last", "checkpoint")] {

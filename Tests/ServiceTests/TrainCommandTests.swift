@@ -95,7 +95,7 @@ final class TrainCommandTests: XCTestCase {
         let checkpoint = ["--checkpoint", out + "/best.safetensors"]
 
         let predicted = try runProgram(ServiceProcess.binary.path, ["predict"] + checkpoint + model,
-                                       input: "[\"w1 w2\", \"w1 w3\"]\n[\"w4 w5 w6\"]\n")
+                                       input: "[\"w1 w2\", \"w1 w3\"]\n[\"w4 w5\", \"w6\"]\n")
         XCTAssertEqual(predicted.status, 0, predicted.errors)
         let lines = predicted.output.split(separator: "\n").map {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]

@@ -54,8 +54,13 @@ final class PredictorTests: XCTestCase {
             XCTAssertEqual($0 as? PredictionError, .tooManyInputs(count: limits.maxInputs + 1, limit: limits.maxInputs))
         }
         let long = String(repeating: "b", count: limits.maxTextCharacters + 1)
-        XCTAssertThrowsError(try predictor.predict([PredictionInput(text: "fine"), PredictionInput(text: "ok", pair: long)])) {
-            XCTAssertEqual(($0 as? PredictionError)?.field, "inputs[1][1]")
+        XCTAssertThrowsError(try predictor.predict([PredictionInput(text: "fine"), PredictionInput(text: long)])) {
+            XCTAssertEqual(($0 as? PredictionError)?.field, "inputs[1][0]")
+        }
+        // SST-2 takes one sentence: a pair is refused rather than scored as an input the model never saw.
+        XCTAssertThrowsError(try predictor.predict([PredictionInput(text: "fine"), PredictionInput(text: "ok", pair: "ok")])) {
+            XCTAssertEqual($0 as? PredictionError, .wrongTextCount(field: "inputs[1]", count: 2, task: .sst2))
+            XCTAssertEqual(($0 as? PredictionError)?.description, "inputs[1]: sst2 takes one text, got 2")
         }
     }
 }

@@ -57,6 +57,9 @@ struct InferenceAPI {
         let inference = try inference
         let (_, path) = try resolveCheckpoint(jobID: jobID, request.query["checkpoint"].map(JSONValue.string))
         let folder = "\(jobID)-\(format.rawValue)"
+        let headers = HTTPHeaders([("Content-Disposition", "attachment; filename=\"\(folder).tar\"")])
+        // A HEAD response has no body, so nothing would stream the export and remove it: make none.
+        if request.method == "HEAD" { return .stream(.chunked(contentType: "application/x-tar"), headers: headers) { _ in } }
         let directory = inference.exportDirectory + "/" + folder + "-" + UUID().uuidString
         let files: [String]
         do {
@@ -65,7 +68,6 @@ struct InferenceAPI {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
-        let headers = HTTPHeaders([("Content-Disposition", "attachment; filename=\"\(folder).tar\"")])
         return .stream(.chunked(contentType: "application/x-tar"), headers: headers) { stream in
             defer { try? FileManager.default.removeItem(atPath: directory) }
             try? TarWriter.archive(directory: directory, files: files, folder: folder, modified: Date()) { try stream.write($0) }
