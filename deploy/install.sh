@@ -44,5 +44,5 @@ systemctl daemon-reload
 if [ "$skipped" -eq 0 ]; then  # not --no-start
     systemctl enable unipelt.service
     systemctl restart unipelt.service
-    systemctl --no-pager status unipelt.service | head -5
+    systemctl --no-pager --lines=0 status unipelt.service || true
 fi

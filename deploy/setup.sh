@@ -26,8 +26,9 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup.sh: installing ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # A freshly booted machine's apt-daily often holds the dpkg lock for a while: wait for it.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 [ "$skipped" -eq 0 ] || exit 0  # --no-model
@@ -36,7 +37,7 @@ fi
 # project's shared folder beside it, link that; otherwise the user places the TSVs there.
 if [ ! -e "$here/var/glue" ] && [ -d "$here/../shared/glue" ]; then
     mkdir -p "$here/var"
-    ln -s "$(cd "$here/../shared/glue" && pwd)" "$here/var/glue"
+    ln -sfn "$(cd "$here/../shared/glue" && pwd)" "$here/var/glue"  # -f: a link left dangling is replaced
 fi
 
 # The default model: sentence-transformers all-MiniLM-L6-v2 (BertModel, 6 layers, hidden 384),

@@ -129,7 +129,7 @@ public struct Config: Equatable, Sendable {
             }
             try config.apply(fileText: text, path: file)
         }
-        for (name, value) in environment where name.hasPrefix("UNIPELT_") {
+        for (name, value) in environment where name.hasPrefix("UNIPELT_") && !variablesOtherThanKeys.contains(name) {
             let key = name.dropFirst("UNIPELT_".count).lowercased()
             guard let entry = keys.first(where: { $0.name == key }) else {
                 throw ConfigError.unknownKey(key: name, source: "environment")
@@ -147,10 +147,21 @@ public struct Config: Equatable, Sendable {
         return config
     }
 
+    /// `UNIPELT_` variables that are not config keys, which a shell may well have exported: the build's
+    /// version recorded on jobs, the portable-build switch, and what the developer scripts read.
+    static let variablesOtherThanKeys: Set<String> = ["UNIPELT_BUILD_ID", "UNIPELT_PORTABLE_BUILD", "UNIPELT_BIN",
+                                                      "UNIPELT_TOKEN"]
+
+    /// `key = value` lines; `#` starts a comment at the start of a line or after whitespace, and Windows line
+    /// ends are read as line ends.
     mutating func apply(fileText: String, path: String) throws {
-        for (index, rawLine) in fileText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        // By `isNewline`: Swift reads "\r\n" as one character, which a split on "\n" would not see.
+        for (index, rawLine) in fileText.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            var line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if let comment = line.range(of: #"(^|\s)#"#, options: .regularExpression) {
+                line = String(line[..<comment.lowerBound]).trimmingCharacters(in: .whitespaces)
+            }
+            if line.isEmpty { continue }
             let source = "\(path):\(index + 1)"
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigError.malformedLine(source: source, line: String(line))
@@ -172,8 +183,16 @@ public struct Config: Equatable, Sendable {
         }
     }
 
-    /// Checks that span keys.
+    /// Checks that span keys, and values that may not be empty.
     func validate() throws {
+        for (key, value) in [("data_dir", dataDirectory), ("listen_address", listenAddress), ("default_model", defaultModel)]
+            where value.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ConfigError.badValue(key: key, value: value, expected: "a non-empty value", source: "config")
+        }
+        if !workerServerURL.isEmpty && !(workerServerURL.hasPrefix("http://") || workerServerURL.hasPrefix("https://")) {
+            throw ConfigError.badValue(key: "worker_server_url", value: workerServerURL,
+                                       expected: "an http:// or https:// URL (or empty: this host)", source: "config")
+        }
         if heartbeatSeconds * 2 > leaseSeconds {
             throw ConfigError.badValue(key: "heartbeat_seconds", value: String(heartbeatSeconds),
                                        expected: "at most half of lease_seconds (\(leaseSeconds))", source: "config")

@@ -63,6 +63,31 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try Config.load(file: nil, environment: ["UNIPELT_WORKERZ": "2"])) { error in
             XCTAssertEqual(error as? ConfigError, .unknownKey(key: "UNIPELT_WORKERZ", source: "environment"))
         }
+        // Variables of the build and the developer scripts are not config keys and do not stop the service.
+        XCTAssertEqual(try Config.load(file: nil, environment: ["UNIPELT_BUILD_ID": "abc", "UNIPELT_PORTABLE_BUILD": "1"]),
+                       Config())
+    }
+
+    /// A comment may follow a value (as the README's examples write them), and Windows line ends are line ends.
+    func testCommentsAfterValuesAndWindowsLineEnds() throws {
+        let file = try temporaryFile("executor = pull   # train only on the workers\r\n"
+                                     + "worker_server_url = http://head:8080\t# what compute nodes connect to\r\n"
+                                     + "slurm_extra_args = --account=lab#1\r\n")
+        let config = try Config.load(file: file, environment: [:])
+        XCTAssertEqual(config.executor, .pull)
+        XCTAssertEqual(config.workerServerURL, "http://head:8080")
+        XCTAssertEqual(config.slurmExtraArguments, "--account=lab#1", "a # inside a word is no comment")
+    }
+
+    /// Values that would quietly go wrong later are refused at start.
+    func testEmptyPathsAndNonHTTPWorkerURLsAreRefused() {
+        for (key, value) in [("data_dir", ""), ("listen_address", " "), ("default_model", ""),
+                             ("worker_server_url", "head:8080")] {
+            XCTAssertThrowsError(try Config.load(file: nil, environment: [:], flags: [(key, value)]), key) { error in
+                guard case let ConfigError.badValue(badKey, _, _, _) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(badKey, key)
+            }
+        }
     }
 
     func testBadValuesNameKeyValueAndSource() throws {
