@@ -52,8 +52,8 @@ public struct PairedComparison: Sendable {
         public let n: Int
         public let seeds: [Int]
         /// Runs each side has in the cell, and the seeds only one of them has (left out of the pairs). On the
-        /// task average: seeds paired in any task, seeds paired in every task (the average's pairs), and those
-        /// left out because some task lacks them.
+        /// task average a side's run of a seed is a value in every task, so its pairs are the seeds both sides
+        /// have in every task.
         public let aN: Int
         public let bN: Int
         public let unpairedSeeds: [Int]
@@ -123,12 +123,15 @@ public struct PairedComparison: Sendable {
         rows = grid.kValues.compactMap { k -> Row? in
             var cells: [String: Cell] = [:]
             var perSeed: [String: [Int: Double]] = [:]
+            var aSeeds: [String: Set<Int>] = [:], bSeeds: [String: Set<Int>] = [:]
             for task in grid.tasks {
                 guard let left = grid.selected(task: task, k: k, method: a), let right = Self.cell(grid, task, k, a, b)
                 else { continue }
                 let pairs = left.seeds.compactMap { run in right.value(seed: run.seed).map { (run.seed, (run.test - $0) * 100) } }
                 guard !pairs.isEmpty else { continue }
                 perSeed[task] = Dictionary(uniqueKeysWithValues: pairs)
+                aSeeds[task] = Set(left.seeds.map(\.seed))
+                bSeeds[task] = Set(right.seeds.map(\.seed))
                 cells[task] = Cell(aVariant: left.variant, bMethod: right.method, bVariant: right.variant,
                                    seeds: pairs.map(\.0), differences: pairs.map(\.1), aSeeds: left.seeds.map(\.seed),
                                    bSeeds: right.seeds.map(\.seed), bootstrap: bootstrap)
@@ -137,13 +140,15 @@ public struct PairedComparison: Sendable {
             var average: Cell?
             let required = grid.tasks
             if !required.isEmpty, required.allSatisfy({ cells[$0] != nil }) {
-                let common = required.map { Set(perSeed[$0]!.keys) }.reduce(Set(perSeed[required[0]]!.keys)) { $0.intersection($1) }
-                let seeds = common.sorted()
+                func inEveryTask(_ seeds: [String: Set<Int>]) -> Set<Int> {
+                    required.dropFirst().reduce(seeds[required[0]]!) { $0.intersection(seeds[$1]!) }
+                }
+                let aEverywhere = inEveryTask(aSeeds), bEverywhere = inEveryTask(bSeeds)
+                let seeds = aEverywhere.intersection(bEverywhere).sorted()
                 if !seeds.isEmpty {
                     let differences = seeds.map { seed in Statistics.mean(required.map { perSeed[$0]![seed]! })! }
-                    let paired = required.map { Set(perSeed[$0]!.keys) }.reduce(Set<Int>()) { $0.union($1) }
                     average = Cell(aVariant: nil, bMethod: nil, bVariant: nil, seeds: seeds, differences: differences,
-                                   aSeeds: paired.sorted(), bSeeds: seeds, bootstrap: bootstrap)
+                                   aSeeds: aEverywhere.sorted(), bSeeds: bEverywhere.sorted(), bootstrap: bootstrap)
                 }
             }
             let means = cells.values.map(\.meanDifference)

@@ -13,11 +13,15 @@ public protocol HTTPErrorConvertible: Error {
     var param: String? { get }
     /// Extra response headers such as `Allow` or `Retry-After`.
     var headers: HTTPHeaders { get }
+    /// For a failure of the server's own (a full disk behind a 503), the cause the operator must read in the log;
+    /// never sent. Nil when the response says all there is.
+    var logDetail: String? { get }
 }
 
 extension HTTPErrorConvertible {
     public var param: String? { nil }
     public var headers: HTTPHeaders { HTTPHeaders() }
+    public var logDetail: String? { nil }
 }
 
 /// The HTTP module's own errors (routing, body policy, server state). Handlers may throw it too.

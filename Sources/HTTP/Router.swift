@@ -220,7 +220,10 @@ extension Router {
     }
 
     private static func failure(_ error: Error, _ request: Request, log: ServerLog) -> Response {
-        if ((error as? HTTPErrorConvertible)?.status.code ?? 500) == 500 {
+        let rendered = error as? HTTPErrorConvertible
+        if let detail = rendered?.logDetail {
+            log.failure("\(request.method) \(request.path): \(error): \(detail)", requestID: request.requestID)
+        } else if (rendered?.status.code ?? 500) == 500 {
             log.failure("\(request.method) \(request.path): \(error)", requestID: request.requestID)
         }
         return ErrorRendering.response(for: error, requestID: request.requestID)

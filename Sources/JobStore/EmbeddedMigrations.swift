@@ -195,4 +195,10 @@ CREATE INDEX events_by_type ON events (type, seq);
 ALTER TABLE jobs ADD COLUMN lease_in_this_process INTEGER NOT NULL DEFAULT 1 CHECK (lease_in_this_process IN (0, 1));
 
 """#),
+    ("0006_events_by_job_and_type.sql", #"""
+-- Whether a Slurm task's claim has its end (a `slurm_task_ended` event on the same job) is asked for every
+-- claim on every pass; with only events_by_type, SQLite answers each by reading every end of every job.
+CREATE INDEX events_by_job_and_type ON events (job_id, type);
+
+"""#),
 ]

@@ -6,12 +6,18 @@ extension StoreReader {
     /// newest events.
     public func unansweredEvents(ofType opening: String, answeredBy closing: String, matching dataPaths: [String])
         throws -> [JobEvent] {
+        let (sql, arguments) = Self.unansweredEventsQuery(opening, closing, dataPaths)
+        return try connection.query(sql, arguments) { JobEvent(row: $0) }
+    }
+
+    static func unansweredEventsQuery(_ opening: String, _ closing: String, _ dataPaths: [String])
+        -> (sql: String, arguments: [SQLiteValue?]) {
         let sameData = dataPaths.map { _ in " AND json_extract(answer.data, ?) IS json_extract(event.data, ?)" }.joined()
-        return try connection.query("""
+        return ("""
             SELECT \(JobEvent.columns) FROM events AS event WHERE event.type = ? AND NOT EXISTS (
                 SELECT 1 FROM events AS answer WHERE answer.job_id = event.job_id AND answer.type = ?\(sameData))
             ORDER BY event.seq
-            """, [.text(opening), .text(closing)] + dataPaths.flatMap { [.text($0), .text($0)] }) { JobEvent(row: $0) }
+            """, [.text(opening), .text(closing)] + dataPaths.flatMap { [.text($0), .text($0)] })
     }
 }
 

@@ -9,6 +9,8 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
     public let message: String
     /// The offending field of the request (`methods[2]`, `k[0]`, `limit`), when there is one.
     public let param: String?
+    /// The server-side cause of a server failure, for the log only (`HTTPErrorConvertible.logDetail`).
+    public var logDetail: String?
 
     public init(status: Int, type: String, code: String, message: String, param: String? = nil) {
         self.status = HTTPStatus(apiCode: status)

@@ -48,8 +48,9 @@ public struct CheckpointFolders: Sendable {
         let temporary = "\(target).\(UUID().uuidString).tmp"
         try FileManager.default.linkItem(atPath: path, toPath: temporary)
         guard rename(temporary, target) == 0 else {
+            let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporary)
-            throw CheckpointUploadError.unwritable(path: target)
+            throw CheckpointUploadError.unwritable(path: target, reason: reason)
         }
     }
 
@@ -109,13 +110,13 @@ public struct CheckpointFolders: Sendable {
 /// Why an uploaded checkpoint was refused; nothing is stored.
 enum CheckpointUploadError: Error, CustomStringConvertible {
     case checksumMismatch(declared: String, actual: String)
-    case unwritable(path: String)
+    case unwritable(path: String, reason: String)
 
     var description: String {
         switch self {
         case let .checksumMismatch(declared, actual):
             return "the uploaded checkpoint's SHA-256 is \(actual), not the declared \(declared)"
-        case let .unwritable(path): return "cannot write the checkpoint file \(path)"
+        case let .unwritable(path, reason): return "cannot write the checkpoint file \(path): \(reason)"
         }
     }
 }

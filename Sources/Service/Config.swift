@@ -158,7 +158,9 @@ public struct Config: Equatable, Sendable {
         // By `isNewline`: Swift reads "\r\n" as one character, which a split on "\n" would not see.
         for (index, rawLine) in fileText.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             var line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            var commentAfterValue = false
             if let comment = line.range(of: #"(^|\s)#"#, options: .regularExpression) {
+                commentAfterValue = comment.lowerBound != line.startIndex
                 line = String(line[..<comment.lowerBound]).trimmingCharacters(in: .whitespaces)
             }
             if line.isEmpty { continue }
@@ -170,6 +172,12 @@ public struct Config: Equatable, Sendable {
             let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             guard let entry = Config.keys.first(where: { $0.name == key }) else {
                 throw ConfigError.unknownKey(key: key, source: source)
+            }
+            // `api_token = #x…` would otherwise leave the token empty without a word.
+            if value.isEmpty && commentAfterValue {
+                throw ConfigError.badValue(key: key, value: String(rawLine).trimmingCharacters(in: .whitespaces),
+                                           expected: "a value before the comment (\"\(key) =\" leaves it empty; a value "
+                                               + "that begins with # goes right after the =, as \(key) =#…)", source: source)
             }
             try Config.apply(entry, value, to: &self, source: source)
         }
@@ -189,9 +197,12 @@ public struct Config: Equatable, Sendable {
             where value.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ConfigError.badValue(key: key, value: value, expected: "a non-empty value", source: "config")
         }
-        if !workerServerURL.isEmpty && !(workerServerURL.hasPrefix("http://") || workerServerURL.hasPrefix("https://")) {
+        // The URL goes into the command line of every Slurm task, so it must be one shell word.
+        if !workerServerURL.isEmpty && (!(workerServerURL.hasPrefix("http://") || workerServerURL.hasPrefix("https://"))
+                                        || workerServerURL.contains(where: { $0.isWhitespace || "'\"`$\\;&|<>()*?!{}".contains($0) })) {
             throw ConfigError.badValue(key: "worker_server_url", value: workerServerURL,
-                                       expected: "an http:// or https:// URL (or empty: this host)", source: "config")
+                                       expected: "an http:// or https:// URL without spaces or shell characters "
+                                           + "(or empty: this host)", source: "config")
         }
         if heartbeatSeconds * 2 > leaseSeconds {
             throw ConfigError.badValue(key: "heartbeat_seconds", value: String(heartbeatSeconds),
@@ -249,7 +260,7 @@ public struct Config: Equatable, Sendable {
         guard let text = try? String(contentsOfFile: apiTokenFile, encoding: .utf8) else {
             throw ConfigError.unreadableFile(path: apiTokenFile, reason: "cannot read the API token file")
         }
-        let token = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         guard !token.isEmpty else {
             throw ConfigError.badValue(key: "api_token_file", value: apiTokenFile,
                                        expected: "a file whose first line is the token", source: apiTokenFile)

@@ -89,10 +89,17 @@ final class StoreReporter: JobReporter {
     /// Records a checkpoint file already whole in the job's folder; the file it replaces goes once the row
     /// commits, and `<name>.safetensors` then names the new file (what a local attempt resumes from).
     func recordInstalled(_ checkpoint: NewCheckpoint) throws -> JobStatus {
-        let (status, replaced) = try store.write { writer in
-            let replaced = try writer.recordCheckpoint(lease, checkpoint, isBest: checkpoint.name == "best",
-                                                       now: clock()).replacedPath
-            return (try writer.fence(lease), replaced)
+        let status: JobStatus, replaced: String?
+        do {
+            (status, replaced) = try store.write { writer in
+                let replaced = try writer.recordCheckpoint(lease, checkpoint, isBest: checkpoint.name == "best",
+                                                           now: clock()).replacedPath
+                return (try writer.fence(lease), replaced)
+            }
+        } catch {
+            // Not recorded (a lost lease, a failed write): no row will ever name the file.
+            try? FileManager.default.removeItem(atPath: checkpoint.path)
+            throw error
         }
         if let replaced, replaced != checkpoint.path { try? FileManager.default.removeItem(atPath: replaced) }
         try files.link(checkpoint.path, as: checkpoint.name, jobID: lease.jobID)

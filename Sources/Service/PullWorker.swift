@@ -23,6 +23,10 @@ public final class PullWorker: @unchecked Sendable {
         /// The Slurm job this worker runs as, if any (`12_3`); the service records it on the jobs it claims.
         public var slurmJob: String?
         public var pollSeconds: Double = 2
+        /// Jobs in a row this worker may fail to prepare (fetch the checkpoint or the model, make its scratch
+        /// folder) before it stops: a broken machine would otherwise lease the whole queue, one attempt per job
+        /// per lease, while healthy workers wait.
+        public var maxPreparationFailures = 3
 
         public init(server: URL, token: String?, threads: Int, once: Bool, modelDirectory: String, glueDirectory: String,
                     workDirectory: String, owner: String) {
@@ -54,9 +58,11 @@ public final class PullWorker: @unchecked Sendable {
     }
 
     /// Claims and runs jobs until `stop()` (or after one claim with `once`). Returns the process exit status:
-    /// 0, or 1 when the service stayed unreachable.
+    /// 0, 1 when the service stayed unreachable, or 2 after `maxPreparationFailures` jobs in a row that this
+    /// worker could not prepare.
     public func run() -> Int32 {
         var failedClaims = 0
+        var failedPreparations = 0
         while !isStopping {
             let assignment: WorkerWire.Assignment?
             do {
@@ -71,7 +77,23 @@ public final class PullWorker: @unchecked Sendable {
                 pause()
                 continue
             }
-            if let assignment { execute(assignment) } else if !options.once { pause() }
+            guard let assignment else {
+                if options.once { return 0 }
+                pause()
+                continue
+            }
+            if let failure = execute(assignment) {
+                failedPreparations += 1
+                if failedPreparations >= options.maxPreparationFailures {
+                    log.error("stopping: this worker could not prepare \(failedPreparations) jobs in a row (the last: "
+                              + "\(failure)); their leases expire and other workers take them")
+                    return 2
+                }
+                // Back off, so a fault that passes (a full disk freed, the service back) costs few attempts.
+                pause(seconds: options.pollSeconds * Double(1 << failedPreparations))
+            } else {
+                failedPreparations = 0
+            }
             if options.once { return 0 }
         }
         return 0
@@ -94,13 +116,14 @@ public final class PullWorker: @unchecked Sendable {
         return stopping
     }
 
-    private func pause() {
+    private func pause(seconds: Double? = nil) {
         condition.lock()
-        if !stopping { _ = condition.wait(until: Date().addingTimeInterval(options.pollSeconds)) }
+        if !stopping { _ = condition.wait(until: Date().addingTimeInterval(seconds ?? options.pollSeconds)) }
         condition.unlock()
     }
 
-    private func execute(_ assignment: WorkerWire.Assignment) {
+    /// Runs one claimed job; returns why it could not be prepared, if it could not.
+    private func execute(_ assignment: WorkerWire.Assignment) -> PreparationError? {
         let lease = Lease(jobID: assignment.jobId, token: assignment.leaseToken, attempt: assignment.attempt)
         let reporter = RemoteReporter(lease: lease, client: client)
         let scratch = "\(options.workDirectory)/jobs/\(assignment.jobId)"
@@ -116,19 +139,13 @@ public final class PullWorker: @unchecked Sendable {
             condition.unlock()
         }
         // Run under the lease's heartbeat: a large checkpoint or model on a slow link can outlast a lease.
+        var preparationFailure: PreparationError?
         let prepare = { [self] () throws -> ModelLibrary in
             do {
-                try? FileManager.default.removeItem(atPath: scratch)
-                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-                if let resume = assignment.resume {
-                    try client.download("v1/jobs/\(assignment.jobId)/checkpoints/\(resume.id)/content",
-                                        to: "\(scratch)/last.safetensors", sha256: resume.sha256)
-                }
-            } catch {
-                throw PreparationError(what: "the checkpoint to resume from", reason: error)
-            }
-            do { return try library(for: assignment) } catch {
-                throw PreparationError(what: "the model", reason: error)
+                return try fetchCheckpointAndModel(assignment, scratch: scratch)
+            } catch let error as PreparationError {
+                preparationFailure = error
+                throw error
             }
         }
         let execution = JobExecution(
@@ -141,6 +158,28 @@ public final class PullWorker: @unchecked Sendable {
             checkpointDirectory: scratch, log: log, metrics: metrics)
         execution.suspendReason = "worker \(options.owner) stopping"
         execution.run()
+        return preparationFailure
+    }
+
+    /// A fresh scratch folder with the checkpoint the job resumes from, and the library holding its model.
+    private func fetchCheckpointAndModel(_ assignment: WorkerWire.Assignment, scratch: String) throws -> ModelLibrary {
+        do {
+            try? FileManager.default.removeItem(atPath: scratch)
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        } catch {
+            throw PreparationError(what: "its scratch folder \(scratch)", reason: error)
+        }
+        if let resume = assignment.resume {
+            do {
+                try client.download("v1/jobs/\(assignment.jobId)/checkpoints/\(resume.id)/content",
+                                    to: "\(scratch)/last.safetensors", sha256: resume.sha256)
+            } catch {
+                throw PreparationError(what: "the checkpoint to resume from", reason: error)
+            }
+        }
+        do { return try library(for: assignment) } catch {
+            throw PreparationError(what: "the model", reason: error)
+        }
     }
 
     /// The library holding the job's model: the worker's model folder when the model is there, else the cache
@@ -169,6 +208,7 @@ public final class PullWorker: @unchecked Sendable {
     private func fetchModel(_ name: String, into directory: String) throws {
         let listing = try WorkerWire.decode(WorkerWire.ModelFiles.self,
                                             from: Array(try client.send("GET", "v1/models/\(name)/files")))
+        removeAbandonedFetches(of: name, in: directory)
         let partial = "\(directory)/.\(name).\(UUID().uuidString.lowercased()).part"
         defer { try? FileManager.default.removeItem(atPath: partial) }
         try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
@@ -182,12 +222,26 @@ public final class PullWorker: @unchecked Sendable {
         }
     }
 
-    /// What a worker could not fetch before training. It is no fault of the job's, so no failure is recorded
-    /// against it: the lease expires, and the job is tried again (one attempt spent) here or elsewhere.
+    /// Removes fetch folders of `name` that nothing has written to for an hour: left by a worker killed mid-fetch
+    /// (a Slurm time limit), while a live fetch keeps writing its folder's files.
+    private func removeAbandonedFetches(of name: String, in directory: String) {
+        let files = FileManager.default
+        let cutoff = Date().addingTimeInterval(-3600)
+        for entry in (try? files.contentsOfDirectory(atPath: directory)) ?? []
+        where entry.hasPrefix(".\(name).") && entry.hasSuffix(".part") && entry.count == name.count + 2 + 36 + 5 {
+            let folder = "\(directory)/\(entry)"
+            let paths = [folder] + ((try? files.contentsOfDirectory(atPath: folder)) ?? []).map { "\(folder)/\($0)" }
+            let newest = paths.compactMap { try? files.attributesOfItem(atPath: $0)[.modificationDate] as? Date }.max()
+            if let newest, newest < cutoff { try? files.removeItem(atPath: folder) }
+        }
+    }
+
+    /// What a worker could not fetch or make before training. It is no fault of the job's, so no failure is
+    /// recorded against it: the lease expires, and the job is tried again (one attempt spent) here or elsewhere.
     struct PreparationError: Error, CustomStringConvertible {
         let what: String
         let reason: Error
 
-        var description: String { "the worker could not fetch \(what): \(reason)" }
+        var description: String { "the worker could not prepare \(what): \(reason)" }
     }
 }

@@ -73,18 +73,23 @@ enum SlurmAccounting {
     /// that ended more than `MinJobAge` ago; any other failure says nothing about the job.
     static let scontrolUnknownJob = "Invalid job id specified"
 
-    /// Lines `JobID|State|ExitCode`; step lines (`12_3.batch`), if any, are skipped.
-    static func parseSacct(_ text: String) throws(SlurmOutputError) -> [SlurmJobEnd] {
-        var ends: [SlurmJobEnd] = []
+    /// Lines `JobID|State|ExitCode`; step lines (`12_3.batch`), if any, are skipped. Each line stands alone: one
+    /// that does not read (a state this version does not know) is returned as unreadable, not the answer's end.
+    static func parseSacct(_ text: String) -> (ends: [SlurmJobEnd], unreadable: [SlurmOutputError]) {
+        var ends: [SlurmJobEnd] = [], unreadable: [SlurmOutputError] = []
         for line in text.split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
-            let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 3 else { throw .malformedLine(String(line)) }
-            if fields[0].contains(".") { continue }
-            let (status, signal) = try exitCode(fields[2], line: line)
-            ends.append(SlurmJobEnd(id: fields[0], state: try SlurmJobState(slurmText: fields[1]), exitStatus: status,
-                                    signal: signal))
+            do throws(SlurmOutputError) {
+                let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+                guard fields.count == 3 else { throw .malformedLine(String(line)) }
+                if fields[0].contains(".") { continue }
+                let (status, signal) = try exitCode(fields[2], line: line)
+                ends.append(SlurmJobEnd(id: fields[0], state: try SlurmJobState(slurmText: fields[1]), exitStatus: status,
+                                        signal: signal))
+            } catch {
+                unreadable.append(error)
+            }
         }
-        return ends
+        return (ends, unreadable)
     }
 
     /// The record of job `id` among the `Key=Value` lines of `scontrol --oneliner show job`, or nil when none

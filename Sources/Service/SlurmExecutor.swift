@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import JobStore
 
 /// Runs the queue on a Slurm cluster (`executor = slurm`): every few seconds it compares the unfinished jobs
@@ -19,6 +20,10 @@ final class SlurmExecutor: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     /// False once `sacct` said the cluster keeps no accounting: `scontrol` alone is asked from then on.
     private var accountingAvailable = true
+    /// Whose tasks `squeue` lists and `scancel` may touch: this service's, as Slurm submitted them (another user's
+    /// tasks of the same name are none of its business).
+    private static let userName = getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+        ?? String(geteuid())
 
     init(config: Config, store: JobStore, log: ServiceLog, token: String?, serverURL: @escaping @Sendable () -> String,
          clock: @escaping @Sendable () -> Int) {
@@ -50,7 +55,8 @@ final class SlurmExecutor: @unchecked Sendable {
     /// One pass: read both views, record the ends of tasks that left the queue, then submit and cancel what
     /// the plan says.
     func reconcile() throws {
-        let tasks = try SlurmPlan.parseQueue(try run("squeue", ["--me", "--noheader", "--array", "--format=%i|%j|%T"]))
+        let tasks = try SlurmPlan.parseQueue(try run("squeue", ["--user=\(Self.userName)", "--noheader", "--array",
+                                                                "--format=%i|%j|%T"]))
         for task in tasks where task.state == nil {
             log.warning("slurm: task \(task.id) is in a state this version does not know; it counts as live")
         }
@@ -61,7 +67,7 @@ final class SlurmExecutor: @unchecked Sendable {
             case let .submit(sweepID, count, concurrency):
                 try submit(sweepID: sweepID, count: count, concurrency: concurrency)
             case let .cancelPending(name):
-                _ = try run("scancel", ["--state=PENDING", "--name=\(name)"])
+                _ = try run("scancel", ["--user=\(Self.userName)", "--state=PENDING", "--name=\(name)"])
                 log.info("slurm: cancelled the pending tasks of \(name): nothing left to claim")
             }
         }
@@ -125,16 +131,17 @@ final class SlurmExecutor: @unchecked Sendable {
         case forgotten
     }
 
-    /// What Slurm says of each of `ids`: from `sacct` where there is accounting, from `scontrol` for the rest
-    /// (accounting lags a moment behind the controller), one call per array job, which lists all its tasks.
-    /// A task that could not be asked about (a command or its output failed) is missing.
+    /// What Slurm says of each of `ids`: a final state from `sacct` where there is accounting, else from `scontrol`
+    /// (accounting lags behind the controller, and may hold a state that is not final for a task long gone), one
+    /// call per array job, which lists all its tasks. A task that could not be asked about (a command or its
+    /// line of output failed) is missing.
     private func finalStates(of ids: [String]) -> [String: TaskEnd] {
         var ends: [String: TaskEnd] = [:]
         if accountingAvailable {
             do {
-                for end in try SlurmAccounting.parseSacct(try run("sacct", SlurmAccounting.sacctArguments(ids: ids))) {
-                    ends[end.id] = .ended(end)
-                }
+                let answer = SlurmAccounting.parseSacct(try run("sacct", SlurmAccounting.sacctArguments(ids: ids)))
+                for end in answer.ends where end.state.isFinal { ends[end.id] = .ended(end) }
+                for error in answer.unreadable { log.warning("slurm: sacct: \(error)") }
             } catch CommandError.failed(_, _, let errors) where errors.contains("accounting storage is disabled") {
                 accountingAvailable = false
                 log.info("slurm: the cluster keeps no accounting (no slurmdbd); task ends are read with scontrol")
@@ -146,7 +153,11 @@ final class SlurmExecutor: @unchecked Sendable {
         for (job, tasks) in unknown.sorted(by: { $0.key < $1.key }) {
             do {
                 let text = try run("scontrol", SlurmAccounting.scontrolArguments(id: String(job)))
-                for id in tasks { ends[id] = try SlurmAccounting.parseScontrol(text, id: id).map(TaskEnd.ended) ?? .forgotten }
+                for id in tasks {
+                    do { ends[id] = try SlurmAccounting.parseScontrol(text, id: id).map(TaskEnd.ended) ?? .forgotten } catch {
+                        log.warning("slurm: scontrol show job \(job), task \(id): \(error)")
+                    }
+                }
             } catch CommandError.failed(_, _, let errors) where errors.contains(SlurmAccounting.scontrolUnknownJob) {
                 for id in tasks { ends[id] = .forgotten }
             } catch {

@@ -20,7 +20,9 @@ enum WorkerCommand: CLICommand {
       --glue-dir DIR         GLUE data in the standard TSV layout (default var/glue)
       --work-dir DIR         scratch checkpoints of the running job (default var/worker)
       SIGTERM or SIGINT (shutdown, Slurm preemption or time limit) checkpoints the running job, hands the
-      checkpoint to the service, puts the job back in the queue and exits 0.
+      checkpoint to the service, puts the job back in the queue and exits 0. Exits 1 when the service stays
+      out of reach, and 2 after 3 jobs in a row it could not prepare (fetch the checkpoint or the model,
+      make its work dir): their leases expire and other workers take them.
     """
 
     static func run(_ arguments: [String]) throws {
@@ -40,7 +42,8 @@ enum WorkerCommand: CLICommand {
         var token = options["--token"] ?? ProcessInfo.processInfo.environment["UNIPELT_API_TOKEN"]
         if let file = options["--token-file"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                  let line = text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces), !line.isEmpty else {
+                  let line = text.split(whereSeparator: \.isNewline).first?.trimmingCharacters(in: .whitespaces),
+                  !line.isEmpty else {
                 throw ValueOptions.UsageError(description: "--token-file: cannot read a token from the first line of \(file)")
             }
             token = line

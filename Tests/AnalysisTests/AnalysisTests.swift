@@ -209,6 +209,13 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(average.differences[2], -2.5, accuracy: 1e-9)
         XCTAssertEqual([average.wins, average.ties, average.losses], [2, 0, 1])
         XCTAssertEqual([row.taskWins, row.taskTies, row.taskLosses], [2, 0, 0])
+        // On the average a run is a value in every task: unipelt-apl's seed 4 is in rte only.
+        XCTAssertEqual([average.n, average.aN, average.bN], [3, 3, 3])
+        XCTAssertEqual(average.unpairedSeeds, [])
+        let withSST2Seed4 = records + runs([("sst2", "unipelt-apl", "", 4, 0.9, 0.5)])
+        let both = try XCTUnwrap(PairedComparison(grid(withSST2Seed4), a: "unipelt-apl", b: .method("lora")).rows.first?.average)
+        XCTAssertEqual([both.n, both.aN, both.bN], [3, 4, 3])
+        XCTAssertEqual(both.unpairedSeeds, [4])
     }
 
     func testBestSingleIsThePerTaskUpperBoundSubmodule() throws {

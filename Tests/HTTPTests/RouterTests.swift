@@ -111,5 +111,20 @@ final class RouterTests: XCTestCase {
         XCTAssertEqual(log.failures, [])
         XCTAssertEqual(router.respond(to: try Request(method: "GET", target: "/unstored"), log: log).status, .internalServerError)
         XCTAssertEqual(log.failures, ["GET /unstored: cannot create /data/x.part: No space left on device"])
+        // A refusal the server answers for (a 503) is logged when it carries a cause for the operator.
+        router.get("/busy") { _ in throw HTTPError.serviceUnavailable(code: "too_many_streams", "later", retryAfterSeconds: 1) }
+        router.get("/full") { _ in throw ServerFault() }
+        XCTAssertEqual(router.respond(to: try Request(method: "GET", target: "/busy"), log: log).status.code, 503)
+        XCTAssertEqual(router.respond(to: try Request(method: "GET", target: "/full"), log: log).status.code, 503)
+        XCTAssertEqual(log.failures.dropFirst(), ["GET /full: disk full: ENOSPC on /data/db"])
+    }
+
+    private struct ServerFault: HTTPErrorConvertible, CustomStringConvertible {
+        var status: HTTPStatus { .serviceUnavailable }
+        var errorType: String { "server_error" }
+        var code: String { "disk_full" }
+        var message: String { "disk full" }
+        var logDetail: String? { "ENOSPC on /data/db" }
+        var description: String { message }
     }
 }

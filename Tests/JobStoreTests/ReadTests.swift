@@ -105,6 +105,17 @@ final class ReadTests: StoreTestCase {
         }
     }
 
+    /// Each claim's answer is looked up among its own job's events of that type, not among every answer of
+    /// every job (asked on every Slurm pass, for every claim).
+    func testUnansweredEventsFindTheirAnswersByJobAndType() throws {
+        let (sql, arguments) = StoreReader.unansweredEventsQuery("slurm_task", "slurm_task_ended", ["$.attempt"])
+        let plan = try store.read { reader in
+            try reader.connection.query("EXPLAIN QUERY PLAN " + sql, arguments) { $0.text(3) }
+        }
+        XCTAssertTrue(plan.contains { $0.contains("answer USING INDEX events_by_job_and_type (job_id=? AND type=?)") },
+                      "\(plan)")
+    }
+
     func testMetricHistoryAscendingPagedByStep() throws {
         try createSweep(seeds: 1)
         let claimed = try claimOne()

@@ -163,6 +163,8 @@ final class APIPredictTests: APITestCase {
             let error = refused.json()["error"] as? [String: Any]
             XCTAssertEqual(error?["param"] as? String, "format")
             XCTAssertTrue((error?["message"] as? String ?? "").contains(reason), format)
+            let head = try send("HEAD", "/v1/jobs/\(apl)/export?format=\(format)")
+            XCTAssertEqual(head.status, 400, "HEAD refuses what GET refuses (\(format))")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JobStore
 @testable import Service
 import TestSupport
 @testable import Training
@@ -25,5 +26,26 @@ final class CheckpointFoldersTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: first), Data("before".utf8))
         XCTAssertEqual(FileManager.default.contents(atPath: second), Data("after".utf8))
         XCTAssertTrue((first as NSString).lastPathComponent.hasPrefix("last-a1-step7-"), first)
+    }
+
+    /// A checkpoint whose row cannot be written (here: the lease is no longer this worker's) leaves no snapshot
+    /// behind, since no row would ever name it.
+    func testACheckpointThatIsNotRecordedLeavesNoSnapshot() throws {
+        let root = try makeTemporaryDirectory("checkpoint-folders")
+        let store = try JobStore(path: root.url.appendingPathComponent("db.sqlite3").path, now: 1)
+        let job = try store.write {
+            try $0.enqueueJob(NewJob(cellKey: "rte/K=16/seed=1/lora", task: "rte", k: .examples(16), seed: 1,
+                                     method: "lora", spec: "{}"), now: 1)
+        }
+        let folders = CheckpointFolders(root: root.url.appendingPathComponent("checkpoints").path)
+        try FileManager.default.createDirectory(atPath: folders.directory(jobID: job.id), withIntermediateDirectories: true)
+        let written = folders.path(jobID: job.id, name: "last")
+        try Data("state".utf8).write(to: URL(fileURLWithPath: written))
+        let reporter = StoreReporter(lease: Lease(jobID: job.id, token: "not-the-lease", attempt: 1), store: store,
+                                     files: folders, leaseSeconds: 60, keepLastCheckpoint: true, clock: { 2 })
+        XCTAssertThrowsError(try reporter.recordCheckpoint(CheckpointRecord(
+            name: "last", path: written, bytes: 5, sha256: "", step: 3, metric: nil, reason: .periodic, seconds: 0)))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folders.directory(jobID: job.id)),
+                       ["last.safetensors"])
     }
 }

@@ -77,12 +77,21 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.executor, .pull)
         XCTAssertEqual(config.workerServerURL, "http://head:8080")
         XCTAssertEqual(config.slurmExtraArguments, "--account=lab#1", "a # inside a word is no comment")
+        // A value that a comment swallowed whole is refused, naming the line; "key =" stays the way to leave it empty.
+        let swallowed = try temporaryFile("api_token =\napi_token = #s3cret\n")
+        XCTAssertThrowsError(try Config.load(file: swallowed, environment: [:])) { error in
+            guard case let ConfigError.badValue(key, _, _, source) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(key, "api_token")
+            XCTAssertEqual(source, "\(swallowed):2")
+        }
+        XCTAssertEqual(try Config.load(file: try temporaryFile("api_token =#s3cret\n"), environment: [:]).apiToken, "#s3cret")
     }
 
     /// Values that would quietly go wrong later are refused at start.
     func testEmptyPathsAndNonHTTPWorkerURLsAreRefused() {
         for (key, value) in [("data_dir", ""), ("listen_address", " "), ("default_model", ""),
-                             ("worker_server_url", "head:8080")] {
+                             ("worker_server_url", "head:8080"), ("worker_server_url", "http://head:8080;id"),
+                             ("worker_server_url", "http://head:8080 --once")] {
             XCTAssertThrowsError(try Config.load(file: nil, environment: [:], flags: [(key, value)]), key) { error in
                 guard case let ConfigError.badValue(badKey, _, _, _) = error else { return XCTFail("\(error)") }
                 XCTAssertEqual(badKey, key)
@@ -169,6 +178,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertFalse(config.listensOnLoopbackOnly)
         config.apiTokenFile = try temporaryFile("s3cret-token\nignored second line\n")
         XCTAssertEqual(try config.resolvedAPIToken(), "s3cret-token")
+        config.apiTokenFile = try temporaryFile("s3cret-token\r\n")
+        XCTAssertEqual(try config.resolvedAPIToken(), "s3cret-token", "a Windows line end is no part of the token")
         config.apiTokenFile = try temporaryFile("\n")
         XCTAssertThrowsError(try config.resolvedAPIToken())
     }

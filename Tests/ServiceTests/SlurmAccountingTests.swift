@@ -59,14 +59,18 @@ final class SlurmAccountingTests: XCTestCase {
             14_3|PREEMPTED|0:0
 
             """
-        XCTAssertEqual(try SlurmAccounting.parseSacct(text), [
+        XCTAssertEqual(SlurmAccounting.parseSacct(text).unreadable, [])
+        XCTAssertEqual(SlurmAccounting.parseSacct(text).ends, [
             SlurmJobEnd(id: "12_0", state: .completed, exitStatus: 0, signal: 0),
             SlurmJobEnd(id: "12_1", state: .cancelled, exitStatus: 0, signal: 15),
             SlurmJobEnd(id: "12_2", state: .outOfMemory, exitStatus: 0, signal: 125),
             SlurmJobEnd(id: "13", state: .nodeFail, exitStatus: 1, signal: 0),
             SlurmJobEnd(id: "14_3", state: .preempted, exitStatus: 0, signal: 0),
         ])
-        XCTAssertThrowsError(try SlurmAccounting.parseSacct("12_0|COMPLETED"))
+        // A line that does not read is set aside; the others still answer.
+        let partly = SlurmAccounting.parseSacct("12_0|COMPLETED\n12_1|NEW_STATE|0:0\n12_2|FAILED|1:0\n")
+        XCTAssertEqual(partly.ends, [SlurmJobEnd(id: "12_2", state: .failed, exitStatus: 1, signal: 0)])
+        XCTAssertEqual(partly.unreadable, [.malformedLine("12_0|COMPLETED"), .unknownState("NEW_STATE")])
         XCTAssertEqual(SlurmAccounting.sacctArguments(ids: ["1_0", "2"]).last, "--jobs=1_0,2")
     }
 

@@ -2,13 +2,12 @@ import XCTest
 @testable import Service
 
 final class SweepSpecTests: XCTestCase {
-    private let vocabulary = SweepVocabulary(
-        tasks: ["sst2", "mrpc", "cola", "rte", "qnli", "stsb", "mnli", "qqp"],
-        methods: ["finetune", "bitfit", "adapter", "prefix", "lora", "unipelt-ap", "unipelt-apl", "unipelt-apl-nogate"],
-        models: ["default", "minilm-l6"],
-        hyperparameters: [("learning_rate", .number(1e-7...1)), ("epochs", .integer(1...1000)),
-                          ("batch_size", .integer(1...512)), ("padding", .choice(["dynamic", "max_length"]))],
-        maxJobsPerSweep: 100, defaultMaxAttempts: 3)
+    /// The API tests' vocabulary, with a cap small enough to test the job limit.
+    private let vocabulary = {
+        var vocabulary = APITestCase.vocabulary
+        vocabulary.maxJobsPerSweep = 100
+        return vocabulary
+    }()
 
     private func validate(_ json: String) throws -> SweepSpec {
         try SweepSpec.validate(try JSONParser.parse(Array(json.utf8)), vocabulary: vocabulary)

@@ -51,6 +51,7 @@ extension APIError {
             case .unwritable:
                 return APIError(status: 503, type: "server_error", code: "checkpoint_unwritable",
                                 message: "the checkpoint could not be stored; nothing was recorded")
+                    .logging(error)
             }
         case let error as TrainingError where ["invalid_checkpoint", "missing_data"].contains(error.code):
             // The reason names server paths; the client learns only which checkpoint failed.
@@ -97,13 +98,21 @@ extension APIError {
                             message: "the database is busy; retry shortly")
         case .sqlite(let failure) where failure.isDiskFull:
             return APIError(status: 503, type: "server_error", code: "disk_full",
-                            message: "the disk holding the job store is full; nothing was stored")
+                            message: "the disk holding the job store is full; nothing was stored").logging(error)
         case .sqlite(let failure) where failure.isStorageUnavailable:
             return APIError(status: 503, type: "server_error", code: "database_unavailable",
                             message: "the job store cannot be written (read-only or I/O error); nothing was stored")
+                .logging(error)
         default:
             return nil
         }
+    }
+
+    /// This error, with `cause` for the log: a fault of the server's own that the operator has to fix.
+    func logging(_ cause: Error) -> APIError {
+        var error = self
+        error.logDetail = "\(cause)"
+        return error
     }
 
     /// A worker endpoint's body that is not the message it takes.

@@ -5,8 +5,9 @@ import Model
 import Text
 import Training
 
-/// `POST /v1/jobs/{job_id}/predict`: `{"inputs": [["premise", "hypothesis"], ["one sentence"]],
-/// "checkpoint": "best" | "last" | <checkpoint id>}` → one prediction per input, in order.
+/// `POST /v1/jobs/{job_id}/predict`: `{"inputs": [["premise", "hypothesis"], ["premise 2", "hypothesis 2"]],
+/// "checkpoint": "best" | "last" | <checkpoint id>}` → one prediction per input, in order. Each input has as
+/// many texts as the job's task: a pair (MRPC, QQP, STS-B, QNLI, RTE, MNLI) or one (SST-2, CoLA).
 /// `GET /v1/jobs/{job_id}/export?format=peft|adapters|merged[&checkpoint=…]` → the export folder as a tar stream.
 struct InferenceAPI {
     let context: APIContext
@@ -58,12 +59,17 @@ struct InferenceAPI {
         let (_, path) = try resolveCheckpoint(jobID: jobID, request.query["checkpoint"].map(JSONValue.string))
         let folder = "\(jobID)-\(format.rawValue)"
         let headers = HTTPHeaders([("Content-Disposition", "attachment; filename=\"\(folder).tar\"")])
-        // A HEAD response has no body, so nothing would stream the export and remove it: make none.
-        if request.method == "HEAD" { return .stream(.chunked(contentType: "application/x-tar"), headers: headers) { _ in } }
+        let model = try TrainedModel.open(checkpointPath: path, models: inference.models)
+        // A HEAD response has no body, so nothing would stream an export and remove it: refuse as GET would, write
+        // nothing.
+        if request.method == "HEAD" {
+            try model.checkExport(format)
+            return .stream(.chunked(contentType: "application/x-tar"), headers: headers) { _ in }
+        }
         let directory = inference.exportDirectory + "/" + folder + "-" + UUID().uuidString
         let files: [String]
         do {
-            files = try TrainedModel.open(checkpointPath: path, models: inference.models).export(format, to: directory)
+            files = try model.export(format, to: directory)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error

@@ -176,22 +176,17 @@ struct WorkerAPI {
     }
 
     /// The upload arrived whole in a file of its own and its SHA-256 was computed while it was written:
-    /// it is checked, then renamed to a name of its own and recorded. A refused lease removes the file again,
-    /// so a worker that lost its lease leaves neither a row nor a file behind.
+    /// it is checked, then renamed to a name of its own and recorded. A refused lease removes the file again
+    /// (`recordInstalled`), so a worker that lost its lease leaves neither a row nor a file behind.
     private func uploadCheckpoint(_ request: Request) throws -> Response {
         let upload = try CheckpointUpload(request)
         let reporter = try reporter(request)
         guard let received = request.bodySink as? ChecksummedFileSink else { preconditionFailure("route without its sink") }
         let path = try received.install(as: CheckpointFolders(root: context.checkpointRoot).newVersionPath(
             jobID: reporter.lease.jobID, name: upload.name, step: upload.step, attempt: reporter.lease.attempt))
-        do {
-            return try Self.status(try reporter.recordInstalled(NewCheckpoint(
-                name: upload.name, step: upload.step, path: path, bytes: received.file.byteCount,
-                sha256: upload.declaredSHA256, metrics: StoreReporter.metricsJSON(upload.metric))))
-        } catch {
-            try? FileManager.default.removeItem(atPath: path)
-            throw error
-        }
+        return try Self.status(try reporter.recordInstalled(NewCheckpoint(
+            name: upload.name, step: upload.step, path: path, bytes: received.file.byteCount,
+            sha256: upload.declaredSHA256, metrics: StoreReporter.metricsJSON(upload.metric))))
     }
 
     /// What an upload's path, query and headers say about it.

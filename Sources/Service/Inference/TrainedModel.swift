@@ -29,6 +29,11 @@ public struct TrainedModel: Sendable {
         try Predictor(checkpoint: checkpoint, backbone: base.backbone, tokenizer: base.tokenizer, limits: limits)
     }
 
+    /// Refuses as `export` would when `format` cannot express this model, and writes nothing.
+    public func checkExport(_ format: ExportFormat) throws {
+        _ = try checkpoint.model(backbone: base.backbone, maxBatch: 1).exportTensors(format, method: checkpoint.spec.method)
+    }
+
     /// Writes the export folder; returns its file names.
     @discardableResult
     public func export(_ format: ExportFormat, to directory: String) throws -> [String] {
