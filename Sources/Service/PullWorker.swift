@@ -90,7 +90,7 @@ public final class PullWorker: @unchecked Sendable {
                     return 2
                 }
                 // Back off, so a fault that passes (a full disk freed, the service back) costs few attempts.
-                pause(seconds: options.pollSeconds * Double(1 << failedPreparations))
+                pause(seconds: options.pollSeconds * Double(1 << (failedPreparations - 1)))
             } else {
                 failedPreparations = 0
             }

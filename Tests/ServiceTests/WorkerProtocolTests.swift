@@ -63,6 +63,28 @@ final class WorkerProtocolTests: TinyWorldTestCase {
         XCTAssertTrue(owners.allSatisfy { $0.contains(" pid ") }, "\(owners)")
     }
 
+    /// A worker that cannot prepare jobs (here its work dir cannot be made: a file stands in the way) does not
+    /// lease the whole queue: it backs off after each job, stops after 3 in a row with exit status 2, and each
+    /// such attempt is an `attempt_abandoned` event on its job, which goes back to the queue with its lease.
+    func testAWorkerThatCannotPrepareJobsStopsAfterThreeInARow() throws {
+        let service = try pullService()
+        let created = try service.json("/v1/sweeps", method: "POST", body: #"{"name": "unprepared", "tasks": ["rte"], "k": [16], "seeds": [1, 2, 3, 4, 5], "methods": ["lora"], "hyperparameters": {"epochs": 1, "batch_size": 8, "max_seq_length": 32}}"#)
+        let sweepID = try XCTUnwrap(created.object["id"] as? String, "\(created.object)")
+        let blocker = world.root.appendingPathComponent("not-a-folder").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: blocker, contents: Data()))
+        let worker = try WorkerProcess(world: world, service: service, name: "unprepared",
+                                       arguments: ["--work-dir", blocker + "/work"])
+        XCTAssertEqual(worker.waitForExit(timeout: 60), 2, worker.logText())
+        XCTAssertTrue(worker.logText().contains("could not prepare 3 jobs in a row"), worker.logText())
+        let jobs = try service.json("/v1/jobs?sweep_id=\(sweepID)&limit=100").object["data"] as? [[String: Any]] ?? []
+        let abandoned = try jobs.compactMap { $0["id"] as? String }.flatMap { try service.events(ofJob: $0) }
+            .filter { $0["type"] as? String == "attempt_abandoned" }
+        XCTAssertEqual(abandoned.count, 3, "\(abandoned)")
+        XCTAssertTrue(abandoned.allSatisfy { ($0["message"] as? String ?? "").contains("could not prepare its scratch folder") },
+                      "\(abandoned)")
+        XCTAssertTrue(jobs.allSatisfy { $0["status"] as? String != "failed" }, "no job is failed for the worker's fault")
+    }
+
     func testASIGKILLedWorkersJobIsRescuedAndResumesOnAnotherWorker() throws {
         let service = try pullService()
         let id = try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: Self.longJob).object["id"] as? String)
