@@ -8,11 +8,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$here/deploy/options.sh"
+apt_sudo=sudo  # run by a person: sudo may ask for the password
+source "$here/deploy/apt.sh"
 skip_flag --no-model "$@"
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
 
 # Build: OpenBLAS and SQLite headers found through pkg-config. Tests: curl drives the real
 # server. Model download: pip and unzip. python3 may come from elsewhere (pyenv): Debian's is
@@ -26,9 +24,8 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup.sh: installing ${missing[*]}"
-    # A freshly booted machine's apt-daily often holds the dpkg lock for a while: wait for it.
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
+    apt_update
+    apt_get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 [ "$skipped" -eq 0 ] || exit 0  # --no-model

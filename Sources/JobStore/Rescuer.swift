@@ -1,6 +1,8 @@
 // Returns jobs whose worker is gone to the queue (River's JobRescuer, Oban's Lifeline). A job is
-// rescued when its lease expired, or, at startup, when it is leased by an earlier process
-// instance: that process is dead, so waiting for its leases to expire only delays the restart.
+// rescued when its lease expired, or, at startup, when an earlier process instance leased it to one of
+// its own workers: that process is dead, so waiting for its leases to expire only delays the restart.
+// A lease granted to a pull worker (another process, perhaps another machine) is rescued only when it
+// expires: that worker may well still be training.
 import Dispatch
 import Foundation
 

@@ -20,10 +20,12 @@ public final class App: @unchecked Sendable {
     private let checkpointFolders: CheckpointFolders
     private var watchdog: DispatchSourceTimer?
     private var slurm: SlurmExecutor?
+    private let dataDirectoryLock: DataDirectoryLock
 
     public enum StartError: Error, CustomStringConvertible {
         case tokenRequired(address: String)
         case cannotCreateDataDirectory(path: String, reason: String)
+        case dataDirectoryInUse(path: String, holder: Int32?)
 
         public var description: String {
             switch self {
@@ -31,6 +33,9 @@ public final class App: @unchecked Sendable {
                 return "listen_address \(address) is reachable from other machines: set api_token or api_token_file"
             case let .cannotCreateDataDirectory(path, reason):
                 return "cannot create the data directory \(path): \(reason)"
+            case let .dataDirectoryInUse(path, holder):
+                return "another unipelt service\(holder.map { " (pid \($0))" } ?? "") is using the data directory \(path); "
+                    + "stop it first (systemctl stop unipelt), or give this one another data_dir"
             }
         }
     }
@@ -51,6 +56,7 @@ public final class App: @unchecked Sendable {
         } catch {
             throw StartError.cannotCreateDataDirectory(path: config.dataDirectory, reason: error.localizedDescription)
         }
+        dataDirectoryLock = try DataDirectoryLock(directory: config.dataDirectory)
         store = try JobStore(path: config.dataDirectory + "/unipelt.sqlite3",
                              configuration: JobStore.Configuration(connection: ConnectionSettings(
                                  synchronous: config.sqliteSynchronous == .full ? .full : .normal)),

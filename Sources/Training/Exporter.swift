@@ -147,7 +147,6 @@ public enum Exporter {
         return parts.count == 1 ? parts[0] : ["architecture": "union", "configs": parts]
     }
 
-    /// α with α/r = the job's LoRA scale; an integer when it is one (`adapters` types it so).
     /// `adapters` rebuilds the bottleneck as `int(hidden // reduction_factor)`, a floor: a factor of
     /// hidden / bottleneck can come back one short in floating point (384 / 30 gives 29), so a bottleneck that
     /// does not divide the hidden size is written as hidden / (bottleneck + ½), whose floor is exactly it.
@@ -155,6 +154,7 @@ public enum Exporter {
         hidden % bottleneck == 0 ? Double(hidden / bottleneck) : Double(hidden) / (Double(bottleneck) + 0.5)
     }
 
+    /// α with α/r = the job's LoRA scale; an integer when it is one (`adapters` types it so).
     static func alpha(_ lora: LoRAConfig) -> Any {
         let alpha = Double(lora.scale) * Double(lora.rank)
         return alpha == alpha.rounded() ? Int(alpha) : alpha

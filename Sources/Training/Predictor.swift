@@ -109,19 +109,22 @@ public final class Predictor: @unchecked Sendable {
         guard inputs.count <= limits.maxInputs else {
             throw PredictionError.tooManyInputs(count: inputs.count, limit: limits.maxInputs)
         }
-        for (index, input) in inputs.enumerated() {
-            // A text count the model was not trained on still gives a plausible label: refuse it.
-            let count = input.pair == nil ? 1 : 2
-            guard count == checkpoint.task.textColumns.count else {
-                throw PredictionError.wrongTextCount(field: "inputs[\(index)]", count: count, task: checkpoint.task)
-            }
-            for (part, text) in [input.text, input.pair].enumerated() {
-                guard let text else { continue }
-                let characters = text.unicodeScalars.count
-                guard characters <= limits.maxTextCharacters else {
-                    throw PredictionError.textTooLong(field: "inputs[\(index)][\(part)]", characters: characters,
-                                                      limit: limits.maxTextCharacters)
-                }
+        for (index, input) in inputs.enumerated() { try validate(input, field: "inputs[\(index)]") }
+    }
+
+    /// Checks one input's text count and lengths; errors name it as `field`.
+    public func validate(_ input: PredictionInput, field: String) throws {
+        // A text count the model was not trained on still gives a plausible label: refuse it.
+        let count = input.pair == nil ? 1 : 2
+        guard count == checkpoint.task.textColumns.count else {
+            throw PredictionError.wrongTextCount(field: field, count: count, task: checkpoint.task)
+        }
+        for (part, text) in [input.text, input.pair].enumerated() {
+            guard let text else { continue }
+            let characters = text.unicodeScalars.count
+            guard characters <= limits.maxTextCharacters else {
+                throw PredictionError.textTooLong(field: "\(field)[\(part)]", characters: characters,
+                                                  limit: limits.maxTextCharacters)
             }
         }
     }

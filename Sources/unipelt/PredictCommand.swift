@@ -11,10 +11,11 @@ enum PredictCommand: CLICommand {
     static let usage = """
     usage: unipelt predict --checkpoint FILE [--model DIR] [--task TASK]
 
-    Reads JSON lines from standard input, each an array of one text or of a text pair:
-      ["A sentence."]
-      ["A premise.", "A hypothesis."]
+    Reads JSON lines from standard input, each an array of as many texts as the checkpoint's task takes:
+      ["A sentence."]                       sst2, cola
+      ["A premise.", "A hypothesis."]       mrpc, qqp, stsb, qnli, rte, mnli
     and writes one JSON line per input: the label, the class probabilities (or the score for stsb) and the logits.
+    A line of another shape stops the command before anything is predicted, with an error naming the line.
 
     options:
       --checkpoint FILE   a job's best or last .safetensors
@@ -34,8 +35,11 @@ enum PredictCommand: CLICommand {
 
         var inputs: [PredictionInput] = []
         let lines = FileHandle.standardInput.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"))
+        // Every line is checked before anything is predicted, so an error names its line and no output is partial.
         for (number, line) in lines.enumerated() {
-            inputs.append(try PredictionJSON.input(try JSONParser.parse(line), at: "line \(number + 1)"))
+            let input = try PredictionJSON.input(try JSONParser.parse(line), at: "line \(number + 1)")
+            try predictor.validate(input, field: "line \(number + 1)")
+            inputs.append(input)
         }
         // In requests of the service's size, so each is batched as the API would batch it.
         var index = 0

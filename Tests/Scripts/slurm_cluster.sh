@@ -41,8 +41,9 @@ fi
 [ "$command" = start ] || { echo "usage: slurm_cluster.sh start|stop DIR" >&2; exit 2; }
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
-    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq || { echo "slurm_cluster.sh: apt cannot reach its archive" >&2; exit 77; }
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+    source "$(dirname "$0")/../../deploy/apt.sh"
+    apt_update || { echo "slurm_cluster.sh: apt cannot reach its archive" >&2; exit 77; }
+    apt_get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
 fi
 # The package creates the key; a machine that lost it gets a new one (one node: only it must agree).
 if [ ! -s /etc/munge/munge.key ]; then

@@ -75,7 +75,8 @@ save)
     # copy of the record's database (executor pull: it trains nothing) on port 8091 while the save runs.
     swift build -c release --product unipelt
     copy=$(mktemp -d)
-    trap 'kill "$(cat "$copy/pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$copy"' EXIT
+    # Stop the copy's server and wait for it before removing its folder.
+    trap 'pid=$(cat "$copy/pid" 2>/dev/null || true); [[ -z "$pid" ]] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; } || true; rm -rf "$copy"' EXIT
     python3 -c 'import sqlite3, sys; sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).backup(sqlite3.connect(sys.argv[2]))' \
         "$record/var/unipelt.sqlite3" "$copy/unipelt.sqlite3"
     printf 'listen_port = 8091\ndata_dir = %s\nexecutor = pull\nmodel_dir = %s/var/models\n' "$copy" "$repo" > "$copy/unipelt.conf"
@@ -87,8 +88,9 @@ save)
     echo "tables by $(git rev-parse --short HEAD)$([[ -z "$(git status --porcelain -- Sources)" ]] || echo ' (with uncommitted changes)')" \
         > "$out/analysis-build.txt"
     cp "$record/bin/SHA256" "$out/binary.sha256"
-    cp "$record/machines.log" "$out/machines.log"
-    grep -h "listening on" "$record/service.log" | sort | uniq -c > "$out/service-starts.txt"
+    # A record started before `start` logged its machine has no machines.log.
+    [[ ! -f "$record/machines.log" ]] || cp "$record/machines.log" "$out/machines.log"
+    { grep -h "listening on" "$record/service.log" || true; } | sort | uniq -c > "$out/service-starts.txt"
     ;;
 stop)
     kill -TERM "$(cat "$record/service.pid")" && echo "stopping; running jobs checkpoint and requeue"

@@ -312,4 +312,30 @@ extension EndToEndTests {
             XCTAssertTrue("\(error)".contains("api_token"), "\(error)")
         }
     }
+
+    /// A second service on the same data directory stops before it touches anything: it would rescue the
+    /// first one's running jobs. The first keeps its job. (And a start clears exports a crash left behind.)
+    func testASecondServiceOnTheSameDataDirectoryRefusesToStart() throws {
+        let leftover = world.dataDirectory + "/exports/job_000000000000000000000000-peft-1"
+        try FileManager.default.createDirectory(atPath: leftover, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: leftover + "/adapter_model.safetensors", contents: Data([1])))
+        let first = try ServiceProcess(world: world)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover), "an export cut off by a crash is removed at start")
+        let long = #"{"task": "rte", "k": 16, "seed": 7, "method": "lora", "hyperparameters": {"epochs": 200, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0, "eval_every_steps": 1000000}}"#
+        let id = try XCTUnwrap(try first.json("/v1/jobs", method: "POST", body: long).object["id"] as? String)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try first.json("/v1/jobs/\(id)").object["status"] as? String != "running" {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertThrowsError(try ServiceProcess(world: world)) { error in
+            XCTAssertTrue("\(error)".contains("another unipelt service (pid \(first.process.processIdentifier)) is using the data directory"),
+                          "\(error)")
+        }
+        let job = try first.json("/v1/jobs/\(id)").object
+        XCTAssertEqual(job["status"] as? String, "running")
+        XCTAssertEqual(job["attempt"] as? Int, 1)
+        XCTAssertFalse(try first.events(ofJob: id).contains { $0["type"] as? String == "rescued" })
+        first.signal(SIGTERM)
+        XCTAssertEqual(first.waitForExit(timeout: 60), 0, first.logText())
+    }
 }

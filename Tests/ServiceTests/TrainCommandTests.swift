@@ -105,9 +105,15 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertEqual((line?["logits"] as? [Double])?.count, 2)
             XCTAssertTrue(["entailment", "not_entailment"].contains(line?["label"] as? String ?? ""))
         }
-        let badLine = try runProgram(ServiceProcess.binary.path, ["predict"] + checkpoint + model, input: "[\"w1\"]\n[1]\n")
+        let badLine = try runProgram(ServiceProcess.binary.path, ["predict"] + checkpoint + model, input: "[\"w1\", \"w2\"]\n[1]\n")
         XCTAssertEqual(badLine.status, 1)
         XCTAssertTrue(badLine.errors.contains("line 2[0]"), badLine.errors)
+        // RTE takes pairs: a one-text line is refused by its number, before anything is predicted.
+        let oneText = try runProgram(ServiceProcess.binary.path, ["predict"] + checkpoint + model,
+                                     input: "[\"w1\", \"w2\"]\n[\"w3\"]\n")
+        XCTAssertEqual(oneText.status, 1)
+        XCTAssertTrue(oneText.errors.contains("line 2: rte takes a pair of texts, got 1"), oneText.errors)
+        XCTAssertEqual(oneText.output, "", "no partial output")
         let wrongTask = try runProgram(ServiceProcess.binary.path, ["predict", "--task", "sst2"] + checkpoint + model, input: "")
         XCTAssertTrue(wrongTask.errors.contains("trained on rte"), wrongTask.errors)
 
