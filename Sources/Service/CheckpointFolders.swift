@@ -73,17 +73,19 @@ public struct CheckpointFolders: Sendable {
 
     /// Removes the folders of jobs that have no row (a deletion interrupted after its commit) and returns
     /// their ids. Jobs get their row before any file, so a folder without a row is never a job's in progress.
-    /// In the other folders it keeps `best`/`last` (what an attempt resumes from) and the files checkpoint
-    /// rows name, and removes the rest, which a crash left unfinished or unrecorded. Call it before the
-    /// server and the workers start, while nothing writes there.
+    /// In the other folders it keeps the files checkpoint rows name, each recorded name's `<name>.safetensors`,
+    /// and for an unfinished job `best`/`last` (what its next attempt resumes from), and removes the rest, which
+    /// a crash left unfinished or unrecorded (such as the `last` of a job that finished without keeping it).
+    /// Call it before the server and the workers start, while nothing writes there.
     public func removeOrphans(store: JobStore) throws -> [String] {
         let folders = jobFolders()
         let existing = try store.read { try $0.sweepIDs(ofJobs: folders) }
         let orphans = folders.filter { existing[$0] == nil }
         try remove(jobIDs: orphans)
         for folder in folders where existing[folder] != nil {
-            let recorded = try store.read { try $0.checkpoints(jobID: folder) }.map { ($0.path as NSString).lastPathComponent }
-            let kept = Set(recorded + ["best", "last"].map { "\($0).safetensors" })
+            let (checkpoints, job) = try store.read { (try $0.checkpoints(jobID: folder), try $0.job(id: folder)) }
+            let links = Set(checkpoints.map(\.name)).union(job.status.isTerminal ? [] : ["best", "last"])
+            let kept = Set(checkpoints.map { ($0.path as NSString).lastPathComponent } + links.map { "\($0).safetensors" })
             let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []
             for name in names where !kept.contains(name) {
                 try FileManager.default.removeItem(atPath: "\(root)/\(folder)/\(name)")

@@ -135,7 +135,7 @@ final class SlurmExecutor: @unchecked Sendable {
     /// (accounting lags behind the controller, and may hold a state that is not final for a task long gone), one
     /// call per array job, which lists all its tasks. A task that could not be asked about (a command or its
     /// line of output failed) is missing.
-    private func finalStates(of ids: [String]) -> [String: TaskEnd] {
+    func finalStates(of ids: [String]) -> [String: TaskEnd] {
         var ends: [String: TaskEnd] = [:]
         if accountingAvailable {
             do {

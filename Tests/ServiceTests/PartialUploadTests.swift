@@ -34,5 +34,11 @@ final class PartialUploadTests: APITestCase {
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)),
                        ["last.safetensors", "best.safetensors", (recorded as NSString).lastPathComponent])
         unfinished.discard()
+        // Once the job has finished without a `last` row (a crash came between the finish and the file's
+        // removal), its `last` holds disk for nothing.
+        _ = try store.write { try $0.finish(lease, result: "{}", now: 2) }
+        XCTAssertEqual(try folders.removeOrphans(store: store), [])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)),
+                       ["best.safetensors", (recorded as NSString).lastPathComponent])
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import JobStore
 @testable import Service
 import TestSupport
@@ -119,6 +121,45 @@ final class SlurmAccountingTests: XCTestCase {
     /// The tasks whose end is still to be learnt come from the store each pass: a claim without an end for the
     /// same Slurm job and attempt. Nothing is remembered between passes, so event numbers that SQLite hands out
     /// again after the newest events were deleted (with their sweep) cannot hide a claim.
+    /// How the executor reads task ends, with `sacct` and `scontrol` played by scripts on PATH: only a final
+    /// state from sacct counts (scontrol is asked for the rest), only scontrol's "Invalid job id specified"
+    /// says Slurm forgot a task, and a failed command or an unreadable record leaves the task to the next pass.
+    func testOnlyAFinalStateOrAnUnknownJobEndsATask() throws {
+        let directory = try makeTemporaryDirectory("slurm-commands")
+        let store = try JobStore(path: directory.url.appendingPathComponent("db.sqlite3").path, now: 1)
+        func command(_ name: String, _ body: String) throws {
+            let path = directory.url.appendingPathComponent(name).path
+            try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertEqual(chmod(path, 0o755), 0)
+        }
+        // $4 is the job id of `scontrol --oneliner show job ID`.
+        try command("scontrol", """
+            case "$4" in
+            5) echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1 ;;
+            6) echo "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2; exit 1 ;;
+            7) echo "JobId=9 ArrayJobId=7 ArrayTaskId=0 JobState=COMPLETED ExitCode=0:0"
+               echo "JobId=10 ArrayJobId=7 ArrayTaskId=1 JobState=NEW_STATE ExitCode=0:0" ;;
+            esac
+            """)
+        try command("sacct", #"echo "sacct: error: Slurm accounting storage is disabled" >&2; exit 1"#)
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        setenv("PATH", directory.url.path + ":" + path, 1)
+        defer { setenv("PATH", path, 1) }
+        let executor = SlurmExecutor(config: Config(), store: store, log: ServiceLog(minimumLevel: .error), token: nil,
+                                     serverURL: { "http://127.0.0.1:1" }, clock: { 1 })
+        let completed = SlurmJobEnd(id: "7_0", state: .completed, exitStatus: 0, signal: 0)
+        XCTAssertEqual(executor.finalStates(of: ["5_0", "6_0", "7_0", "7_1"]),
+                       ["5_0": .forgotten, "7_0": .ended(completed)])
+
+        // With accounting: a state that is not final (a task gone from squeue that slurmdbd still thinks runs)
+        // is asked of scontrol; an unreadable sacct line costs only its own task.
+        try command("sacct", #"printf '5_0|RUNNING|0:0\n6_0|TIMEOUT|0:15\n7_1|NEW_STATE|0:0\n'"#)
+        let accounted = SlurmExecutor(config: Config(), store: store, log: ServiceLog(minimumLevel: .error), token: nil,
+                                      serverURL: { "http://127.0.0.1:1" }, clock: { 1 })
+        XCTAssertEqual(accounted.finalStates(of: ["5_0", "6_0", "7_1"]),
+                       ["5_0": .forgotten, "6_0": .ended(SlurmJobEnd(id: "6_0", state: .timeout, exitStatus: 0, signal: 15))])
+    }
+
     func testTasksWithoutEndAreTheClaimsThatNoEndOfTheSameSlurmJobAndAttemptAnswers() throws {
         let directory = try makeTemporaryDirectory("slurm-events")
         let store = try JobStore(path: directory.url.appendingPathComponent("db.sqlite3").path, now: 1)
