@@ -26,6 +26,7 @@ public final class App: @unchecked Sendable {
         case tokenRequired(address: String)
         case cannotCreateDataDirectory(path: String, reason: String)
         case dataDirectoryInUse(path: String, holder: Int32?)
+        case cannotLockDataDirectory(path: String, reason: String)
 
         public var description: String {
             switch self {
@@ -36,6 +37,8 @@ public final class App: @unchecked Sendable {
             case let .dataDirectoryInUse(path, holder):
                 return "another unipelt service\(holder.map { " (pid \($0))" } ?? "") is using the data directory \(path); "
                     + "stop it first (systemctl stop unipelt), or give this one another data_dir"
+            case let .cannotLockDataDirectory(path, reason):
+                return "cannot lock \(path) (one service per data directory): \(reason)"
             }
         }
     }
@@ -129,9 +132,10 @@ public final class App: @unchecked Sendable {
     /// The port the API listens on (useful with `listen_port = 0`).
     public var port: Int { server.port }
 
-    /// Rescues what a previous process left running, then starts the API, workers and rescuer, and tells
-    /// systemd it is ready. The port is opened first: a start that fails there (the port taken) has
-    /// claimed no job, so restarting it again and again spends no job's attempts.
+    /// Rescues what a previous process left running and clears what it left unfinished, then starts the API,
+    /// workers and rescuer, and tells systemd it is ready. The port is opened before any worker claims: a start
+    /// that fails there (the port taken) has claimed no job, so restarting it again and again spends no job's
+    /// attempts.
     public func start() throws {
         let report = try store.write { try $0.rescueLeasesOfPreviousInstances(now: Self.clock()) }
         if !report.isEmpty {

@@ -175,7 +175,9 @@ public struct Config: Equatable, Sendable {
             }
             // `api_token = #x…` would otherwise leave the token empty without a word.
             if value.isEmpty && commentAfterValue {
-                throw ConfigError.badValue(key: key, value: String(rawLine).trimmingCharacters(in: .whitespaces),
+                // The whole line, but never a token that may stand in its comment.
+                let shown = key == "api_token" ? "api_token = ********" : String(rawLine).trimmingCharacters(in: .whitespaces)
+                throw ConfigError.badValue(key: key, value: shown,
                                            expected: "a value before the comment (\"\(key) =\" leaves it empty; a value "
                                                + "that begins with # goes right after the =, as \(key) =#…)", source: source)
             }

@@ -58,8 +58,8 @@ public final class PullWorker: @unchecked Sendable {
     }
 
     /// Claims and runs jobs until `stop()` (or after one claim with `once`). Returns the process exit status:
-    /// 0, 1 when the service stayed unreachable, or 2 after `maxPreparationFailures` jobs in a row that this
-    /// worker could not prepare.
+    /// 0; with `once`, 1 when the service stayed unreachable and 2 when the job could not be prepared; without,
+    /// 2 after `maxPreparationFailures` jobs in a row that this machine could not prepare.
     public func run() -> Int32 {
         var failedClaims = 0
         var failedPreparations = 0
@@ -79,18 +79,22 @@ public final class PullWorker: @unchecked Sendable {
             }
             guard let assignment else {
                 if options.once { return 0 }
+                failedPreparations = 0  // in a row means one job after another, not days apart
                 pause()
                 continue
             }
             if let failure = execute(assignment) {
-                failedPreparations += 1
+                if options.once { return 2 }
+                // Only faults of this machine count towards stopping it: a refusal or a bad file from the service
+                // would stop every worker of the fleet alike.
+                if failure.isLocal { failedPreparations += 1 }
                 if failedPreparations >= options.maxPreparationFailures {
                     log.error("stopping: this worker could not prepare \(failedPreparations) jobs in a row (the last: "
                               + "\(failure)); their leases expire and other workers take them")
                     return 2
                 }
                 // Back off, so a fault that passes (a full disk freed, the service back) costs few attempts.
-                pause(seconds: options.pollSeconds * Double(1 << (failedPreparations - 1)))
+                pause(seconds: options.pollSeconds * Double(1 << max(failedPreparations - 1, 0)))
             } else {
                 failedPreparations = 0
             }
@@ -208,9 +212,21 @@ public final class PullWorker: @unchecked Sendable {
     private func fetchModel(_ name: String, into directory: String) throws {
         let listing = try WorkerWire.decode(WorkerWire.ModelFiles.self,
                                             from: Array(try client.send("GET", "v1/models/\(name)/files")))
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         removeAbandonedFetches(of: name, in: directory)
-        let partial = "\(directory)/.\(name).\(UUID().uuidString.lowercased()).part"
-        defer { try? FileManager.default.removeItem(atPath: partial) }
+        let fetch = "\(directory)/.\(name).\(UUID().uuidString.lowercased())"
+        // Held for the whole fetch, and taken before its folder exists: a fetch folder whose lock anyone can take
+        // was left by a worker that died mid-fetch.
+        let lock: FileLock
+        do { lock = try FileLock(path: fetch + ".lock") } catch {
+            throw PreparationError(what: "the model's fetch lock \(fetch).lock", reason: error)
+        }
+        let partial = fetch + ".part"
+        defer {
+            try? FileManager.default.removeItem(atPath: partial)
+            try? FileManager.default.removeItem(atPath: fetch + ".lock")
+            withExtendedLifetime(lock) {}
+        }
         try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
         for file in listing.files {
             log.info("fetching model \(name): \(file.name) (\(file.bytes) bytes)")
@@ -222,17 +238,19 @@ public final class PullWorker: @unchecked Sendable {
         }
     }
 
-    /// Removes fetch folders of `name` that nothing has written to for an hour: left by a worker killed mid-fetch
-    /// (a Slurm time limit), while a live fetch keeps writing its folder's files.
+    /// Removes the fetches of `name` whose lock nobody holds: their worker died mid-fetch (a Slurm time limit).
     private func removeAbandonedFetches(of name: String, in directory: String) {
-        let files = FileManager.default
-        let cutoff = Date().addingTimeInterval(-3600)
-        for entry in (try? files.contentsOfDirectory(atPath: directory)) ?? []
-        where entry.hasPrefix(".\(name).") && entry.hasSuffix(".part") && entry.count == name.count + 2 + 36 + 5 {
-            let folder = "\(directory)/\(entry)"
-            let paths = [folder] + ((try? files.contentsOfDirectory(atPath: folder)) ?? []).map { "\(folder)/\($0)" }
-            let newest = paths.compactMap { try? files.attributesOfItem(atPath: $0)[.modificationDate] as? Date }.max()
-            if let newest, newest < cutoff { try? files.removeItem(atPath: folder) }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let fetches = Set(entries.compactMap { entry -> String? in
+            guard entry.hasPrefix(".\(name).") else { return nil }
+            let base = entry.hasSuffix(".part") ? entry.dropLast(5) : entry.hasSuffix(".lock") ? entry.dropLast(5) : nil
+            return base.flatMap { $0.count == name.count + 2 + 36 ? String($0) : nil }
+        })
+        for fetch in fetches.sorted().map({ "\(directory)/\($0)" }) {
+            guard let lock = try? FileLock(path: fetch + ".lock") else { continue }  // a live fetch holds it
+            try? FileManager.default.removeItem(atPath: fetch + ".part")
+            try? FileManager.default.removeItem(atPath: fetch + ".lock")
+            withExtendedLifetime(lock) {}
         }
     }
 
@@ -243,5 +261,8 @@ public final class PullWorker: @unchecked Sendable {
         let reason: Error
 
         var description: String { "the worker could not prepare \(what): \(reason)" }
+
+        /// A fault of this machine (its disk, its folders, a model file it cannot load), not of the service.
+        var isLocal: Bool { !(reason is ServiceClient.ClientError) }
     }
 }

@@ -34,9 +34,10 @@ enum PredictCommand: CLICommand {
         let predictor = try trained.predictor()
 
         var inputs: [PredictionInput] = []
-        let lines = FileHandle.standardInput.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"))
+        let lines = FileHandle.standardInput.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"),
+                                                                          omittingEmptySubsequences: false)
         // Every line is checked before anything is predicted, so an error names its line and no output is partial.
-        for (number, line) in lines.enumerated() {
+        for (number, line) in lines.enumerated() where !line.allSatisfy({ [9, 13, 32].contains($0) }) {
             let input = try PredictionJSON.input(try JSONParser.parse(line), at: "line \(number + 1)")
             try predictor.validate(input, field: "line \(number + 1)")
             inputs.append(input)

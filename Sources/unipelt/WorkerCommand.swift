@@ -20,9 +20,10 @@ enum WorkerCommand: CLICommand {
       --glue-dir DIR         GLUE data in the standard TSV layout (default var/glue)
       --work-dir DIR         scratch checkpoints of the running job (default var/worker)
       SIGTERM or SIGINT (shutdown, Slurm preemption or time limit) checkpoints the running job, hands the
-      checkpoint to the service, puts the job back in the queue and exits 0. Exits 1 when the service stays
-      out of reach, and 2 after 3 jobs in a row it could not prepare (fetch the checkpoint or the model,
-      make its work dir): their leases expire and other workers take them.
+      checkpoint to the service, puts the job back in the queue and exits 0. With --once it exits 1 when the
+      service stays out of reach and 2 when the job could not be prepared (the checkpoint or the model not
+      fetched, the work dir not made); without, it exits 2 after 3 jobs in a row that this machine could not
+      prepare (its disk or folders at fault): their leases expire and other workers take them.
     """
 
     static func run(_ arguments: [String]) throws {

@@ -83,6 +83,7 @@ final class ConfigTests: XCTestCase {
             guard case let ConfigError.badValue(key, _, _, source) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(key, "api_token")
             XCTAssertEqual(source, "\(swallowed):2")
+            XCTAssertFalse("\(error)".contains("s3cret"), "the error never shows a token")
         }
         XCTAssertEqual(try Config.load(file: try temporaryFile("api_token =#s3cret\n"), environment: [:]).apiToken, "#s3cret")
     }

@@ -118,9 +118,6 @@ final class SlurmAccountingTests: XCTestCase {
         XCTAssertEqual(claimed.data, #"{"attempt":2,"slurm_job_id":"5_0"}"#)
     }
 
-    /// The tasks whose end is still to be learnt come from the store each pass: a claim without an end for the
-    /// same Slurm job and attempt. Nothing is remembered between passes, so event numbers that SQLite hands out
-    /// again after the newest events were deleted (with their sweep) cannot hide a claim.
     /// How the executor reads task ends, with `sacct` and `scontrol` played by scripts on PATH: only a final
     /// state from sacct counts (scontrol is asked for the rest), only scontrol's "Invalid job id specified"
     /// says Slurm forgot a task, and a failed command or an unreadable record leaves the task to the next pass.
@@ -160,6 +157,9 @@ final class SlurmAccountingTests: XCTestCase {
                        ["5_0": .forgotten, "6_0": .ended(SlurmJobEnd(id: "6_0", state: .timeout, exitStatus: 0, signal: 15))])
     }
 
+    /// The tasks whose end is still to be learnt come from the store each pass: a claim without an end for the
+    /// same Slurm job and attempt. Nothing is remembered between passes, so event numbers that SQLite hands out
+    /// again after the newest events were deleted (with their sweep) cannot hide a claim.
     func testTasksWithoutEndAreTheClaimsThatNoEndOfTheSameSlurmJobAndAttemptAnswers() throws {
         let directory = try makeTemporaryDirectory("slurm-events")
         let store = try JobStore(path: directory.url.appendingPathComponent("db.sqlite3").path, now: 1)

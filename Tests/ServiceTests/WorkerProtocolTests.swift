@@ -1,6 +1,7 @@
 import Checksum
 import Foundation
 import Glibc
+@testable import Service
 import Training
 import XCTest
 
@@ -24,6 +25,17 @@ final class WorkerProtocolTests: TinyWorldTestCase {
         let sweepID = try XCTUnwrap(created.object["id"] as? String)
         // Neither worker has the model in its folder: each fetches it from the service once it has a job.
         let empty = world.root.appendingPathComponent("no-models").path
+        // In each worker's fetch folder, a fetch whose worker died (nobody holds its lock) and a live one (this
+        // test holds its lock): a new fetch removes the first and leaves the second.
+        var liveFetches: [FileLock] = []
+        for name in ["w0", "w1"] {
+            let models = world.root.appendingPathComponent("work-\(name)/models").path
+            for fetch in ["dead", "live"].map({ "\(models)/.tiny.\($0)-\(UUID().uuidString.lowercased().dropFirst(5))" }) {
+                try FileManager.default.createDirectory(atPath: fetch + ".part", withIntermediateDirectories: true)
+                XCTAssertTrue(FileManager.default.createFile(atPath: fetch + ".part/config.json", contents: Data("{".utf8)))
+                if fetch.contains(".tiny.live-") { liveFetches.append(try FileLock(path: fetch + ".lock")) }
+            }
+        }
         let workers = try (0..<2).map {
             try WorkerProcess(world: world, service: service, name: "w\($0)", arguments: ["--model-dir", empty])
         }
@@ -56,7 +68,11 @@ final class WorkerProtocolTests: TinyWorldTestCase {
         for path in fetched {
             XCTAssertEqual(FileManager.default.contents(atPath: path),
                            FileManager.default.contents(atPath: "\(world.modelDirectory)/tiny/model.safetensors"))
+            let models = ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+            let left = try FileManager.default.contentsOfDirectory(atPath: models).filter { $0.hasPrefix(".tiny.") }
+            XCTAssertEqual(left.map { $0.components(separatedBy: "-")[0] }.sorted(), [".tiny.live", ".tiny.live"], "\(left)")
         }
+        liveFetches.removeAll()
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers { XCTAssertEqual(worker.waitForExit(timeout: 30), 0, worker.logText()) }
         // Which worker took which job is up to the race of their claims; both claimed through the API.
