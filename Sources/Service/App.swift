@@ -126,7 +126,8 @@ public final class App: @unchecked Sendable {
         return SweepVocabulary(tasks: GLUETask.allNames, methods: HyperparameterTable.methods, models: models.names(),
                                hyperparameters: HyperparameterTable.all.map { ($0.name, $0.kind) },
                                maxJobsPerSweep: config.maxJobsPerSweep, defaultMaxAttempts: config.maxAttempts,
-                               missingTasks: installation.missingTasks(), missingModels: installation.missingModels())
+                               missingTasks: installation.missingTasks(), missingModels: installation.missingModels(),
+                               maximumK: { GLUETask(rawValue: $0).flatMap(installation.maximumK(of:)) })
     }
 
     /// The port the API listens on (useful with `listen_port = 0`).

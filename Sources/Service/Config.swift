@@ -59,7 +59,8 @@ public struct Config: Equatable, Sendable {
     public var slurmMemory = ""
     /// More `sbatch` arguments, split on spaces (e.g. `--account=lab --qos=low`).
     public var slurmExtraArguments = ""
-    /// The worker command of each array task; the service appends `--server`, `--token-file`, `--threads` and `--once`.
+    /// The worker command of each array task; the service appends `--server`, `--threads` and `--once`, and hands
+    /// the API token to the task as `UNIPELT_API_TOKEN` in its environment.
     public var slurmWorkerCommand = "unipelt worker"
     /// How often the service compares the queue with `squeue` and submits or cancels array tasks.
     public var slurmReconcileSeconds = 10

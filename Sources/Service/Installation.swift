@@ -1,6 +1,7 @@
 import Foundation
 import Model
 import Text
+import Training
 
 /// What is installed on this machine: the GLUE task files and the models of the model folder. Requests
 /// are checked against it before anything is stored, and `/v1/models` and `/v1/tasks` describe it.
@@ -32,6 +33,15 @@ public struct Installation: Sendable {
                 + "install it with `unipelt data glue --tasks \(task.rawValue) --dir \(glueDirectory)`"
         }
         return missing
+    }
+
+    /// The largest K the installed train file of `task` allows (it must leave the dev rows), or nil when its files
+    /// are missing or unreadable: the job then says why.
+    public func maximumK(of task: GLUETask) -> Int? {
+        guard missingFiles(of: task).isEmpty,
+              let rows = try? TrainingDataCache.shared.trainExampleCount(task: task, glueDirectory: glueDirectory)
+        else { return nil }
+        return KShotSplit.maximumK(trainRows: rows)
     }
 
     // MARK: Models

@@ -70,6 +70,8 @@ public struct SweepVocabulary: Sendable {
     /// name → why and how to install it. Such a request is refused before anything is stored.
     public var missingTasks: [String: String] = [:]
     public var missingModels: [String: String] = [:]
+    /// Task → the largest K its installed train file allows (nil: not known, the job checks it when it runs).
+    public var maximumK: @Sendable (String) -> Int? = { _ in nil }
 }
 
 /// One cell of a sweep's grid: everything a job needs, plus its deterministic key.
@@ -144,6 +146,9 @@ public struct SweepSpec: Sendable {
         guard count <= vocabulary.maxJobsPerSweep else {
             throw APIError.tooManyJobs(count, limit: vocabulary.maxJobsPerSweep)
         }
+        for task in tasks {
+            for (index, k) in ks.enumerated() { try checkTrainingSize(k, of: task, at: "k[\(index)]", vocabulary: vocabulary) }
+        }
         let varying = Set(axes.filter { $0.values.count > 1 }.map(\.name))
         var cells: [JobCell] = []
         cells.reserveCapacity(count)
@@ -178,6 +183,14 @@ public struct SweepSpec: Sendable {
             throw APIError.invalidValue(param, "expected a positive integer or \"all\", got \(ValueRule.render(value))")
         }
         return .k(try integer(value, at: param, in: 1...10_000_000))
+    }
+
+    /// A K that leaves the task's train file too few rows for the dev set fails every job it makes: refuse it now.
+    static func checkTrainingSize(_ k: TrainingSize, of task: String, at param: String, vocabulary: SweepVocabulary) throws {
+        guard case let .k(count) = k, let maximum = vocabulary.maximumK(task), count > maximum else { return }
+        throw APIError.invalidValue(param, "K=\(count) leaves \(task) fewer than \(KShotSplit.standardDevSize) rows for "
+                                        + "its dev set: its train file has \(maximum + KShotSplit.standardDevSize) rows, "
+                                        + "so K is at most \(maximum)")
     }
 
     static func seed(_ value: JSONValue, at param: String) throws -> Int {

@@ -49,6 +49,9 @@ public struct KShotSplit: Sendable {
 
     public static let standardDevSize = 1000
 
+    /// The largest K a train split of `trainRows` examples allows: the next `devSize` rows must be left for dev.
+    public static func maximumK(trainRows: Int, devSize: Int = standardDevSize) -> Int { trainRows - devSize }
+
     public static func make(dataset: GLUEDataset, size: TrainingSize, seed: UInt64, kind: SplitKind,
                             devSize: Int = standardDevSize) throws -> KShotSplit {
         try make(task: dataset.task, trainRows: dataset.train.examples, testRows: dataset.validation.examples,
@@ -62,7 +65,7 @@ public struct KShotSplit: Sendable {
         precondition(devSize >= 0, "KShotSplit: devSize must not be negative")
         if case let .k(k) = size {
             guard k > 0 else { throw TextError.invalidTrainingSize(k: k) }
-            let maximum = trainRows.count - devSize
+            let maximum = maximumK(trainRows: trainRows.count, devSize: devSize)
             guard k <= maximum else {
                 throw TextError.trainingSizeTooLarge(task: task, k: k, maximum: maximum,
                                                      trainRows: trainRows.count, devSize: devSize)

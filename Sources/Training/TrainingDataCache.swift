@@ -56,6 +56,7 @@ public final class TrainingDataCache: @unchecked Sendable {
     private var datasets: Memo<FilesKey, GLUEDataset>
     private var tests: Memo<EncodingKey, EncodedSplit>
     private var data: Memo<DataKey, TrainingData>
+    private var trainCounts: Memo<FilesKey, Int>
     /// How many times files were parsed and splits tokenised; tests read them.
     public private(set) var datasetReads = 0
     public private(set) var dataBuilds = 0
@@ -64,6 +65,7 @@ public final class TrainingDataCache: @unchecked Sendable {
         datasets = Memo(capacity: capacity)
         tests = Memo(capacity: capacity)
         data = Memo(capacity: capacity)
+        trainCounts = Memo(capacity: GLUETask.allCases.count)
     }
 
     /// `TrainingData.load` through the memos; `tokenizerKey` must name `tokenizer` (the model's folder or name).
@@ -71,21 +73,13 @@ public final class TrainingDataCache: @unchecked Sendable {
     public func load(task: GLUETask, size: TrainingSize, seed: UInt64, split kind: SplitKind, glueDirectory: String,
                      tokenizer: BertTokenizer, tokenizerKey: String, maxSeqLength: Int,
                      devSize: Int = KShotSplit.standardDevSize) throws -> TrainingData {
-        let directory = URL(fileURLWithPath: glueDirectory).standardizedFileURL.path
-        let taskDirectory = (directory as NSString).appendingPathComponent(task.directoryName)
-        for path in [glueDirectory, taskDirectory] where !FileManager.default.fileExists(atPath: path) {
-            throw TrainingError.missingData(path: path)
-        }
-        let files = FilesKey(glueDirectory: directory, task: task, stamps: Self.stamps(of: taskDirectory))
+        let files = try Self.files(task: task, glueDirectory: glueDirectory)
         let encoding = EncodingKey(files: files, tokenizer: tokenizerKey, maxSeqLength: maxSeqLength)
         let key = DataKey(encoding: encoding, size: size, seed: seed, split: kind, devSize: devSize)
         lock.lock()
         defer { lock.unlock() }
         return try data.value(key) {
-            let dataset = try datasets.value(files) {
-                datasetReads += 1
-                return try TrainingData.readDataset(task: task, glueDirectory: directory)
-            }
+            let dataset = try dataset(files)
             let test = tests.value(encoding) {
                 EncodedSplit(dataset.validation.examples, tokenizer: tokenizer, maxSeqLength: maxSeqLength)
             }
@@ -93,6 +87,35 @@ public final class TrainingDataCache: @unchecked Sendable {
             let split = try TrainingData.kShotSplit(dataset, size: size, seed: seed, kind: kind, devSize: devSize)
             return TrainingData(task: task, split: split, tokenizer: tokenizer, maxSeqLength: maxSeqLength, test: test)
         }
+    }
+
+    /// How many examples the task's train file holds (read once until its files change, keeping only the count):
+    /// what a K is checked against before any job runs.
+    public func trainExampleCount(task: GLUETask, glueDirectory: String) throws -> Int {
+        let files = try Self.files(task: task, glueDirectory: glueDirectory)
+        lock.lock()
+        defer { lock.unlock() }
+        return try trainCounts.value(files) {
+            try GLUEDataset.read(task: task, split: .train, glueDirectory: URL(fileURLWithPath: files.glueDirectory))
+                .examples.count
+        }
+    }
+
+    /// Call with `lock` held.
+    private func dataset(_ files: FilesKey) throws -> GLUEDataset {
+        try datasets.value(files) {
+            datasetReads += 1
+            return try TrainingData.readDataset(task: files.task, glueDirectory: files.glueDirectory)
+        }
+    }
+
+    private static func files(task: GLUETask, glueDirectory: String) throws -> FilesKey {
+        let directory = URL(fileURLWithPath: glueDirectory).standardizedFileURL.path
+        let taskDirectory = (directory as NSString).appendingPathComponent(task.directoryName)
+        for path in [glueDirectory, taskDirectory] where !FileManager.default.fileExists(atPath: path) {
+            throw TrainingError.missingData(path: path)
+        }
+        return FilesKey(glueDirectory: directory, task: task, stamps: stamps(of: taskDirectory))
     }
 
     private static func stamps(of directory: String) -> [String] {

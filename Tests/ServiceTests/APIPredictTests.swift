@@ -5,6 +5,7 @@ import Model
 @testable import Service
 import Text
 @testable import Training
+import TestSupport
 import XCTest
 
 /// `POST /v1/jobs/{id}/predict` on jobs trained in-process on the tiny model and recorded in the store as a
@@ -165,6 +166,23 @@ final class APIPredictTests: APITestCase {
             XCTAssertTrue((error?["message"] as? String ?? "").contains(reason), format)
             let head = try send("HEAD", "/v1/jobs/\(apl)/export?format=\(format)")
             XCTAssertEqual(head.status, 400, "HEAD refuses what GET refuses (\(format))")
+        }
+    }
+
+    /// A service job's checkpoint names its model `default`; on the command line that is the built-in default
+    /// model under `var/models`, not a folder called `default`.
+    func testACheckpointOfTheDefaultModelOpensAsTheBuiltInDefaultOnTheCommandLine() throws {
+        let (_, trainer) = try trainedJob("lora")
+        XCTAssertEqual(trainer.spec.model, "default")
+        let elsewhere = try TemporaryDirectory("no-models")
+        let previous = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(elsewhere.url.path))
+        defer {
+            FileManager.default.changeCurrentDirectoryPath(previous)
+            elsewhere.remove()
+        }
+        XCTAssertThrowsError(try TrainedModel.open(checkpointPath: trainer.checkpointPath("best")!, modelDirectory: nil)) { error in
+            XCTAssertTrue("\(error)".contains("\"\(Config().defaultModel)\" is not installed in var/models"), "\(error)")
         }
     }
 

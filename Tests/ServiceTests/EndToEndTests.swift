@@ -321,6 +321,17 @@ extension EndToEndTests {
         XCTAssertTrue(FileManager.default.createFile(atPath: leftover + "/adapter_model.safetensors", contents: Data([1])))
         let first = try ServiceProcess(world: world)
         XCTAssertFalse(FileManager.default.fileExists(atPath: leftover), "an export cut off by a crash is removed at start")
+        // The tiny RTE train file has 1,100 rows: K may be at most 100, the rest is the dev set. A larger K is refused
+        // before anything is stored (checked against the installed file, as every sweep is).
+        for (path, body, param) in [("/v1/sweeps", #"{"tasks": ["rte"], "k": [16, 101], "seeds": [1], "methods": ["lora"]}"#, "k[1]"),
+                                    ("/v1/jobs", #"{"task": "rte", "k": 101, "seed": 1, "method": "lora"}"#, "k")] {
+            let refused = try first.json(path, method: "POST", body: body)
+            XCTAssertEqual(refused.status, 400, "\(refused.object)")
+            let error = refused.object["error"] as? [String: Any]
+            XCTAssertEqual(error?["param"] as? String, param)
+            XCTAssertTrue((error?["message"] as? String ?? "").contains("at most 100"), "\(refused.object)")
+        }
+        XCTAssertEqual((try first.json("/v1/jobs?limit=10").object["data"] as? [Any])?.count, 0, "nothing stored")
         let long = #"{"task": "rte", "k": 16, "seed": 7, "method": "lora", "hyperparameters": {"epochs": 200, "batch_size": 8, "max_seq_length": 32, "early_stopping_patience": 0, "eval_every_steps": 1000000}}"#
         let id = try XCTUnwrap(try first.json("/v1/jobs", method: "POST", body: long).object["id"] as? String)
         let deadline = Date().addingTimeInterval(60)

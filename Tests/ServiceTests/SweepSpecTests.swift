@@ -88,6 +88,23 @@ final class SweepSpecTests: XCTestCase {
                        code: "invalid_value", param: "hyperparameters.learning_rate[1]")
     }
 
+    /// A K that leaves a task's train file fewer rows than the dev set needs would fail every job it makes: it is
+    /// refused before anything is stored, naming the K, the task and the largest K.
+    func testAKTooLargeForATasksTrainFileIsRefused() throws {
+        var vocabulary = self.vocabulary
+        vocabulary.maximumK = { $0 == "rte" ? 1490 : nil }
+        let body = { (k: String) in
+            try JSONParser.parse(Array(#"{"tasks": ["sst2", "rte"], "k": \#(k), "seeds": [1], "methods": ["lora"]}"#.utf8))
+        }
+        XCTAssertThrowsError(try SweepSpec.validate(try body(#"[100, 2000]"#), vocabulary: vocabulary)) { error in
+            XCTAssertEqual((error as? APIError)?.param, "k[1]")
+            XCTAssertEqual((error as? APIError)?.code, "invalid_value")
+            XCTAssertTrue((error as? APIError)?.message.contains("rte") == true && (error as? APIError)?.message.contains("at most 1490") == true,
+                          "\(error)")
+        }
+        XCTAssertEqual(try SweepSpec.validate(try body(#"[1490, "all"]"#), vocabulary: vocabulary).cells.count, 4)
+    }
+
     func testUninstalledTasksAndModelsAreRefusedNamingTheField() throws {
         var vocabulary = self.vocabulary
         vocabulary.missingTasks = ["sst2": "install sst2 like this"]

@@ -66,6 +66,21 @@ final class TrainingDataCacheTests: XCTestCase {
         XCTAssertEqual(cache.dataBuilds, builds + 1, "seed 3 is still held")
     }
 
+    /// The count a K is checked against at sweep creation is the number of examples a job's split draws from,
+    /// and it follows a rewritten file.
+    func testTrainExampleCountIsWhatTheSplitDrawsFrom() throws {
+        let cache = TrainingDataCache(capacity: 2)
+        let count = try cache.trainExampleCount(task: .sst2, glueDirectory: glue)
+        let dataset = try TrainingData.readDataset(task: .sst2, glueDirectory: glue)
+        XCTAssertEqual(count, dataset.train.examples.count)
+        XCTAssertNoThrow(try load(cache, k: KShotSplit.maximumK(trainRows: count, devSize: 8)))
+        XCTAssertThrowsError(try load(cache, k: KShotSplit.maximumK(trainRows: count, devSize: 8) + 1))
+        let train = glue + "/" + GLUETask.sst2.directoryName + "/train.tsv"
+        let text = try String(contentsOfFile: train, encoding: .utf8)
+        try (text + (text.split(separator: "\n").last.map { String($0) + "\n" } ?? "")).write(toFile: train, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try cache.trainExampleCount(task: .sst2, glueDirectory: glue), count + 1)
+    }
+
     func testMissingDataNamesThePath() {
         let cache = TrainingDataCache(capacity: 2)
         XCTAssertThrowsError(try cache.load(task: .rte, size: .k(16), seed: 1, split: .official, glueDirectory: glue,

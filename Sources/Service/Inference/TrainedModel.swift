@@ -15,10 +15,11 @@ public struct TrainedModel: Sendable {
     }
 
     /// `unipelt train` records the model folder it was given; a run on the command line finds it there, or
-    /// under `var/models` by name, unless `--model` says otherwise.
+    /// under `var/models` by name, unless `--model` says otherwise. A service job's checkpoint names `default`,
+    /// read here as the built-in default model (a service configured with another `default_model` needs `--model`).
     public static func open(checkpointPath: String, modelDirectory: String?) throws -> TrainedModel {
         let checkpoint = try JobCheckpoint.read(path: checkpointPath)
-        let named = checkpoint.spec.model
+        let named = checkpoint.spec.model == "default" ? Config().defaultModel : checkpoint.spec.model
         let folder = modelDirectory ?? (FileManager.default.fileExists(atPath: named + "/config.json") ? named : "var/models/" + named)
         let library = ModelLibrary(directory: (folder as NSString).deletingLastPathComponent,
                                    defaultName: (folder as NSString).lastPathComponent)
