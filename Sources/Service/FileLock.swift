@@ -14,15 +14,25 @@ final class FileLock {
 
     /// Takes the lock on `path` (created if missing), or fails at once.
     init(path: String) throws(Failure) {
-        // Close on exec: the commands this process runs must not inherit the lock.
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .cannotOpen(reason: String(cString: strerror(errno))) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let error = errno
+        while true {
+            // Close on exec: the commands this process runs must not inherit the lock.
+            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw .cannotOpen(reason: String(cString: strerror(errno))) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                let error = errno
+                close(descriptor)
+                throw error == EWOULDBLOCK ? .held : .cannotOpen(reason: String(cString: strerror(error)))
+            }
+            // Whoever held it before may have removed the file between our open and our flock: a lock on a file
+            // without its name locks out nobody, so take the one the name now stands for.
+            var opened = stat(), named = stat()
+            if fstat(descriptor, &opened) == 0, stat(path, &named) == 0,
+               opened.st_dev == named.st_dev, opened.st_ino == named.st_ino {
+                self.descriptor = descriptor
+                return
+            }
             close(descriptor)
-            throw error == EWOULDBLOCK ? .held : .cannotOpen(reason: String(cString: strerror(error)))
         }
-        self.descriptor = descriptor
     }
 
     /// Replaces the file's content (who holds it, for those who find it held).

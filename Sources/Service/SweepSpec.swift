@@ -147,7 +147,8 @@ public struct SweepSpec: Sendable {
             throw APIError.tooManyJobs(count, limit: vocabulary.maxJobsPerSweep)
         }
         for task in tasks {
-            for (index, k) in ks.enumerated() { try checkTrainingSize(k, of: task, at: "k[\(index)]", vocabulary: vocabulary) }
+            let maximum = vocabulary.maximumK(task)
+            for (index, k) in ks.enumerated() { try checkTrainingSize(k, of: task, maximum: maximum, at: "k[\(index)]") }
         }
         let varying = Set(axes.filter { $0.values.count > 1 }.map(\.name))
         var cells: [JobCell] = []
@@ -186,11 +187,14 @@ public struct SweepSpec: Sendable {
     }
 
     /// A K that leaves the task's train file too few rows for the dev set fails every job it makes: refuse it now.
-    static func checkTrainingSize(_ k: TrainingSize, of task: String, at param: String, vocabulary: SweepVocabulary) throws {
-        guard case let .k(count) = k, let maximum = vocabulary.maximumK(task), count > maximum else { return }
-        throw APIError.invalidValue(param, "K=\(count) leaves \(task) fewer than \(KShotSplit.standardDevSize) rows for "
-                                        + "its dev set: its train file has \(maximum + KShotSplit.standardDevSize) rows, "
-                                        + "so K is at most \(maximum)")
+    /// `maximum` is the task's `SweepVocabulary.maximumK`.
+    static func checkTrainingSize(_ k: TrainingSize, of task: String, maximum: Int?, at param: String) throws {
+        guard case let .k(count) = k, let maximum, count > maximum else { return }
+        let rows = "its train file has \(maximum + KShotSplit.standardDevSize) usable rows"
+        throw APIError.invalidValue(param, maximum < 1
+            ? "\(rows), fewer than the \(KShotSplit.standardDevSize) its dev set takes, so only \"all\" can run on \(task)"
+            : "K=\(count) leaves \(task) fewer than \(KShotSplit.standardDevSize) rows for its dev set: \(rows), "
+                + "so K is at most \(maximum)")
     }
 
     static func seed(_ value: JSONValue, at param: String) throws -> Int {

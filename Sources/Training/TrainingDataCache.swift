@@ -57,6 +57,7 @@ public final class TrainingDataCache: @unchecked Sendable {
     private var tests: Memo<EncodingKey, EncodedSplit>
     private var data: Memo<DataKey, TrainingData>
     private var trainCounts: Memo<FilesKey, Int>
+    private let countLock = NSLock()
     /// How many times files were parsed and splits tokenised; tests read them.
     public private(set) var datasetReads = 0
     public private(set) var dataBuilds = 0
@@ -93,8 +94,9 @@ public final class TrainingDataCache: @unchecked Sendable {
     /// what a K is checked against before any job runs.
     public func trainExampleCount(task: GLUETask, glueDirectory: String) throws -> Int {
         let files = try Self.files(task: task, glueDirectory: glueDirectory)
-        lock.lock()
-        defer { lock.unlock() }
+        // A lock of its own: a request checking a K must not wait for a job building its data.
+        countLock.lock()
+        defer { countLock.unlock() }
         return try trainCounts.value(files) {
             try GLUEDataset.read(task: task, split: .train, glueDirectory: URL(fileURLWithPath: files.glueDirectory))
                 .examples.count

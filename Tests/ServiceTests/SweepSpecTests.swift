@@ -103,6 +103,13 @@ final class SweepSpecTests: XCTestCase {
                           "\(error)")
         }
         XCTAssertEqual(try SweepSpec.validate(try body(#"[1490, "all"]"#), vocabulary: vocabulary).cells.count, 4)
+        // A train file smaller than the dev set leaves only "all".
+        vocabulary.maximumK = { $0 == "rte" ? -600 : nil }
+        XCTAssertThrowsError(try SweepSpec.validate(try body(#"[1]"#), vocabulary: vocabulary)) { error in
+            XCTAssertTrue((error as? APIError)?.message.contains("400 usable rows") == true, "\(error)")
+            XCTAssertTrue((error as? APIError)?.message.contains(#"only "all" can run on rte"#) == true, "\(error)")
+        }
+        XCTAssertEqual(try SweepSpec.validate(try body(#"["all"]"#), vocabulary: vocabulary).cells.count, 2)
     }
 
     func testUninstalledTasksAndModelsAreRefusedNamingTheField() throws {

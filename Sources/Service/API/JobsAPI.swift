@@ -48,7 +48,7 @@ struct JobsAPI {
         let vocabulary = context.vocabulary
         let task = try SweepSpec.task(try required("task"), at: "task", vocabulary: vocabulary)
         let k = try SweepSpec.trainingSize(try required("k"), at: "k")
-        try SweepSpec.checkTrainingSize(k, of: task, at: "k", vocabulary: vocabulary)
+        try SweepSpec.checkTrainingSize(k, of: task, maximum: vocabulary.maximumK(task), at: "k")
         let seed = try SweepSpec.seed(try required("seed"), at: "seed")
         let method = try SweepSpec.method(try required("method"), at: "method", vocabulary: vocabulary)
         let model = try SweepSpec.model(body["model"], vocabulary: vocabulary)

@@ -14,13 +14,16 @@ public struct TrainedModel: Sendable {
         return TrainedModel(checkpoint: checkpoint, base: try models.load(model ?? checkpoint.spec.model))
     }
 
-    /// `unipelt train` records the model folder it was given; a run on the command line finds it there, or
-    /// under `var/models` by name, unless `--model` says otherwise. A service job's checkpoint names `default`,
-    /// read here as the built-in default model (a service configured with another `default_model` needs `--model`).
+    /// `unipelt train` records the model folder it was given; a run on the command line finds it there, or in
+    /// the model folder by name (`var/models`, or `UNIPELT_MODEL_DIR`), unless `--model` says otherwise. A service
+    /// job's checkpoint names `default`: the default model (`minilm-l6`, or `UNIPELT_DEFAULT_MODEL`); a service
+    /// configured with another `default_model` in its file needs `--model`.
     public static func open(checkpointPath: String, modelDirectory: String?) throws -> TrainedModel {
         let checkpoint = try JobCheckpoint.read(path: checkpointPath)
-        let named = checkpoint.spec.model == "default" ? Config().defaultModel : checkpoint.spec.model
-        let folder = modelDirectory ?? (FileManager.default.fileExists(atPath: named + "/config.json") ? named : "var/models/" + named)
+        let config = (try? Config.load(file: nil, environment: ProcessInfo.processInfo.environment)) ?? Config()
+        let named = checkpoint.spec.model == "default" ? config.defaultModel : checkpoint.spec.model
+        let folder = modelDirectory ?? (FileManager.default.fileExists(atPath: named + "/config.json")
+            ? named : config.resolvedModelDirectory + "/" + named)
         let library = ModelLibrary(directory: (folder as NSString).deletingLastPathComponent,
                                    defaultName: (folder as NSString).lastPathComponent)
         return TrainedModel(checkpoint: checkpoint, base: try library.load("default"))
