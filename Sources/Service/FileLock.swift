@@ -4,10 +4,17 @@ import Glibc
 /// An exclusive `flock` on a file, held until the lock is dropped or the process ends (the kernel releases it
 /// then, `kill -9` included), whoever holds it: another process, or another machine on a shared folder.
 final class FileLock {
-    enum Failure: Error {
+    enum Failure: Error, CustomStringConvertible {
         /// Someone else holds it.
         case held
         case cannotOpen(reason: String)
+
+        var description: String {
+            switch self {
+            case .held: return "held by another process"
+            case let .cannotOpen(reason): return reason
+            }
+        }
     }
 
     private let descriptor: Int32

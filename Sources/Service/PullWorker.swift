@@ -217,10 +217,7 @@ public final class PullWorker: @unchecked Sendable {
         let fetch = "\(directory)/.\(name).\(UUID().uuidString.lowercased())"
         // Held for the whole fetch, and taken before its folder exists: a fetch folder whose lock anyone can take
         // was left by a worker that died mid-fetch.
-        let lock: FileLock
-        do { lock = try FileLock(path: fetch + ".lock") } catch {
-            throw PreparationError(what: "the model's fetch lock \(fetch).lock", reason: error)
-        }
+        let lock = try FileLock(path: fetch + ".lock")
         let partial = fetch + ".part"
         defer {
             try? FileManager.default.removeItem(atPath: partial)
