@@ -11,6 +11,11 @@ public struct StepWindow: Equatable, Sendable {
     public var limit: Int
     /// Downsample to at most this many steps.
     public var maxPoints: Int?
+    /// Leave out a job's newest step while the job has not ended. Such a job writes one step's rows in more than
+    /// one transaction (its training values, then, after an evaluation, its dev and test values and gates), so
+    /// its newest step may not be whole yet; a reader that follows `nextAfterStep` (a live stream) would never
+    /// see the step's later rows. The step comes once a later step is written or the job ends.
+    public var wholeStepsOnly = false
 
     public init(afterStep: Int? = nil, limit: Int, maxPoints: Int? = nil) {
         self.afterStep = afterStep
@@ -49,10 +54,16 @@ extension StoreReader {
     private func stepPage<Point>(jobID: String, table: String, filter: String, _ filterArguments: [SQLiteValue?],
                                  window: StepWindow, select: String, order: String,
                                  row: (Statement) throws -> Point) throws -> StepPage<Point> {
-        try requireJob(jobID)
-        let allSteps = try connection.query("""
+        let ended = try job(id: jobID).status.isTerminal
+        var allSteps = try connection.query("""
             SELECT DISTINCT step FROM \(table) WHERE job_id = ?1 AND step > ?2 AND \(filter) ORDER BY step
             """, [.text(jobID), .integer(window.afterStep ?? -1)] + filterArguments) { $0.int(0) }
+        if window.wholeStepsOnly && !ended,
+           let newest = try connection.queryOne("SELECT max(step) FROM \(table) WHERE job_id = ?1", [.text(jobID)],
+                                                { $0.optionalInt(0) }) ?? nil,
+           allSteps.last == newest {
+            allSteps.removeLast()
+        }
         let kept = window.maxPoints.map { evenlySpaced(allSteps, maxPoints: $0) } ?? allSteps
         let pageSteps = Array(kept.prefix(window.limit))
         let points = try connection.query("""

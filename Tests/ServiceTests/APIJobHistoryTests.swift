@@ -105,15 +105,16 @@ final class APIJobHistoryTests: APITestCase {
     func testSSEMetricsStreamReceivesLivePointsAndEndsWhenTheJobFinishes() throws {
         let claimed = try runningJob()
         try recordMetrics(claimed, steps: 1...2)
+        // The newest step of a running job waits until it is whole (a later step is written or the job ends).
         let (connection, head) = try openStream("/v1/jobs/\(claimed.job.id)/metrics?keys=train_loss",
-                                                headers: [("Accept", "text/event-stream")], until: "id: 20\n")
+                                                headers: [("Accept", "text/event-stream")], until: "id: 10\n")
         let headText = String(decoding: head, as: UTF8.self)
         XCTAssertTrue(headText.hasPrefix("HTTP/1.1 200 OK"))
         XCTAssertTrue(headText.contains("Content-Type: text/event-stream"))
         // Points recorded after the stream started arrive live.
         try recordMetrics(claimed, steps: 3...3)
         var received = head
-        try connection.read(until: "id: 30\n", into: &received, timeout: 5)
+        try connection.read(until: "id: 20\n", into: &received, timeout: 5)
         _ = try store.write { try $0.finish(claimed.lease, result: "{}", now: clock.now) }
         received += try connection.readToEnd(timeout: 5)
         let response = try XCTUnwrap(Self.parse(received, method: "GET"))
@@ -122,6 +123,33 @@ final class APIJobHistoryTests: APITestCase {
         XCTAssertEqual(records[0], #"id: 10"# + "\nevent: metric\n" + #"data: {"epoch":0.1,"object":"metric","step":10,"train_loss":1,"wall_time":\#(Double(clock.now) + 0.5)}"#)
         XCTAssertTrue(records[2].hasPrefix("id: 30\nevent: metric\n"))
         XCTAssertEqual(records[3], "event: end\n" + #"data: {"object":"end","status":"succeeded"}"#)
+    }
+
+    /// A step's dev values are written after its training values, in a second transaction. A live stream moves
+    /// past each step it sends, so it holds a running job's newest step back until it is whole, and the step
+    /// arrives with its dev values.
+    func testAStreamSendsAStepWithItsLaterWrittenEvaluation() throws {
+        let claimed = try runningJob()
+        func record(_ step: Int, _ name: String) throws {
+            try store.write {
+                try $0.recordMetrics(claimed.lease, step: step, epoch: nil, wallTime: Double(clock.now),
+                                     values: [NamedValue(name: name, value: Double(step))])
+            }
+        }
+        try record(10, "train_loss")
+        try record(20, "train_loss")
+        let (connection, head) = try openStream("/v1/jobs/\(claimed.job.id)/metrics",
+                                                headers: [("Accept", "application/x-ndjson")], until: "\"step\":10")
+        try record(20, "valid_acc")  // the evaluation at step 20 ends
+        try record(30, "train_loss")
+        _ = try store.write { try $0.finish(claimed.lease, result: "{}", now: clock.now) }
+        var received = head
+        received += try connection.readToEnd(timeout: 5)
+        let lines = try XCTUnwrap(Self.parse(received, method: "GET")).text.split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(lines.compactMap { $0["step"] as? Int }, [10, 20, 30])
+        XCTAssertEqual(lines.first { $0["step"] as? Int == 20 }?["valid_acc"] as? Double, 20, "\(lines)")
+        XCTAssertEqual(lines.last?["object"] as? String, "end")
     }
 
     func testNDJSONStreamResumesFromLastEventIDAndEndsForATerminalJob() throws {

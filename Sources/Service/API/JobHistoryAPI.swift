@@ -81,7 +81,8 @@ struct JobHistoryAPI {
     }
 
     /// Metrics and gates share everything but the rows: the step window, `format=json|csv`, streaming
-    /// (resumed from `Last-Event-ID`, the last step received; no downsampling of a live tail).
+    /// (resumed from `Last-Event-ID`, the last step received; no downsampling of a live tail; a running job's
+    /// newest step is sent once it is whole: when a later step is written or the job ends).
     private func stepHistory<Step: Encodable & StepNumbered>(
         _ request: Request, event: String,
         fetch: @escaping @Sendable (StoreReader, String, StepWindow) throws -> (steps: [Step], hasMore: Bool, next: Int?),
@@ -98,7 +99,10 @@ struct JobHistoryAPI {
                 guard let step = Int(id), step >= 0 else { throw APIError.invalidValue("Last-Event-ID", "expected a step") }
                 return step
             }
-            let window = try request.query.stepWindow(resumeStep: resume)
+            var streamWindow = try request.query.stepWindow(resumeStep: resume)
+            // The stream moves past each step it sends: a running job's newest step waits until it is whole.
+            streamWindow.wholeStepsOnly = true
+            let window = streamWindow
             return try HistoryStream.response(streamFormat, event: event, jobID: jobID, from: window.afterStep,
                                               context: context) { reader, afterStep in
                 var page = window
