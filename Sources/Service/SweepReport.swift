@@ -51,11 +51,13 @@ public enum SweepReport: Sendable {
         case let .table1(view):
             let table = Table1(grid, variants: view)
             return format == .csv ? table.csv()
-                : try Self.json(ResultsObject(sweep_id: sweep, table: 1, variants: view.rawValue, data: table.rows))
+                : try Self.json(ResultsObject(sweep_id: sweep, table: 1, variants: view.rawValue, tasks: table.tasks,
+                                                     data: table.rows))
         case .table2:
             let table = Table2(grid)
             return format == .csv ? table.csv()
-                : try Self.json(ResultsObject(sweep_id: sweep, table: 2, variants: VariantView.selected.rawValue, data: table.rows))
+                : try Self.json(ResultsObject(sweep_id: sweep, table: 2, variants: VariantView.selected.rawValue,
+                                                     tasks: table.tasks, data: table.rows))
         case let .compare(a, b, bootstrap):
             let comparison = PairedComparison(grid, a: a, b: b, bootstrap: bootstrap)
             return format == .csv ? comparison.csv()
@@ -83,6 +85,8 @@ struct ResultsObject<Row: Encodable>: Encodable {
     let table: Int
     /// `selected` (per task the best-dev variant) or `all`.
     let variants: String
+    /// The table's columns in the paper's order: every task with a job, a task without values included.
+    let tasks: [String]
     let data: [Row]
 }
 

@@ -55,6 +55,20 @@ final class APIOpsTests: APITestCase {
         XCTAssertEqual(try get("/v1/sweeps/\(sweepID)/results?format=xlsx").error["param"] as? String, "format")
     }
 
+    /// The JSON names the table's columns: every task with a job, in the paper's order, so a client shows a task
+    /// without values yet as an empty column (and knows why the average is empty).
+    func testResultsNameEveryTaskWithAJobInThePapersOrder() throws {
+        let sweepID = try XCTUnwrap(createSweep(tasks: ["rte", "sst2"], seeds: [1], methods: ["lora"])["id"] as? String)
+        while let claimed = try claim() {
+            guard claimed.job.task == "rte" else { continue }
+            _ = try store.write { try $0.finish(claimed.lease, result: #"{"metric":"accuracy","test_metric":0.6}"#, now: clock.now) }
+        }
+        let json = try get("/v1/sweeps/\(sweepID)/results")
+        XCTAssertEqual(json.json()["tasks"] as? [String], ["sst2", "rte"])
+        XCTAssertEqual((json.data.first?["tasks"] as? [String: Any]).map { Array($0.keys) }, ["rte"])
+        XCTAssertEqual(json.data.first?["average"] is NSNull, true)
+    }
+
     func testComparisonTable2AndGatesRoutes() throws {
         let sweepID = try XCTUnwrap(createSweep(tasks: ["rte"], seeds: [1, 2], methods: ["lora", "unipelt-apl"])["id"] as? String)
         while let claimed = try claim() {

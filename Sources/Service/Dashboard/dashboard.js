@@ -211,13 +211,22 @@
     });
   }
 
-  // Runs `task` now and every `milliseconds` while the page is shown, never two at once.
+  // Runs `task` now and every `milliseconds` while the page is shown, never two at once. A failed run's message
+  // goes once a later run succeeds (a passing 503 must not make a working page look broken).
   function repeat(milliseconds, task) {
     let busy = false;
+    let failed = false;
     const tick = async () => {
       if (busy || page.abort.signal.aborted) return;
       busy = true;
-      try { await task(); } catch (error) { report(error); } finally { busy = false; }
+      try {
+        await task();
+        if (failed) clearReport();
+        failed = false;
+      } catch (error) {
+        report(error);
+        failed = true;
+      } finally { busy = false; }
     };
     page.timers.push(setInterval(tick, milliseconds));
     return tick();
@@ -345,7 +354,8 @@
       table2, comparison, gates);
 
     let methods = [];
-    let extrasProbed = false;
+    let refreshExtras = null;
+    let refreshes = 0;
     const refresh = async () => {
       const [sweep, jobs, results] = await Promise.all([api(`/v1/sweeps/${id}`), listAll(`/v1/jobs?sweep_id=${id}`),
         api(`/v1/sweeps/${id}/results`)]);
@@ -359,12 +369,11 @@
         ['Created', formatTime(sweep.created_at)], ['Updated', formatTime(sweep.updated_at)], ['Id', el('code', { text: id })]]));
       renderSweepControls(controls, sweep, refresh);
       update(grid, jobsGrid(jobs));
-      update(table1, resultsTable(results.data));
+      update(table1, resultsTable(results));
       methods = [...new Set(jobs.map((job) => job.method))];
-      if (!extrasProbed) {
-        extrasProbed = true;
-        await probeExtras(id, methods, table2, comparison, gates);
-      }
+      // Table 2, the comparison and the gates cost the server more (a bootstrap): every tenth refresh.
+      if (!refreshExtras) refreshExtras = await probeExtras(id, methods, table2, comparison, gates);
+      else if (++refreshes % 10 === 0) await refreshExtras();
     };
     await repeat(3000, refresh);
   }
@@ -420,10 +429,13 @@
     return el('table', { class: 'grid' }, head, body);
   }
 
-  // Table 1: one row per K × method (variant), one column per task, mean ± std over seeds.
-  function resultsTable(rows) {
+  // Table 1: one row per K × method (variant), one column per task (the server's columns, in the paper's order:
+  // a task without values yet stays an empty column, and the average stays empty until every task has one),
+  // mean ± std over seeds.
+  function resultsTable(results) {
+    const rows = results.data;
     if (rows.length === 0) return el('p', { class: 'muted', text: 'No finished jobs yet.' });
-    const tasks = [...new Set(rows.flatMap((row) => Object.keys(row.tasks)))];
+    const tasks = results.tasks || [...new Set(rows.flatMap((row) => Object.keys(row.tasks)))];
     const cell = (result) => {
       if (!result) return el('td', { class: 'num muted', text: '—' });
       const text = result.std === null ? result.mean.toFixed(1) : `${result.mean.toFixed(1)} ± ${result.std.toFixed(1)}`;
@@ -440,14 +452,17 @@
   }
 
   // Table 2, method comparisons and sweep-wide gates come from endpoints a server may not offer; each
-  // section shows only when its endpoint answers.
+  // section shows only when its endpoint answers. Returns what refetches the sections shown.
   async function probeExtras(id, methods, table2, comparison, gates) {
+    const refreshers = [];
     const second = await optionalAPI(`/v1/sweeps/${id}/results?table=2`);
     // A server without Table 2 ignores the parameter and answers with Table 1.
     if (second && (second.table === 2 || second.object !== 'sweep.results')) {
-      table2.append(genericView(second), el('div', { class: 'buttons' },
+      const body = el('div', {}, genericView(second));
+      table2.append(body, el('div', { class: 'buttons' },
         downloadButton('Table 2 CSV', `/v1/sweeps/${id}/results?table=2&format=csv`, `${id}-table2.csv`)));
       table2.classList.remove('hidden');
+      refreshers.push(async () => update(body, genericView(await api(`/v1/sweeps/${id}/results?table=2`))));
     }
     if (methods.length >= 2) {
       const compared = await optionalAPI(`/v1/sweeps/${id}/compare?a=${encodeURIComponent(methods[0])}&b=${encodeURIComponent(methods[1])}`);
@@ -467,13 +482,17 @@
         b.addEventListener('change', update);
         comparison.append(el('div', { class: 'buttons' }, el('label', {}, 'A ', a), el('label', {}, 'B ', b)), output);
         comparison.classList.remove('hidden');
+        refreshers.push(update);
       }
     }
     const sweepGates = await optionalAPI(`/v1/sweeps/${id}/gates`);
     if (sweepGates) {
-      gates.append(el('div', { class: 'scroll' }, genericView(sweepGates)));
+      const body = el('div', { class: 'scroll' }, genericView(sweepGates));
+      gates.append(body);
       gates.classList.remove('hidden');
+      refreshers.push(async () => update(body, genericView(await api(`/v1/sweeps/${id}/gates`))));
     }
+    return async () => { for (const refresh of refreshers) await refresh(); };
   }
 
   // An API object of a shape this page does not know in detail: its `data` list as a table, else its fields.
@@ -763,7 +782,9 @@
     });
     return (gateSteps, job) => {
       if (gateSteps.length === 0) {
-        update(container, el('p', { class: 'muted', text: terminalJob.has(job.status) || /^(finetune|bitfit)$/.test(job.method)
+        // Only the gated UniPELT methods record gates (not finetune, bitfit, a single submodule, or -nogate).
+        const gated = /^unipelt-/.test(job.method) && !/-nogate$/.test(job.method);
+        update(container, el('p', { class: 'muted', text: terminalJob.has(job.status) || !gated
           ? 'This job recorded no gate values (its method has no gates).' : 'No evaluation yet.' }));
         return;
       }
