@@ -24,6 +24,16 @@ final class APIOpenAPITests: APITestCase {
         XCTAssertNotNil(sweep["summary"])
         let jobs = try XCTUnwrap(paths["/v1/jobs"]?["get"] as? [String: Any])
         XCTAssertTrue((jobs["parameters"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "sweep_id" })
+        // Every route says what it does.
+        let unsummarized = paths.flatMap { path, operations in
+            operations.compactMap { method, operation in
+                (operation as? [String: Any])?["summary"] == nil ? "\(method.uppercased()) \(path)" : nil
+            }
+        }
+        XCTAssertEqual(unsummarized.sorted(), [])
+        let export = try XCTUnwrap(paths["/v1/jobs/{job_id}/export"]?["get"] as? [String: Any])
+        XCTAssertEqual(Set((export["parameters"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []),
+                       ["job_id", "format", "checkpoint"])
     }
 
     func testARouteWithoutADescriptionIsListedWithWhatTheRouterKnows() throws {

@@ -25,10 +25,10 @@ enum Dashboard {
         + "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
     static func register(on router: inout Router) {
-        router.get("/", APIRoutes.mappingErrors { _ in try response("index.html") })
-        router.get("/dashboard/{file}", APIRoutes.mappingErrors { request in
-            try response(request.pathParameters["file"] ?? "")
-        })
+        router.get("/", description: RouteDescription("The dashboard's page", tag: "dashboard"),
+                   APIRoutes.mappingErrors { _ in try response("index.html") })
+        router.get("/dashboard/{file}", description: RouteDescription("The dashboard's script, style and icon", tag: "dashboard"),
+                   APIRoutes.mappingErrors { request in try response(request.pathParameters["file"] ?? "") })
     }
 
     private static func response(_ name: String) throws -> Response {

@@ -13,8 +13,14 @@ struct InferenceAPI {
     let context: APIContext
 
     func register(on router: inout Router, _ routes: APIRoutes) {
-        router.post("/v1/jobs/{job_id}/predict", options: APIRoutes.requiredJSONBody, routes.v1 { try predict($0) })
-        router.get("/v1/jobs/{job_id}/export", routes.v1 { try export($0) })
+        router.post("/v1/jobs/{job_id}/predict", options: APIRoutes.requiredJSONBody, description: RouteDescription(
+            "Run a trained checkpoint of the job on texts (inputs, checkpoint)", tag: "jobs"),
+            routes.v1 { try predict($0) })
+        router.get("/v1/jobs/{job_id}/export", description: RouteDescription(
+            "The trained model as a tar of a PEFT, adapters or merged Hugging Face folder",
+            query: [("format", "peft, adapters or merged"), ("checkpoint", "best (default), last or a checkpoint id")],
+            tag: "jobs"),
+            routes.v1 { try export($0) })
     }
 
     private var inference: Inference {

@@ -18,7 +18,7 @@ struct JobHistoryAPI {
             routes.v1 { try metrics($0) })
         router.get("/v1/jobs/{job_id}/gates", description: RouteDescription(
             "A job's gate values per layer and submodule",
-            query: [("layer", "0-1000"), ("module", "A, P, Lq or Lv"), ("after_step", "steps after this one"), ("limit", "1-10000 steps"), ("max_points", "downsample to this many"), ("stream", "true to follow live")], tag: "jobs"),
+            query: [("layer", "0-1000"), ("module", "A, P, Lq or Lv"), ("after_step", "steps after this one"), ("limit", "1-10000 steps"), ("max_points", "downsample to this many"), ("format", "json or csv"), ("stream", "true to follow live")], tag: "jobs"),
             routes.v1 { try gates($0) })
     }
 
