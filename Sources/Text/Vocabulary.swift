@@ -35,7 +35,8 @@ public struct Vocabulary: Sendable {
         self.longestContinuation = longestContinuation
     }
 
-    /// Reads a `vocab.txt`: lines split on `\n` only (a `\r` stays part of its token, as in HF's `rstrip("\n")`).
+    /// Reads a `vocab.txt`: one token per line, as HF's `load_vocab` reads it: a text-mode file, whose universal
+    /// newlines end a line at `\n`, `\r\n` or a lone `\r`; other white space stays part of the token.
     public init(contentsOf url: URL) throws {
         guard FileManager.default.fileExists(atPath: url.path) else { throw TextError.missingFile(path: url.path) }
         let data: Data
@@ -45,7 +46,18 @@ public struct Vocabulary: Sendable {
             throw TextError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
         var tokens: [String] = []
-        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        var text: [UInt8] = []
+        text.reserveCapacity(data.count)
+        var afterCarriageReturn = false
+        for byte in data {
+            if byte == UInt8(ascii: "\r") {
+                text.append(UInt8(ascii: "\n"))
+            } else if !(byte == UInt8(ascii: "\n") && afterCarriageReturn) {
+                text.append(byte)
+            }
+            afterCarriageReturn = byte == UInt8(ascii: "\r")
+        }
+        var lines = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
         tokens.reserveCapacity(lines.count)
         for (index, line) in lines.enumerated() {

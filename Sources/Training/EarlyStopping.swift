@@ -12,8 +12,9 @@ public struct EarlyStopping: Codable, Equatable, Sendable {
         self.patience = patience
     }
 
-    /// Records one evaluation; returns true when it is the new best. A NaN metric (Spearman of constant
-    /// predictions) never beats a number, but the first evaluation is always the best so far.
+    /// Records one evaluation; returns true when it is the new best. A NaN metric never beats a number (the
+    /// metrics give 0, not NaN, for constant predictions; this guards the rule), but the first evaluation is
+    /// always the best so far.
     public mutating func record(metric: Double, step: Int) -> Bool {
         if let best, !(metric > best || (best.isNaN && !metric.isNaN)) {
             evaluationsWithoutImprovement += 1

@@ -276,7 +276,14 @@ public final class Trainer {
 
     /// Scores `split` on the evaluator; a stop request is honoured between batches.
     func evaluate(_ split: EncodedSplit, plan: EvaluationPlan, collectGates: Bool) throws -> SplitEvaluation {
-        try evaluator.evaluate(split, plan: plan, collectGates: collectGates, beforeBatch: checkStopRequest)
+        let evaluation = try evaluator.evaluate(split, plan: plan, collectGates: collectGates, beforeBatch: checkStopRequest)
+        // Non-finite outputs still give a plausible metric (argmax of NaN is class 0; ranks of NaN keep their
+        // order): a model in that state must fail, not be selected.
+        guard evaluation.loss.isFinite else {
+            throw TrainingError.nanLoss(step: state.step, epoch: state.epoch, quantity: "evaluation loss",
+                                        value: Float(evaluation.loss))
+        }
+        return evaluation
     }
 
     func emit(_ event: TrainingEvent) {

@@ -84,12 +84,15 @@ final class BertTokenizerTests: XCTestCase {
 
     func testVocabularyFileRules() throws {
         let directory = try makeTemporaryDirectory("TextTests")
-        // A repeated token keeps its last id; "\r" stays part of a token (lines split on "\n" only).
-        let url = try directory.write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nx\r\nx\n")
+        // A repeated token keeps its last id; lines end as in Python's text mode (HF's load_vocab): "\r\n" and a
+        // lone "\r" end a line too, and no "\r" stays in a token.
+        let url = try directory.write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nx\r\nx\ny\rz \n")
         let vocabulary = try Vocabulary(contentsOf: url)
-        XCTAssertEqual(vocabulary.count, 6)
+        XCTAssertEqual(vocabulary.count, 8)
         XCTAssertEqual(vocabulary.id(of: "x"), 5)
-        XCTAssertEqual(vocabulary.id(of: "x\r"), 4)
+        XCTAssertNil(vocabulary.id(of: "x\r"))
+        XCTAssertEqual(vocabulary.id(of: "y"), 6)
+        XCTAssertEqual(vocabulary.id(of: "z "), 7, "other white space stays part of the token")
 
         let incomplete = try directory.write("incomplete.txt", "[PAD]\n[UNK]\n[SEP]\n")
         XCTAssertThrowsError(try BertTokenizer(vocabularyURL: incomplete)) {

@@ -137,4 +137,17 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(error.code, "nan_loss")
         XCTAssertTrue(recorder.steps.isEmpty)
     }
+
+    /// Outputs that are not finite would still give a plausible metric (every argmax class 0): an evaluation
+    /// in that state fails the job instead of being scored.
+    func testANonFiniteEvaluationIsATypedError() throws {
+        let trainer = try TrainingFixtures.trainer(try TrainingFixtures.spec("lora"))
+        let bias = try trainer.model.parameters.parameter(named: "classifier.bias")
+        bias.value[0] = .nan
+        XCTAssertThrowsError(try trainer.evaluate(trainer.data.dev, plan: trainer.devPlan, collectGates: false)) { error in
+            guard case let .nanLoss(_, _, quantity, value)? = error as? TrainingError else { return XCTFail("\(error)") }
+            XCTAssertEqual(quantity, "evaluation loss")
+            XCTAssertTrue(value.isNaN)
+        }
+    }
 }
