@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import Text
 import Training
 
 /// A training worker on any machine that reaches the service over HTTP (`unipelt worker`): it claims a job
@@ -167,6 +168,14 @@ public final class PullWorker: @unchecked Sendable {
 
     /// A fresh scratch folder with the checkpoint the job resumes from, and the library holding its model.
     private func fetchCheckpointAndModel(_ assignment: WorkerWire.Assignment, scratch: String) throws -> ModelLibrary {
+        // The service found the task's files on its machine; without them here the job could only fail.
+        if let task = GLUETask(rawValue: try JobSpecCoding.trainingSpec(fromStored: assignment.spec).task) {
+            let glue = Installation(glueDirectory: options.glueDirectory, modelDirectory: "", defaultModel: "")
+            let missing = glue.missingFiles(of: task)
+            guard missing.isEmpty else {
+                throw PreparationError(what: "the GLUE data of \(task.rawValue)", reason: MissingFiles(paths: missing))
+            }
+        }
         do {
             try? FileManager.default.removeItem(atPath: scratch)
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -249,6 +258,13 @@ public final class PullWorker: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: fetch + ".lock")
             withExtendedLifetime(lock) {}
         }
+    }
+
+    /// Files a job needs that this machine does not have.
+    struct MissingFiles: Error, CustomStringConvertible {
+        let paths: [String]
+
+        var description: String { "missing \(paths.joined(separator: ", ")) (see --glue-dir)" }
     }
 
     /// What a worker could not fetch or make before training. It is no fault of the job's, so no failure is

@@ -99,6 +99,15 @@ final class WorkerProtocolTests: TinyWorldTestCase {
         XCTAssertTrue(abandoned.allSatisfy { ($0["message"] as? String ?? "").contains("could not prepare its scratch folder") },
                       "\(abandoned)")
         XCTAssertTrue(jobs.allSatisfy { $0["status"] as? String != "failed" }, "no job is failed for the worker's fault")
+
+        // A worker without the task's GLUE files (started in the wrong folder) fails no job either.
+        let empty = world.root.appendingPathComponent("no-glue").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let withoutData = try WorkerProcess(world: world, service: service, name: "no-glue", arguments: ["--glue-dir", empty])
+        XCTAssertEqual(withoutData.waitForExit(timeout: 60), 2, withoutData.logText())
+        XCTAssertTrue(withoutData.logText().contains("could not prepare the GLUE data of rte: missing "), withoutData.logText())
+        let after = try service.json("/v1/jobs?sweep_id=\(sweepID)&limit=100").object["data"] as? [[String: Any]] ?? []
+        XCTAssertTrue(after.allSatisfy { $0["status"] as? String != "failed" }, "\(after)")
     }
 
     func testASIGKILLedWorkersJobIsRescuedAndResumesOnAnotherWorker() throws {
