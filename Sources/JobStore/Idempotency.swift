@@ -57,6 +57,9 @@ extension StoreWriter {
              response: row.optionalInt(3).map { StoredResponse(status: $0, body: [UInt8](row.blob(4))) })
         }
         guard let existing else {
+            // Each new key also clears the expired ones (an indexed range delete), so the table holds about a
+            // day of keys however many clients send.
+            try purgeExpiredIdempotencyKeys(now: now)
             try connection.run("""
                 INSERT INTO idempotency_keys (key, method, path, body_sha256, instance_id, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)

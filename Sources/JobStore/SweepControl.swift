@@ -58,12 +58,16 @@ extension StoreWriter {
 
     /// Re-queues the sweep's jobs whose status is in `statuses` (only `failed` and `cancelled` can
     /// be retried; succeeded jobs are never touched) with a fresh attempt budget, and makes a
-    /// cancelled sweep active again. Returns the sweep and the ids re-queued, in queue order.
+    /// cancelled sweep active again. Returns the sweep and the ids re-queued, in queue order. A sweep still
+    /// cancelling throws: its stopping jobs would end cancelled after the retry and be left out of it.
     public func retrySweep(id: String, statuses: Set<JobStatus> = [.failed, .cancelled], fromScratch: Bool = false,
                            now: Int) throws -> (sweep: Sweep, retriedJobIDs: [String]) {
         precondition(!statuses.isEmpty && statuses.isSubset(of: [.failed, .cancelled]),
                      "only failed and cancelled jobs can be retried")
-        _ = try sweep(id: id)
+        let current = try sweep(id: id)
+        guard current.status != .cancelling else {
+            throw JobStoreError.illegalTransition(.sweep, id: id, status: current.status.rawValue, action: .retry)
+        }
         let statusList = statuses.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
         let retried = try connection.query("""
             UPDATE jobs SET \(Self.requeueForRetry) WHERE sweep_id = ? AND status IN (\(statusList))

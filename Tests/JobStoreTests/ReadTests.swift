@@ -276,6 +276,14 @@ final class ReadTests: StoreTestCase {
         // After 24 hours the key is new again.
         let later = now + StoreWriter.idempotencyKeyLifetimeSeconds
         XCTAssertEqual(try store.write { try $0.beginIdempotentRequest(other, now: later) }, .proceed)
+        // A new key clears the expired ones: clients that send a fresh key each time do not grow the table.
+        let count = { try self.store.read { try $0.connection.queryOne("SELECT count(*) FROM idempotency_keys", []) { $0.int(0) } } }
+        for index in 0..<3 {
+            let fresh = IdempotentRequest(key: "fresh-\(index)", method: "POST", path: "/v1/sweeps", bodySHA256: "aa")
+            XCTAssertEqual(try store.write { try $0.beginIdempotentRequest(fresh, now: later + 2 * index * StoreWriter.idempotencyKeyLifetimeSeconds) },
+                           .proceed)
+        }
+        XCTAssertEqual(try count(), 1, "only the newest key is within its day")
         assertThrows(.notFound(.idempotencyKey, id: "k2"),
                      try store.write { try $0.completeIdempotentRequest(key: "k2", response: response) })
     }

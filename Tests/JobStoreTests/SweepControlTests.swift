@@ -29,6 +29,9 @@ final class SweepControlTests: StoreTestCase {
         XCTAssertEqual(cancelling.counts[.cancelled], 2)
         XCTAssertEqual(cancelling.counts[.cancelling], 1)
         XCTAssertEqual(try store.write { try $0.cancelSweep(id: created.sweep.id, now: now) }, cancelling, "idempotent")
+        // A retry now would leave out the job still stopping (it ends cancelled after the retry): refused.
+        assertThrows(.illegalTransition(.sweep, id: created.sweep.id, status: "cancelling", action: .retry),
+                     try store.write { try $0.retrySweep(id: created.sweep.id, now: now) })
         XCTAssertEqual(try claim(5), [])
         XCTAssertEqual(try store.write { try $0.heartbeat(running.lease, leaseSeconds: lease, now: now) }, .cancelRequested)
         _ = try store.write { try $0.confirmCancelled(running.lease, now: now) }
