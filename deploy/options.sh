@@ -9,7 +9,7 @@ skip_flag() {
     for arg in "$@"; do
         case "$arg" in
             "$flag") skipped=1 ;;
-            -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+            -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;  # the header comment
             *) echo "$(basename "$0"): unknown option '$arg' (expected $flag)" >&2; exit 2 ;;
         esac
     done

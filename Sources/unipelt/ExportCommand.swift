@@ -14,7 +14,7 @@ enum ExportCommand: CLICommand {
       --format FORMAT     peft      LoRA as a PEFT adapter (PeftModel.from_pretrained)
                           adapters  adapter, prefix, LoRA, UniPELT for AdapterHub adapters (BertAdapterModel.load_adapter)
                           merged    finetune, BitFit, LoRA folded into a plain BertForSequenceClassification
-      --out DIR           the folder to write (created if needed)
+      --out DIR           the folder to write: new or empty (created if needed)
     """
 
     static func run(_ arguments: [String]) throws {
@@ -24,7 +24,12 @@ enum ExportCommand: CLICommand {
             throw ValueOptions.UsageError(description: "unknown format '\(values["--format"]!)'; expected one of "
                                           + ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        let out = values["--out"]!
+        // Writing into a folder that holds files would mix two models (or overwrite a base model's own files).
+        if let present = try? FileManager.default.contentsOfDirectory(atPath: out), !present.isEmpty {
+            throw ValueOptions.UsageError(description: "--out: \(out) is not empty; export into a new or empty folder")
+        }
         let trained = try TrainedModel.open(checkpointPath: values["--checkpoint"]!, modelDirectory: values["--model"])
-        for file in try trained.export(format, to: values["--out"]!) { print(values["--out"]! + "/" + file) }
+        for file in try trained.export(format, to: out) { print(out + "/" + file) }
     }
 }

@@ -55,7 +55,7 @@ enum TrainCommand: StatusCommand {
                 print(try SummarizeCommand.run(Array(arguments.dropFirst())), terminator: "")
                 return 0
             }
-            if arguments.contains("--set") && arguments.contains("help") {
+            if zip(arguments, arguments.dropFirst()).contains(where: { $0 == "--set" && $1 == "help" }) {
                 print(hyperparameterHelp())
                 return 0
             }
@@ -150,6 +150,13 @@ enum TrainCommand: StatusCommand {
 
 extension TrainCommand {
     static func train(_ options: Options) throws -> Int32 {
+        // A folder that holds a run is continued only when asked: a fresh run would overwrite its checkpoints,
+        // curves and result (a second run that differs only in --set would otherwise land on the first).
+        if !options.resume, let found = ["result.json", "last.safetensors", "best.safetensors"]
+            .first(where: { FileManager.default.fileExists(atPath: (options.outputDirectory as NSString).appendingPathComponent($0)) }) {
+            throw UsageError(description: "\(options.outputDirectory) already holds a run (\(found)): pass --resume to "
+                                 + "continue it, or --out another folder")
+        }
         let hyperparameters = try Hyperparameters(method: options.method.rawValue, settings: options.settings)
         let k: Int? = { if case let .k(k) = options.size { return k } else { return nil } }()
         let spec = TrainingSpec(task: options.task.rawValue, k: k, seed: options.seed, method: options.method.rawValue,

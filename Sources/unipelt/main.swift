@@ -34,8 +34,8 @@ let overview = """
 usage: unipelt <command> [options]
 
 commands:
-\(commands.map { "  " + $0.name.padding(toLength: 13, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
-  help         show this text
+\(commands.map { "  " + $0.name.padding(toLength: 15, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+  help           show this text
 
 `unipelt <command> --help` shows a command's options.
 """

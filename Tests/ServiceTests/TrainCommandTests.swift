@@ -39,6 +39,13 @@ final class TrainCommandTests: XCTestCase {
         for name in ["best.safetensors", "last.safetensors"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(name)"), name)
         }
+        // The same folder again without --resume would overwrite the run: refused, and the run is left as it was.
+        let resultBefore = try Data(contentsOf: URL(fileURLWithPath: out + "/result.json"))
+        let again = try train(["--task", "rte", "--k", "16", "--seed", "1", "--method", "unipelt-apl", "--out", out]
+                              + tinyModelAndData + shortRun)
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.errors.contains("already holds a run (result.json): pass --resume"), again.errors)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/result.json")), resultBefore)
     }
 
     /// `--summarize` over run folders that differ in one hyperparameter: it becomes the variant, and dev selects.
@@ -123,6 +130,9 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(exported.status, 0, exported.errors)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(),
                        ["config.json", "model.safetensors", "unipelt_export.json", "vocab.txt"])
+        let intoModel = try runProgram(ServiceProcess.binary.path, ["export", "--format", "merged", "--out", folder] + checkpoint + model)
+        XCTAssertNotEqual(intoModel.status, 0)
+        XCTAssertTrue(intoModel.errors.contains("is not empty"), "a folder with files is never written over: \(intoModel.errors)")
         let refused = try runProgram(ServiceProcess.binary.path, ["export", "--format", "onnx", "--out", folder] + checkpoint)
         XCTAssertTrue(refused.errors.contains("unknown format 'onnx'"), refused.errors)
     }
