@@ -105,12 +105,9 @@ struct GLUEInstaller {
         let recorded = recordedChecksums()[archive.source]
         if let expected = archive.sha256 ?? recorded, expected != actual {
             try? files.removeItem(atPath: part)
-            throw DataCommand.Failure(description: "sha256 mismatch for \(archive.source): expected \(expected), got \(actual); "
-                + "the download was deleted. If the archive changed upstream, pass a --sources file with its new sha256")
-        }
-        if archive.sha256 == nil && recorded == nil {
-            try record(actual, for: archive.source)
-            log("\(task.rawValue): no published sha256 for \(archive.source); recorded \(actual) in \(recordFile)")
+            throw DataCommand.Failure(description: "sha256 mismatch for \(archive.source): expected \(expected), got \(actual)"
+                + (archive.sha256 == nil ? " (recorded from its first download in \(recordFile))" : "")
+                + "; the download was deleted. If the archive changed upstream, pass a --sources file with its new sha256")
         }
 
         // Unpacked aside, checked, then renamed into place: the layout never holds a partial task folder.
@@ -122,12 +119,17 @@ struct GLUEInstaller {
         for name in required where !files.fileExists(atPath: "\(folder)/\(name)") {
             throw DataCommand.Failure(description: "the archive \(archive.source) has no \(task.directoryName)/\(name)")
         }
+        // Only an archive that unpacked to the task's files is trusted as the one to expect from now on (a proxy's
+        // error page must not be).
+        if archive.sha256 == nil && recorded == nil {
+            try record(actual, for: archive.source)
+            log("\(task.rawValue): no published sha256 for \(archive.source); recorded \(actual) in \(recordFile)")
+        }
         if files.fileExists(atPath: target) {
-            // An incomplete folder from an earlier manual copy: replaced whole.
-            let old = "\(downloads)/\(task.rawValue)-replaced"
-            try? files.removeItem(atPath: old)
-            try files.moveItem(atPath: target, toPath: old)
-            try? files.removeItem(atPath: old)
+            // An incomplete folder from an earlier copy: kept beside, in case it holds files of the user's own.
+            let kept = "\(target).replaced-\(Int(Date().timeIntervalSince1970))"
+            try files.moveItem(atPath: target, toPath: kept)
+            log("\(task.rawValue): the incomplete \(target) was moved to \(kept)")
         }
         try files.moveItem(atPath: folder, toPath: target)
         try? files.removeItem(atPath: part)

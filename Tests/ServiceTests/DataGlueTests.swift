@@ -73,6 +73,20 @@ final class DataGlueTests: XCTestCase {
         XCTAssertEqual(server.requests.count, requests, "an installed task is not downloaded again")
     }
 
+    /// A task folder without the task's files (an earlier copy by hand) is replaced, but kept beside: it may hold
+    /// files of the user's own.
+    func testAnIncompleteTaskFolderIsKeptBeside() throws {
+        server.serve("/glue/RTE.zip", Self.rte)
+        try FileManager.default.createDirectory(atPath: glue + "/RTE", withIntermediateDirectories: true)
+        try "mine".write(toFile: glue + "/RTE/notes.txt", atomically: true, encoding: .utf8)
+        let run = try dataGlue(["--sources", try sources([("rte", "/glue/RTE.zip", Self.rte)]), "--tasks", "rte"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        let kept = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: glue).first { $0.hasPrefix("RTE.replaced-") })
+        XCTAssertEqual(try String(contentsOfFile: "\(glue)/\(kept)/notes.txt", encoding: .utf8), "mine")
+        XCTAssertTrue(run.errors.contains("was moved to \(glue)/\(kept)"), run.errors)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: glue + "/RTE").sorted(), ["dev.tsv", "test.tsv", "train.tsv"])
+    }
+
     func testCorruptMissingAndIncompleteArchivesFailClearlyAndLeaveNothingInTheLayout() throws {
         var corrupt = Self.rte
         corrupt[corrupt.count / 2] ^= 0xff
