@@ -34,6 +34,11 @@ final class APIOpenAPITests: APITestCase {
         let export = try XCTUnwrap(paths["/v1/jobs/{job_id}/export"]?["get"] as? [String: Any])
         XCTAssertEqual(Set((export["parameters"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []),
                        ["job_id", "format", "checkpoint"])
+        // Errors are 4xx and 5xx (503 when the store or the disk fails), and every error body has its request id.
+        XCTAssertEqual(Set((export["responses"] as? [String: Any])?.keys.map { $0 } ?? []), ["2XX", "4XX", "5XX"])
+        let errorSchema = ((document["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Error"] as? [String: Any]
+        let detail = (errorSchema?["properties"] as? [String: Any])?["error"] as? [String: Any]
+        XCTAssertTrue((detail?["required"] as? [String])?.contains("request_id") == true, "\(String(describing: detail))")
     }
 
     func testARouteWithoutADescriptionIsListedWithWhatTheRouterKnows() throws {

@@ -32,7 +32,7 @@ enum OpenAPI {
         let error = object([
             ("type", "object"), ("required", .array([.string("error")])),
             ("properties", object([("error", object([
-                ("type", "object"), ("required", .array(["type", "code", "message", "param"].map { .string($0) })),
+                ("type", "object"), ("required", .array(["type", "code", "message", "param", "request_id"].map { .string($0) })),
                 ("properties", object([
                     ("type", object([("type", "string")])), ("code", object([("type", "string")])),
                     ("message", object([("type", "string")])),
@@ -96,6 +96,8 @@ enum OpenAPI {
             ? [("2XX", object([("description", "success")]))]
             : description.responses.map { (String($0.status), object([("description", .string($0.meaning))])) }
         responses.append(("4XX", errorBody))
+        // 503: the store busy or unwritable, the disk full, not ready; 500: a fault the log names.
+        responses.append(("5XX", errorBody))
         var members: [(key: String, value: JSONValue)] = [
             ("operationId", .string(entry.method.lowercased() + entry.pattern.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined())),
             ("parameters", .array(parameters)),
