@@ -101,21 +101,6 @@ extension StoreWriter {
         return ordered
     }
 
-    /// The job that a worker in another process already leases under `owner`, its lease renewed. Such a worker
-    /// claims only when it runs nothing, so a lease still in its name is one whose claim reply it never got (the
-    /// connection dropped and it asked again): it gets that job back rather than a second one, which would leave
-    /// the first leased and unworked until the lease ran out, at the cost of an attempt.
-    public func heldClaim(owner: String, leaseSeconds: Int, now: Int) throws -> ClaimedJob? {
-        try connection.queryOne("""
-            UPDATE jobs SET lease_expires_at = ?2 + ?3
-            WHERE seq = (SELECT seq FROM jobs
-                         WHERE status = 'running' AND lease_owner = ?1 AND lease_in_this_process = 0 ORDER BY seq LIMIT 1)
-            RETURNING \(Job.columns), lease_token
-            """, [.text(owner), .integer(now), .integer(leaseSeconds)]) { row in
-            ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount), attempt: row.int(10)))
-        }
-    }
-
     /// The status of the job `lease` names, if the lease still owns it; else throws `leaseLost`.
     /// Called inside the write transaction, so the check and the write that follows are atomic.
     public func fence(_ lease: Lease) throws -> JobStatus {

@@ -111,14 +111,7 @@ struct WorkerAPI {
         let settings = context.workerEndpoints
         guard let claimed = try context.store.write({ writer in
             let now = context.now()
-            let owner = String(claim.owner.prefix(200))
-            if let held = try writer.heldClaim(owner: owner, leaseSeconds: settings.leaseSeconds, now: now) {
-                try writer.appendEvent(NewEvent(jobID: held.job.id, type: "claim_repeated",
-                                                message: "\(owner) claimed again while holding the lease: its reply was lost"),
-                                       now: now)
-                return [held]
-            }
-            let claimed = try writer.claim(limit: 1, owner: owner, leaseSeconds: settings.leaseSeconds,
+            let claimed = try writer.claim(limit: 1, owner: String(claim.owner.prefix(200)), leaseSeconds: settings.leaseSeconds,
                                            now: now, forThisProcess: false)
             if let slurmJob = claim.slurmJob, let first = claimed.first {
                 try writer.appendEvent(try SlurmEvents.claimed(SlurmEvents.Task(
