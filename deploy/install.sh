@@ -43,6 +43,7 @@ install -m 0644 "$here/deploy/unipelt.service" /etc/systemd/system/unipelt.servi
 systemctl daemon-reload
 if [ "$skipped" -eq 0 ]; then  # not --no-start
     systemctl enable unipelt.service
+    systemctl reset-failed unipelt.service 2>/dev/null || true  # a start limit hit before this install
     systemctl restart unipelt.service
     systemctl --no-pager --lines=0 status unipelt.service || true
 fi

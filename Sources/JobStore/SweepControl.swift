@@ -58,14 +58,14 @@ extension StoreWriter {
 
     /// Re-queues the sweep's jobs whose status is in `statuses` (only `failed` and `cancelled` can
     /// be retried; succeeded jobs are never touched) with a fresh attempt budget, and makes a
-    /// cancelled sweep active again. Returns the sweep and the ids re-queued, in queue order. A sweep still
-    /// cancelling throws: its stopping jobs would end cancelled after the retry and be left out of it.
+    /// cancelled sweep active again. Returns the sweep and the ids re-queued, in queue order. A sweep with a job
+    /// still cancelling throws: that job would end cancelled after the retry and be left out of it.
     public func retrySweep(id: String, statuses: Set<JobStatus> = [.failed, .cancelled], fromScratch: Bool = false,
                            now: Int) throws -> (sweep: Sweep, retriedJobIDs: [String]) {
         precondition(!statuses.isEmpty && statuses.isSubset(of: [.failed, .cancelled]),
                      "only failed and cancelled jobs can be retried")
         let current = try sweep(id: id)
-        guard current.status != .cancelling else {
+        guard current.status != .cancelling, (current.counts[.cancelling] ?? 0) == 0 else {
             throw JobStoreError.illegalTransition(.sweep, id: id, status: current.status.rawValue, action: .retry)
         }
         let statusList = statuses.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")

@@ -1,7 +1,7 @@
 import HTTP
 
 /// An error the API reports to the client: HTTP status plus the JSON body
-/// `{"error": {"type", "code", "message", "param"}}`, rendered by HTTP's `ErrorRendering`.
+/// `{"error": {"type", "code", "message", "param", "request_id"}}`, rendered by HTTP's `ErrorRendering`.
 public struct APIError: Error, Equatable, CustomStringConvertible {
     public let status: HTTPStatus
     public let type: String

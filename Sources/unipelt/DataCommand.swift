@@ -114,10 +114,16 @@ struct GLUEInstaller {
         let unpacked = "\(downloads)/\(task.rawValue)-unpacked"
         try? files.removeItem(atPath: unpacked)
         defer { try? files.removeItem(atPath: unpacked) }
-        try unzip(part, into: unpacked)
         let folder = "\(unpacked)/\(task.directoryName)"
-        for name in required where !files.fileExists(atPath: "\(folder)/\(name)") {
-            throw DataCommand.Failure(description: "the archive \(archive.source) has no \(task.directoryName)/\(name)")
+        do {
+            try unzip(part, into: unpacked)
+            for name in required where !files.fileExists(atPath: "\(folder)/\(name)") {
+                throw DataCommand.Failure(description: "the archive \(archive.source) has no \(task.directoryName)/\(name)")
+            }
+        } catch {
+            // An archive no checksum vouches for is not kept: the next run would resume onto it as a cut-off download.
+            if archive.sha256 == nil && recorded == nil { try? files.removeItem(atPath: part) }
+            throw error
         }
         // Only an archive that unpacked to the task's files is trusted as the one to expect from now on (a proxy's
         // error page must not be).

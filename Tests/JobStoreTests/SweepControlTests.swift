@@ -48,6 +48,17 @@ final class SweepControlTests: StoreTestCase {
         }
     }
 
+    /// The same holds for one job of an active sweep that is being cancelled on its own.
+    func testRetryWaitsForAJobStillCancelling() throws {
+        let created = try createSweep(seeds: 2)
+        let running = try claimOne()
+        _ = try store.write { try $0.cancelJob(id: running.job.id, now: now) }
+        assertThrows(.illegalTransition(.sweep, id: created.sweep.id, status: "active", action: .retry),
+                     try store.write { try $0.retrySweep(id: created.sweep.id, now: now) })
+        _ = try store.write { try $0.confirmCancelled(running.lease, now: now) }
+        XCTAssertEqual(try store.write { try $0.retrySweep(id: created.sweep.id, now: now) }.retriedJobIDs, [running.job.id])
+    }
+
     func testCompletedSweepCannotBeCancelled() throws {
         let created = try createSweep(seeds: 1)
         let claimed = try claimOne()

@@ -3,7 +3,7 @@ import JobStore
 import Model
 import Training
 
-// The one place where errors become API errors (`{"error": {type, code, message, param}}`). Handlers throw `APIError`,
+// The one place where errors become API errors (`{"error": {type, code, message, param, request_id}}`). Handlers throw `APIError`,
 // `JobStoreError` or `JSONParseError`; `APIError.mapping(_:)` turns the last two into API errors,
 // and anything it does not know stays as it is, so the HTTP layer logs it and answers a plain 500.
 

@@ -379,7 +379,8 @@
   }
 
   function renderSweepControls(container, sweep, refresh) {
-    const retryable = (sweep.counts.failed || 0) + (sweep.counts.cancelled || 0);
+    // A sweep with a job still cancelling cannot be retried yet (that job would be left out).
+    const retryable = (sweep.counts.cancelling || 0) === 0 ? (sweep.counts.failed || 0) + (sweep.counts.cancelled || 0) : 0;
     const action = (label, path, enabled, confirmText) => {
       const button = el('button', { type: 'button', class: confirmText ? 'danger' : '', disabled: !enabled, id: `sweep-${path}` }, label);
       button.addEventListener('click', async () => {
