@@ -256,6 +256,12 @@ public struct Config: Equatable, Sendable {
         return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
 
+    /// A token file's token: its first line, without surrounding blanks or a Windows line end (Swift reads "\r\n"
+    /// as one character, which a split on "\n" would not see). Empty when there is none.
+    public static func token(fromFileText text: String) -> String {
+        text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
     /// The API token in force: from `api_token`, or the first line of `api_token_file`.
     public func resolvedAPIToken() throws -> String? {
         if !apiToken.isEmpty { return apiToken }
@@ -263,7 +269,7 @@ public struct Config: Equatable, Sendable {
         guard let text = try? String(contentsOfFile: apiTokenFile, encoding: .utf8) else {
             throw ConfigError.unreadableFile(path: apiTokenFile, reason: "cannot read the API token file")
         }
-        let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let token = Self.token(fromFileText: text)
         guard !token.isEmpty else {
             throw ConfigError.badValue(key: "api_token_file", value: apiTokenFile,
                                        expected: "a file whose first line is the token", source: apiTokenFile)

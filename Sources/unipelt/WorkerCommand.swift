@@ -43,8 +43,7 @@ enum WorkerCommand: CLICommand {
         var token = options["--token"] ?? ProcessInfo.processInfo.environment["UNIPELT_API_TOKEN"]
         if let file = options["--token-file"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                  let line = text.split(whereSeparator: \.isNewline).first?.trimmingCharacters(in: .whitespaces),
-                  !line.isEmpty else {
+                  case let line = Config.token(fromFileText: text), !line.isEmpty else {
                 throw ValueOptions.UsageError(description: "--token-file: cannot read a token from the first line of \(file)")
             }
             token = line
