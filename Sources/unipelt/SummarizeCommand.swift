@@ -6,14 +6,16 @@ import Text
 import Training
 
 /// `unipelt train --summarize DIR`: the sweep reports of the API (`SweepReport`) over a folder of runs
-/// (`DIR/*/result.json`, and `gates.csv` for the gate summary).
+/// (`DIR/*/result.json`, and `gates.csv` for the gate summary), or over a saved job list of the service
+/// (`DIR/jobs.json`, as `Tests/Scripts/save_sweep_record.sh` writes it from one or more sweeps).
 enum SummarizeCommand {
     static let usage = """
            unipelt train --summarize DIR [--table 1|2] [--variants selected|all] [--compare A B] [--gates]
                          [--format csv|json] [--bootstrap-seed N]
                                          Table 1 (default), Table 2, a paired comparison of methods A and B
                                          (B may be best-single) or the best-checkpoint gate means, from
-                                         DIR/*/result.json and gates.csv
+                                         DIR/*/result.json and gates.csv, or from a saved job list of the
+                                         service: DIR/jobs.json and DIR/jobs/<task>-k<K>-s<seed>-<method>/gates.csv
     """
 
     static func run(_ arguments: [String]) throws -> String {
@@ -94,9 +96,26 @@ struct RunFolder {
     /// Gate means at the best step (empty for methods without gates, or when not read).
     let gates: [GateReading]
 
+    /// `DIR/jobs.json` when it exists, else every `DIR/*/result.json`; two runs of one seed in one cell are refused.
+    static func read(_ directory: String, gates readGates: Bool) throws -> [RunFolder] {
+        let jobList = (directory as NSString).appendingPathComponent("jobs.json")
+        let folders = FileManager.default.fileExists(atPath: jobList)
+            ? try SavedJob.read(jobList, gates: readGates) : try readRunFolders(directory, gates: readGates)
+        // Two folders of one seed in one cell (a re-run, a copy) would count twice and break the pairing.
+        var seen: [String: String] = [:]
+        for folder in folders {
+            let record = folder.record
+            let key = "\(record.task)/\(record.k)/\(record.method)/\(record.variant)/seed \(record.seed)"
+            if let other = seen.updateValue(record.id, forKey: key) {
+                throw TrainCommand.UsageError(description: "\(other) and \(record.id) are both \(key): keep one of them")
+            }
+        }
+        return folders
+    }
+
     /// Every `DIR/*/result.json`. A swept hyperparameter — one that takes several values among the runs of a
     /// task × K × method — makes the run's variant (`learning_rate=0.0001`), as a sweep's job key does.
-    static func read(_ directory: String, gates readGates: Bool) throws -> [RunFolder] {
+    private static func readRunFolders(_ directory: String, gates readGates: Bool) throws -> [RunFolder] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw TrainingError.missingData(path: directory)
         }
@@ -120,15 +139,6 @@ struct RunFolder {
             let gates = try readGates ? run.summary.result.map { try bestGates(path: gatesPath, step: $0.bestStep) } ?? [] : []
             return RunFolder(record: record, gates: gates)
         }
-        // Two folders of one seed in one cell (a re-run, a copy) would count twice and break the pairing.
-        var seen: [String: String] = [:]
-        for folder in folders {
-            let record = folder.record
-            let key = "\(record.task)/\(record.k)/\(record.method)/\(record.variant)/seed \(record.seed)"
-            if let other = seen.updateValue(record.id, forKey: key) {
-                throw TrainCommand.UsageError(description: "\(other) and \(record.id) are both \(key): keep one of them")
-            }
-        }
         return folders
     }
 
@@ -144,14 +154,86 @@ struct RunFolder {
         return object.mapValues { "\($0)" }
     }
 
-    /// The rows of `gates.csv` (`step,layer,submodule,mean`) at `step`; none when the file is missing.
-    private static func bestGates(path: String, step: Int) throws -> [GateReading] {
+    /// The rows of `gates.csv` (`step,layer,submodule,mean`, or the service's `step,layer,module,value`) at
+    /// `step`; none when the file is missing.
+    fileprivate static func bestGates(path: String, step: Int) throws -> [GateReading] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == 4, Int(fields[0]) == step, let layer = Int(fields[1]), let value = Double(fields[3])
             else { return nil }
             return GateReading(layer: layer, submodule: String(fields[2]), value: value)
+        }
+    }
+}
+
+/// A job as the service's job list gives it (`GET /v1/jobs`), with the fields the reports read: the tables
+/// see it as the service's own reports do.
+private struct SavedJob: Decodable {
+    struct Result: Decodable {
+        let metric: String?
+        let testMetric: Double
+        let bestDevMetric: Double?
+        let bestStep: Int
+    }
+
+    /// `k` is a count or `"all"`.
+    struct Size: Decodable {
+        let value: TrainingSize
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let count = try? container.decode(Int.self) {
+                value = .k(count)
+            } else if try container.decode(String.self) == "all" {
+                value = .all
+            } else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "k is a count or \"all\"")
+            }
+        }
+    }
+
+    let id: String
+    /// `task/K=…/seed=…/method`, then the variant's swept hyperparameters.
+    let key: String
+    let status: String
+    let task: String
+    let k: Size
+    let seed: Int
+    let method: String
+    let result: Result?
+
+    var variant: String { key.split(separator: "/").dropFirst(4).joined(separator: "/") }
+
+    /// The job's folder under `jobs/` beside the list: `rte-k100-s1-lora`, then `-name=value` per swept
+    /// hyperparameter.
+    var folderName: String {
+        (["\(task)-k\(k.value)-s\(seed)-\(method)"] + key.split(separator: "/").dropFirst(4).map(String.init))
+            .joined(separator: "-")
+    }
+
+    /// The list's jobs by seed, then in list order; a succeeded job's gates at its best step from its folder.
+    static func read(_ path: String, gates readGates: Bool) throws -> [RunFolder] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError.missingData(path: path) }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let jobs: [SavedJob]
+        do {
+            jobs = try decoder.decode([SavedJob].self, from: data)
+        } catch {
+            throw TrainCommand.UsageError(description: "\(path) is not a saved job list of the service: \(error)")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return try jobs.enumerated().sorted { ($0.element.seed, $0.offset) < ($1.element.seed, $1.offset) }.map { _, job in
+            let result = job.status == "succeeded" ? job.result : nil
+            let record = RunRecord(task: job.task, k: job.k.value, method: job.method, variant: job.variant, seed: job.seed,
+                                   id: job.id, outcome: result.map { .init(metric: $0.metric, test: $0.testMetric, dev: $0.bestDevMetric) })
+            guard readGates, let result else { return RunFolder(record: record, gates: []) }
+            let gatesPath = (directory as NSString).appendingPathComponent("jobs/\(job.folderName)/gates.csv")
+            guard FileManager.default.fileExists(atPath: gatesPath) else {
+                throw TrainingError.missingData(path: gatesPath)
+            }
+            return RunFolder(record: record, gates: try RunFolder.bestGates(path: gatesPath, step: result.bestStep))
         }
     }
 }

@@ -1,66 +1,106 @@
 #!/usr/bin/env bash
-# Saves what a service's sweep found, without checkpoints, into a folder for Tests/Results:
-#   sweep.json                 the sweep (spec, counts)
-#   jobs.json                  every job (status, spec, result, timestamps)
+# Saves what one or more sweeps of a service found, without checkpoints, into a folder for Tests/Results, merged
+# with what the folder already holds (earlier sweeps of the same record, run by another service on another machine):
+#   sweeps.json                every sweep saved into the folder (spec, counts), each as its service last answered
+#   jobs.json                  one job per cell key: a succeeded one if any sweep has one (the first saved),
+#                              else the newest sweep's (queued, running, failed…)
+#   jobs/<task>-k<K>-s<seed>-<method>[-<name=value>…]/{metrics,gates}.csv   each succeeded job's curves
 #   table1.csv / table1.json   Table 1 (test metric of the dev-selected variant, mean ± std over seeds)
 #   table1-all.csv             Table 1 with every variant of each method
 #   table2.csv / table2.json   Table 2 (UniPELT against its submodules and their upper bound)
 #   compare-<a>-vs-<b>.json    paired per-seed differences with t and bootstrap intervals (the verdict)
 #   gates.csv                  mean gate per layer and submodule of the selected runs
-#   jobs/<task>-k<K>-s<seed>-<method>/{metrics,gates}.csv   each finished job's curves
-# Re-running refreshes everything, so a record can be saved while its sweep still runs. ANALYSIS_SERVER, when
-# set, serves the tables, comparisons and gates instead of SERVER (a service of a newer build over a copy of
-# the same database, when SERVER runs an older pinned binary).
+# The tables come from `unipelt train --summarize OUT_DIR` (UNIPELT_BIN, default .build/release/unipelt): the
+# service's own report code, over jobs.json and the gate files. Re-running refreshes everything, so a record can be
+# saved while its sweeps still run.
 #
-#   Tests/Scripts/save_sweep_record.sh SERVER SWEEP_ID OUT_DIR [TOKEN]
-#   e.g. Tests/Scripts/save_sweep_record.sh http://127.0.0.1:8090 swp_… Tests/Results/table1-k100-8tasks
+#   Tests/Scripts/save_sweep_record.sh SERVER OUT_DIR SWEEP_ID [SWEEP_ID …]      (token: UNIPELT_TOKEN)
+#   e.g. Tests/Scripts/save_sweep_record.sh http://127.0.0.1:8090 Tests/Results/table1-k100-8tasks swp_…
 set -euo pipefail
-server="${1:?server URL}"; sweep="${2:?sweep id}"; out="${3:?output folder}"; token="${4:-${UNIPELT_TOKEN:-}}"
-auth=()
-[[ -n "$token" ]] && auth=(-H "Authorization: Bearer $token")
-get() { curl -fsS "${auth[@]}" "$server$1"; }
-analysis="${ANALYSIS_SERVER:-$server}"
-analysed() { curl -fsS "${auth[@]}" "$analysis$1"; }
+server="${1:?server URL}"; out="${2:?output folder}"; shift 2
+(( $# > 0 )) || { echo "name at least one sweep id" >&2; exit 2; }
+unipelt="${UNIPELT_BIN:-.build/release/unipelt}"
+[[ -x "$unipelt" ]] || { echo "no unipelt binary at $unipelt (set UNIPELT_BIN)" >&2; exit 2; }
 mkdir -p "$out/jobs"
-get "/v1/sweeps/$sweep" > "$out/sweep.json"
 
-# Every job of the sweep, following the list's cursor.
-python3 - "$server" "$sweep" "$out/jobs.json" "$token" <<'EOF'
-import json, sys, urllib.request
-server, sweep, path, token = sys.argv[1:5]
-jobs, after = [], None
-while True:
-    url = f"{server}/v1/jobs?sweep_id={sweep}&limit=100" + (f"&after={after}" if after else "")
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    page = json.load(urllib.request.urlopen(request))
-    jobs += page["data"]
-    if not page.get("has_more"):
-        break
-    after = page["last_id"]
-json.dump(jobs, open(path, "w"), indent=1, sort_keys=True)
-print(f"{len(jobs)} jobs, {sum(j['status'] == 'succeeded' for j in jobs)} succeeded")
+# The sweeps and their jobs (following the list's cursor), merged into the folder's lists; then each succeeded
+# job's curves that the folder does not hold yet.
+python3 - "$server" "$out" "${UNIPELT_TOKEN:-}" "$@" <<'EOF' | while read -r id folder; do
+import json, os, shutil, sys, urllib.request
+server, out, token, sweeps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+def get(path):
+    request = urllib.request.Request(server + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    return json.load(urllib.request.urlopen(request))
+def load(name, default):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) else default
+def save(name, value):
+    with open(os.path.join(out, name) + ".tmp", "w") as f:
+        json.dump(value, f, indent=1, sort_keys=True)
+    os.replace(os.path.join(out, name) + ".tmp", os.path.join(out, name))
+def folder(job):
+    # The rule `unipelt train --summarize` reads the gates by: task-kK-sSEED-method, then each swept name=value.
+    return "-".join([f"{job['task']}-k{job['k']}-s{job['seed']}-{job['method']}"] + job["key"].split("/")[4:])
+
+# A folder saved before it held several sweeps has one sweep.json.
+known = load("sweeps.json", [load("sweep.json", None)] if os.path.exists(os.path.join(out, "sweep.json")) else [])
+fetched_sweeps = [get(f"/v1/sweeps/{sweep}") for sweep in sweeps]
+save("sweeps.json", [s for s in known if s["id"] not in sweeps] + fetched_sweeps)
+if os.path.exists(os.path.join(out, "sweep.json")):
+    os.remove(os.path.join(out, "sweep.json"))
+
+fetched = []
+for sweep in sweeps:
+    after = None
+    while True:
+        page = get(f"/v1/jobs?sweep_id={sweep}&limit=100" + (f"&after={after}" if after else ""))
+        fetched += page["data"]
+        if not page.get("has_more"):
+            break
+        after = page["last_id"]
+# Older sweeps' jobs first, so that per cell the first succeeded job is the one saved first.
+candidates = [j for j in load("jobs.json", []) if j.get("sweep_id") not in sweeps] + fetched
+cells = {}
+for job in candidates:
+    cells.setdefault(job["key"], []).append(job)
+kept = []
+for key, jobs in cells.items():
+    succeeded = [j for j in jobs if j["status"] == "succeeded"]
+    if len(succeeded) > 1:
+        print(f"{key}: kept {succeeded[0]['id']}, left out {', '.join(j['id'] for j in succeeded[1:])} (also succeeded)",
+              file=sys.stderr)
+    kept.append(succeeded[0] if succeeded else jobs[-1])
+kept.sort(key=lambda j: j["key"])
+save("jobs.json", kept)
+print(f"{len(kept)} cells, {sum(j['status'] == 'succeeded' for j in kept)} succeeded", file=sys.stderr)
+
+# Curves of the jobs this save fetched; folders of jobs no longer kept (a cell that failed, then succeeded) go.
+wanted = {folder(j) for j in kept if j["status"] == "succeeded"}
+for name in os.listdir(os.path.join(out, "jobs")):
+    if name not in wanted:
+        shutil.rmtree(os.path.join(out, "jobs", name))
+fetched_ids = {j["id"] for j in fetched}
+for job in kept:
+    if job["status"] == "succeeded" and job["id"] in fetched_ids:
+        print(job["id"], folder(job))
 EOF
+    mkdir -p "$out/jobs/$folder"
+    auth=()
+    [[ -z "${UNIPELT_TOKEN:-}" ]] || auth=(-H "Authorization: Bearer $UNIPELT_TOKEN")
+    curl -fsS "${auth[@]}" "$server/v1/jobs/$id/metrics?format=csv&limit=10000" > "$out/jobs/$folder/metrics.csv"
+    curl -fsS "${auth[@]}" "$server/v1/jobs/$id/gates?format=csv&limit=10000" > "$out/jobs/$folder/gates.csv"
+done
 
-analysed "/v1/sweeps/$sweep/results?table=1&format=csv" > "$out/table1.csv"
-analysed "/v1/sweeps/$sweep/results?table=1" > "$out/table1.json"
-analysed "/v1/sweeps/$sweep/results?table=1&variants=all&format=csv" > "$out/table1-all.csv"
-analysed "/v1/sweeps/$sweep/results?table=2&format=csv" > "$out/table2.csv"
-analysed "/v1/sweeps/$sweep/results?table=2" > "$out/table2.json"
+summarize() { "$unipelt" train --summarize "$out" "$@"; }
+summarize > "$out/table1.csv"
+summarize --format json > "$out/table1.json"
+summarize --variants all > "$out/table1-all.csv"
+summarize --table 2 > "$out/table2.csv"
+summarize --table 2 --format json > "$out/table2.json"
 for pair in "unipelt-apl best-single" "unipelt-apl lora" "unipelt-apl adapter" "unipelt-apl prefix" "unipelt-ap best-single"; do
     set -- $pair
-    # A comparison needs runs of both methods; before they exist the service answers 4xx, which is kept.
-    analysed "/v1/sweeps/$sweep/compare?a=$1&b=$2&bootstrap_seed=1" > "$out/compare-$1-vs-$2.json" || true
+    # A comparison needs runs of both methods; until they exist the file keeps the reason.
+    summarize --compare "$1" "$2" --bootstrap-seed 1 --format json > "$out/compare-$1-vs-$2.json" 2>&1 || true
 done
-analysed "/v1/sweeps/$sweep/gates?format=csv" > "$out/gates.csv" || true
-
-python3 - "$out/jobs.json" <<'EOF' | while read -r id name; do
-import json, sys
-for j in json.load(open(sys.argv[1])):
-    if j["status"] == "succeeded":
-        print(j["id"], f"{j['task']}-k{j['k']}-s{j['seed']}-{j['method']}")
-EOF
-    mkdir -p "$out/jobs/$name"
-    get "/v1/jobs/$id/metrics?format=csv&limit=10000" > "$out/jobs/$name/metrics.csv"
-    get "/v1/jobs/$id/gates?format=csv&limit=10000" > "$out/jobs/$name/gates.csv"
-done
+summarize --gates > "$out/gates.csv"
 echo "saved in $out"

@@ -1,38 +1,62 @@
 #!/usr/bin/env bash
-# The Table 1 record (K = 100, all 8 GLUE tasks × 7 methods × seeds) run through the service as one sweep,
-# on one pinned release binary, so that it resumes across service restarts and sessions.
+# The Table 1 record (K = 100, all 8 GLUE tasks × 7 methods × seeds), run through the service, saved into
+# Tests/Results/table1-k100-8tasks (RESULTS), and carried on across sessions and machines.
 #
-#   Tests/Scripts/table1_record.sh start [RECORD_DIR]    pin the binary (first time), start the service at low
-#                                                        priority on port 8090 (resumes queued/running jobs)
-#   Tests/Scripts/table1_record.sh submit [RECORD_DIR]   POST the sweep once (seeds from TABLE1_SEEDS, default 1 2 3)
-#   Tests/Scripts/table1_record.sh status [RECORD_DIR]   job counts
-#   Tests/Scripts/table1_record.sh save [RECORD_DIR] OUT save results (no checkpoints) into OUT, e.g. Tests/Results/…;
-#                                                        tables by this checkout's analysis (a release build)
+#   Tests/Scripts/table1_record.sh start [RECORD_DIR]    pin the record's binary (first time), start the service at
+#                                                        low priority on port 8090 (resumes its queued/running jobs)
+#   Tests/Scripts/table1_record.sh submit [RECORD_DIR]   POST sweeps for every cell RESULTS has no succeeded job of
+#                                                        (seeds from TABLE1_SEEDS, default 1 2 3), once per RECORD_DIR
+#   Tests/Scripts/table1_record.sh status [RECORD_DIR]   job counts of this part's sweeps
+#   Tests/Scripts/table1_record.sh save [RECORD_DIR]     merge this part's jobs (no checkpoints) into RESULTS and
+#                                                        recompute the tables there (a release build of the checkout)
 #   Tests/Scripts/table1_record.sh stop [RECORD_DIR]     SIGTERM: running jobs checkpoint and go back to the queue
 #
-# RECORD_DIR (default /work/record) holds bin/unipelt-<commit> (the pinned binary), the service's data dir,
-# its config, log and pid, sweep.id, and machines.log (one line per start: date, CPU, OpenBLAS core type).
-# The model comes from var/models and GLUE from ../shared/glue of this checkout. A rebuild of the checkout
-# never changes the pinned binary.
+# RECORD_DIR (default /work/record) is one part of the record: the service's data dir, its config, log and pid,
+# bin/unipelt-<commit> (the pinned binary), sweep.ids, part (its number) and machines.log (one line per start).
+# It lives as long as its machine; what it found lives in RESULTS once saved. On a new machine, `start` and `submit`
+# begin the next part with the cells still missing.
+#
+# RESULTS/record.env fixes what every part runs: RECORD_COMMIT, the commit the binary is built from, and
+# OPENBLAS_CORETYPE, the OpenBLAS kernels. Float rounding depends on the kernels, which OpenBLAS otherwise picks
+# by CPU, and the CPU kind changes between sessions; with both fixed, a part on another machine computes what the
+# first would have. The model comes from var/models and GLUE from ../shared/glue of this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 command="${1:?start|submit|status|save|stop}"
 record="${2:-/work/record}"
+results="${RESULTS:-$repo/Tests/Results/table1-k100-8tasks}"
 port=8090
 server="http://127.0.0.1:$port"
-mkdir -p "$record/bin" "$record/var"
+tasks=(sst2 mrpc cola rte qnli stsb mnli qqp)
+methods=(finetune bitfit adapter prefix lora unipelt-ap unipelt-apl)
+mkdir -p "$record/bin" "$record/var" "$results"
 
 pinned() { ls "$record"/bin/unipelt-* 2>/dev/null | head -1; }
+sweeps() { cat "$record/sweep.ids" 2>/dev/null || true; }
 
 case "$command" in
 start)
-    if [[ -z "$(pinned)" ]]; then
-        swift build -c release --product unipelt
-        commit=$(git rev-parse --short HEAD)
+    if [[ ! -f "$results/record.env" ]]; then
         [[ -z "$(git status --porcelain -- Sources Package.swift)" ]] || { echo "uncommitted changes in Sources: commit before pinning" >&2; exit 1; }
-        cp .build/release/unipelt "$record/bin/unipelt-$commit"
-        sha256sum "$record/bin/unipelt-$commit" > "$record/bin/SHA256"
+        # Haswell kernels (AVX2) run on every x86-64 CPU kind seen here, with AVX-512 or without.
+        printf 'RECORD_COMMIT=%s\nOPENBLAS_CORETYPE=%s\n' "$(git rev-parse --short HEAD)" "${OPENBLAS_CORETYPE:-Haswell}" > "$results/record.env"
+    fi
+    # shellcheck source=/dev/null
+    source "$results/record.env"
+    export OPENBLAS_CORETYPE
+    if [[ -z "$(pinned)" ]]; then
+        # A clean worktree of the record's commit, so that the checkout's own state never enters the binary.
+        source=$(mktemp -d)
+        git worktree add --detach "$source" "$RECORD_COMMIT"
+        (cd "$source" && swift build -c release --product unipelt)
+        cp "$source/.build/release/unipelt" "$record/bin/unipelt-$RECORD_COMMIT"
+        git worktree remove --force "$source"
+        (cd "$record/bin" && sha256sum "unipelt-$RECORD_COMMIT" > SHA256)
+    fi
+    if [[ ! -f "$record/part" ]]; then
+        # Parts are numbered in the order they start; the saved ones are RESULTS/parts/<n>.
+        echo $(( $(ls -d "$results"/parts/*/ 2>/dev/null | wc -l) + 1 )) > "$record/part"
     fi
     cat > "$record/unipelt.conf" <<EOF
 listen_port = $port
@@ -45,52 +69,61 @@ EOF
     if [[ -f "$record/service.pid" ]] && kill -0 "$(cat "$record/service.pid")" 2>/dev/null; then
         echo "already running (pid $(cat "$record/service.pid"))"; exit 0
     fi
-    # The CPU kind can change between sessions, and OpenBLAS picks its kernels by it (the service's log names
-    # them): every start is logged with the machine it ran on, and `save` keeps that log beside the results.
     echo "$(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores," \
          "avx512f: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)," \
-         "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, binary $(basename "$(pinned)")" >> "$record/machines.log"
+         "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, binary $(basename "$(pinned)")" >> "$record/machines.log"
     nohup nice -n 19 "$(pinned)" serve --config "$record/unipelt.conf" >> "$record/service.log" 2>&1 &
     echo $! > "$record/service.pid"
-    echo "started $(pinned) (pid $!), log $record/service.log"
+    echo "started $(pinned) (pid $!), part $(cat "$record/part"), log $record/service.log"
     ;;
 submit)
-    [[ ! -f "$record/sweep.id" ]] || { echo "already submitted: $(cat "$record/sweep.id")"; exit 0; }
-    seeds=$(echo "${TABLE1_SEEDS:-1 2 3}" | sed 's/ \+/,/g')
-    commit=$(basename "$(pinned)" | sed 's/^unipelt-//')
-    curl -fsS -X POST "$server/v1/sweeps" -H 'content-type: application/json' -d "{
-        \"name\": \"table1 K=100, 8 tasks, seeds [$seeds], binary $commit\",
-        \"tasks\": [\"sst2\", \"mrpc\", \"cola\", \"rte\", \"qnli\", \"stsb\", \"mnli\", \"qqp\"], \"k\": [100],
-        \"seeds\": [$seeds],
-        \"methods\": [\"finetune\", \"bitfit\", \"adapter\", \"prefix\", \"lora\", \"unipelt-ap\", \"unipelt-apl\"]}" \
-        | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' > "$record/sweep.id"
-    echo "sweep $(cat "$record/sweep.id")"
+    [[ ! -f "$record/sweep.ids" ]] || { echo "already submitted: $(sweeps | xargs)"; exit 0; }
+    # Per task, the methods grouped by the seeds they miss; tasks missing the same seeds × methods share a sweep.
+    python3 - "$server" "$results/jobs.json" "$record/sweep.ids" "${TABLE1_SEEDS:-1 2 3}" "${tasks[*]}" "${methods[*]}" \
+        "$(basename "$(pinned)")" <<'EOF'
+import collections, json, os, sys, urllib.request
+server, saved, ids, seeds, tasks, methods, binary = sys.argv[1:8]
+seeds, tasks, methods = [int(s) for s in seeds.split()], tasks.split(), methods.split()
+done = {j["key"] for j in json.load(open(saved)) if j["status"] == "succeeded"} if os.path.exists(saved) else set()
+groups = collections.defaultdict(list)
+for task in tasks:
+    by_seeds = collections.defaultdict(list)
+    for method in methods:
+        missing = tuple(s for s in seeds if f"{task}/K=100/seed={s}/{method}" not in done)
+        if missing:
+            by_seeds[missing].append(method)
+    for missing, ms in by_seeds.items():
+        groups[(missing, tuple(ms))].append(task)
+# Smallest sweeps first: they complete a task's column soonest.
+for (ss, ms), ts in sorted(groups.items(), key=lambda g: len(g[0][0]) * len(g[0][1]) * len(g[1])):
+    body = {"name": f"table1 K=100, binary {binary}: {', '.join(ts)} × seeds {list(ss)} × {', '.join(ms)}",
+            "tasks": ts, "k": [100], "seeds": list(ss), "methods": list(ms)}
+    request = urllib.request.Request(f"{server}/v1/sweeps", data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    sweep = json.load(urllib.request.urlopen(request))
+    open(ids, "a").write(sweep["id"] + "\n")
+    print(sweep["id"], sum(sweep["counts"].values()), "jobs:", body["name"])
+if not groups:
+    print("every cell has a succeeded job")
+EOF
     ;;
 status)
-    curl -fsS "$server/v1/sweeps/$(cat "$record/sweep.id")" | python3 -c 'import json, sys; print(json.load(sys.stdin)["counts"])'
+    for sweep in $(sweeps); do
+        curl -fsS "$server/v1/sweeps/$sweep" | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["id"], s["counts"])'
+    done
     ;;
 save)
-    out="${3:?output folder}"
-    # The tables come from this checkout's analysis, not the pinned binary's: a release build of it serves a
-    # copy of the record's database (executor pull: it trains nothing) on port 8091 while the save runs.
+    # The tables come from this checkout's analysis (`unipelt train --summarize`), not the pinned binary's.
     swift build -c release --product unipelt
-    copy=$(mktemp -d)
-    # Stop the copy's server and wait for it before removing its folder.
-    trap 'pid=$(cat "$copy/pid" 2>/dev/null || true); [[ -z "$pid" ]] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; } || true; rm -rf "$copy"' EXIT
-    python3 -c 'import sqlite3, sys; sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).backup(sqlite3.connect(sys.argv[2]))' \
-        "$record/var/unipelt.sqlite3" "$copy/unipelt.sqlite3"
-    printf 'listen_port = 8091\ndata_dir = %s\nexecutor = pull\nmodel_dir = %s/var/models\n' "$copy" "$repo" > "$copy/unipelt.conf"
-    .build/release/unipelt serve --config "$copy/unipelt.conf" > "$copy/serve.log" 2>&1 &
-    echo $! > "$copy/pid"
-    for _ in $(seq 1 100); do grep -q "listening on" "$copy/serve.log" && break; sleep 0.1; done
-    grep -q "listening on" "$copy/serve.log" || { cat "$copy/serve.log" >&2; exit 1; }
-    ANALYSIS_SERVER=http://127.0.0.1:8091 Tests/Scripts/save_sweep_record.sh "$server" "$(cat "$record/sweep.id")" "$out"
+    UNIPELT_BIN=.build/release/unipelt Tests/Scripts/save_sweep_record.sh "$server" "$results" $(sweeps)
     echo "tables by $(git rev-parse --short HEAD)$([[ -z "$(git status --porcelain -- Sources)" ]] || echo ' (with uncommitted changes)')" \
-        > "$out/analysis-build.txt"
-    cp "$record/bin/SHA256" "$out/binary.sha256"
-    # A record started before `start` logged its machine has no machines.log.
-    [[ ! -f "$record/machines.log" ]] || cp "$record/machines.log" "$out/machines.log"
-    { grep -h "listening on" "$record/service.log" || true; } | sort | uniq -c > "$out/service-starts.txt"
+        > "$results/analysis-build.txt"
+    part="$results/parts/$(cat "$record/part")"
+    mkdir -p "$part"
+    sweeps > "$part/sweep.ids"
+    cp "$record/bin/SHA256" "$part/binary.sha256"
+    cp "$record/machines.log" "$part/machines.log"
+    { grep -h "listening on" "$record/service.log" || true; } | sort | uniq -c > "$part/service-starts.txt"
     ;;
 stop)
     kill -TERM "$(cat "$record/service.pid")" && echo "stopping; running jobs checkpoint and requeue"

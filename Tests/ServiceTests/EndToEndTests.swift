@@ -3,6 +3,7 @@ import Checksum
 import Glibc
 import Model
 import Service
+import TestSupport
 import Text
 import Training
 import XCTest
@@ -154,6 +155,53 @@ final class EndToEndTests: TinyWorldTestCase {
         XCTAssertEqual((gates[0]["gates"] as? [Any])?.count, 2 * 2, "2 layers × A, P")
         let csv = String(decoding: try service.curl([], path: "/v1/sweeps/\(sweepID)/gates?format=csv").body, as: UTF8.self)
         XCTAssertEqual(csv.split(separator: "\n").count, 1 + 4, csv)
+
+        // The sweep saved for Tests/Results: `unipelt train --summarize` over the saved job list and gate files
+        // gives the service's own reports, variants included.
+        let saved = world.root.appendingPathComponent("saved").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Scripts/save_sweep_record.sh").standardized.path
+        let save = try runProgram("/usr/bin/env", ["UNIPELT_BIN=\(ServiceProcess.binary.path)", "bash", script,
+                                                   "http://127.0.0.1:\(service.port)", saved, sweepID])
+        XCTAssertEqual(save.status, 0, save.errors)
+        XCTAssertTrue(save.errors.contains("6 cells, 6 succeeded"), save.errors)
+        func served(_ query: String) throws -> Data { try service.curl([], path: "/v1/sweeps/\(sweepID)/\(query)").body }
+        func written(_ file: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: "\(saved)/\(file)")) }
+        for (file, query) in [("table1.csv", "results?format=csv"), ("table1-all.csv", "results?variants=all&format=csv"),
+                              ("table2.csv", "results?table=2&format=csv"), ("gates.csv", "gates?format=csv")] {
+            XCTAssertEqual(String(decoding: try written(file), as: UTF8.self), String(decoding: try served(query), as: UTF8.self), file)
+        }
+        for (file, query) in [("table2.json", "results?table=2"),
+                              ("compare-unipelt-ap-vs-best-single.json", "compare?a=unipelt-ap&b=best-single&bootstrap_seed=1")] {
+            // The saved file may span sweeps, so it names none.
+            var fromService = try XCTUnwrap(try JSONSerialization.jsonObject(with: try served(query)) as? [String: Any])
+            var fromFile = try XCTUnwrap(try JSONSerialization.jsonObject(with: try written(file)) as? [String: Any])
+            XCTAssertTrue(fromFile.removeValue(forKey: "sweep_id") is NSNull, file)
+            fromService["sweep_id"] = nil
+            XCTAssertEqual(NSDictionary(dictionary: fromFile), NSDictionary(dictionary: fromService), file)
+        }
+
+        // A second sweep saved into the same folder: its new cells join; a cell the first already has a succeeded
+        // job of keeps that job, and the save says which it left out.
+        let more = #"{"name": "more", "tasks": ["rte"], "k": [16], "seeds": [1, 2], "methods": ["adapter"], "hyperparameters": {"epochs": 1, "batch_size": 8, "max_seq_length": 32, "learning_rate": [0.001, 0.01]}}"#
+        let second = try XCTUnwrap(try service.json("/v1/sweeps", method: "POST", body: more).object["id"] as? String)
+        _ = try waitForCompletion(service, sweep: second, timeout: 300)
+        let merge = try runProgram("/usr/bin/env", ["UNIPELT_BIN=\(ServiceProcess.binary.path)", "bash", script,
+                                                    "http://127.0.0.1:\(service.port)", saved, second])
+        XCTAssertEqual(merge.status, 0, merge.errors)
+        XCTAssertTrue(merge.errors.contains("8 cells, 8 succeeded"), merge.errors)
+        XCTAssertEqual(merge.errors.components(separatedBy: "(also succeeded)").count - 1, 2, merge.errors)
+        let savedJobs = try XCTUnwrap(try JSONSerialization.jsonObject(with: try written("jobs.json")) as? [[String: Any]])
+        XCTAssertEqual(Set(savedJobs.filter { $0["seed"] as? Int == 1 }.compactMap { $0["sweep_id"] as? String }), [sweepID])
+        XCTAssertEqual(Set(savedJobs.filter { $0["seed"] as? Int == 2 }.compactMap { $0["sweep_id"] as? String }), [second])
+        let sweeps = try XCTUnwrap(try JSONSerialization.jsonObject(with: try written("sweeps.json")) as? [[String: Any]])
+        XCTAssertEqual(sweeps.compactMap { $0["id"] as? String }, [sweepID, second])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(saved)/jobs/rte-k16-s2-adapter-learning_rate=0.01/gates.csv"))
+        let merged = String(decoding: try written("table1-all.csv"), as: UTF8.self)
+        XCTAssertEqual(merged.split(separator: "\n").filter { $0.contains(",adapter,") }.count, 2, merged)
+        let table = try XCTUnwrap(try JSONSerialization.jsonObject(with: try written("table1.json")) as? [String: Any])
+        let adapter = try XCTUnwrap((table["data"] as? [[String: Any]])?.first { $0["method"] as? String == "adapter" })
+        XCTAssertEqual(((adapter["tasks"] as? [String: Any])?["rte"] as? [String: Any])?["n"] as? Int, 2, "\(adapter)")
     }
 
     /// `kill -9` mid-sweep, then a restart: every job ends succeeded, each curve has one row per step.
