@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
+#include <link.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,9 +97,19 @@ struct Site {
 };
 static struct Site sites[ALLOCATION_COUNTER_MAX_SITES];
 
-static void countAllocation(size_t size) {
+// The executable code of one library (`allocation_counter_attribute_library`): allocations called from it
+// are also counted on their own.
+static _Atomic(uintptr_t) libraryLow, libraryHigh;
+static atomic_long libraryAllocations;
+
+static void countAllocation(size_t size, const void *caller) {
     if (!atomic_load_explicit(&counting, memory_order_relaxed) || inside) return;
     atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    uintptr_t address = (uintptr_t)caller;
+    if (address >= atomic_load_explicit(&libraryLow, memory_order_relaxed)
+        && address < atomic_load_explicit(&libraryHigh, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&libraryAllocations, 1, memory_order_relaxed);
+    }
     if (!atomic_load_explicit(&recordSites, memory_order_relaxed)) return;
     int index = atomic_fetch_add_explicit(&sitesClaimed, 1, memory_order_relaxed);
     if (index >= ALLOCATION_COUNTER_MAX_SITES) return;
@@ -117,7 +128,7 @@ static void countFree(void *pointer) {
 
 void *malloc(size_t size) {
     if (bootstrapping()) return bootstrapAllocate(size, 16);
-    countAllocation(size);
+    countAllocation(size, __builtin_return_address(0));
     return atomic_load_explicit(&nextMalloc, memory_order_relaxed)(size);
 }
 
@@ -126,13 +137,13 @@ void *calloc(size_t count, size_t size) {
         if (size && count > SIZE_MAX / size) return NULL;
         return bootstrapAllocate(count * size, 16);  // the buffer is static, so already zero
     }
-    countAllocation(count * size);
+    countAllocation(count * size, __builtin_return_address(0));
     return atomic_load_explicit(&nextCalloc, memory_order_relaxed)(count, size);
 }
 
 void *realloc(void *pointer, size_t size) {
     int early = bootstrapping();
-    if (!early) countAllocation(size);
+    if (!early) countAllocation(size, __builtin_return_address(0));
     if (early || isBootstrap(pointer)) {
         // A bootstrap block moves to a new block (the bootstrap buffer until the forwards are known).
         void *moved = early ? bootstrapAllocate(size, 16) : atomic_load_explicit(&nextMalloc, memory_order_relaxed)(size);
@@ -152,7 +163,7 @@ void *reallocarray(void *pointer, size_t count, size_t size) {
         return NULL;
     }
     if (bootstrapping() || isBootstrap(pointer)) return realloc(pointer, count * size);
-    countAllocation(count * size);
+    countAllocation(count * size, __builtin_return_address(0));
     return atomic_load_explicit(&nextReallocarray, memory_order_relaxed)(pointer, count, size);
 }
 
@@ -168,31 +179,31 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
         *result = bootstrapAllocate(size, alignment);
         return *result ? 0 : ENOMEM;
     }
-    countAllocation(size);
+    countAllocation(size, __builtin_return_address(0));
     return atomic_load_explicit(&nextPosixMemalign, memory_order_relaxed)(result, alignment, size);
 }
 
 void *aligned_alloc(size_t alignment, size_t size) {
     if (bootstrapping()) return bootstrapAllocate(size, alignment);
-    countAllocation(size);
+    countAllocation(size, __builtin_return_address(0));
     return atomic_load_explicit(&nextAlignedAlloc, memory_order_relaxed)(alignment, size);
 }
 
 void *memalign(size_t alignment, size_t size) {
     if (bootstrapping()) return bootstrapAllocate(size, alignment);
-    countAllocation(size);
+    countAllocation(size, __builtin_return_address(0));
     return atomic_load_explicit(&nextMemalign, memory_order_relaxed)(alignment, size);
 }
 
 void *valloc(size_t size) {
     if (bootstrapping()) return bootstrapAllocate(size, 4096);
-    countAllocation(size);
+    countAllocation(size, __builtin_return_address(0));
     return atomic_load_explicit(&nextValloc, memory_order_relaxed)(size);
 }
 
 void *pvalloc(size_t size) {
     if (bootstrapping()) return bootstrapAllocate(size, 4096);
-    countAllocation(size);
+    countAllocation(size, __builtin_return_address(0));
     return atomic_load_explicit(&nextPvalloc, memory_order_relaxed)(size);
 }
 
@@ -203,6 +214,7 @@ void allocation_counter_start(int record_sites) {
         backtrace(frame, 1);
     }
     atomic_store(&allocations, 0);
+    atomic_store(&libraryAllocations, 0);
     atomic_store(&frees, 0);
     atomic_store(&sitesClaimed, 0);
     atomic_store(&recordSites, record_sites);
@@ -213,7 +225,34 @@ void allocation_counter_stop(void) { atomic_store(&counting, 0); }
 
 long allocation_counter_allocations(void) { return atomic_load(&allocations); }
 
+long allocation_counter_library_allocations(void) { return atomic_load(&libraryAllocations); }
+
 long allocation_counter_frees(void) { return atomic_load(&frees); }
+
+static int findExecutableSegment(struct dl_phdr_info *info, size_t size, void *target) {
+    (void)size;
+    for (int index = 0; index < info->dlpi_phnum; index++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[index];
+        if (header->p_type != PT_LOAD || !(header->p_flags & PF_X)) continue;
+        uintptr_t low = info->dlpi_addr + header->p_vaddr, high = low + header->p_memsz;
+        if ((uintptr_t)target >= low && (uintptr_t)target < high) {
+            atomic_store(&libraryLow, low);
+            atomic_store(&libraryHigh, high);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int allocation_counter_attribute_library(const char *symbol) {
+    inside = 1;  // dlsym may allocate
+    void *address = dlsym(RTLD_DEFAULT, symbol);
+    atomic_store(&libraryLow, 0);
+    atomic_store(&libraryHigh, 0);
+    int found = address && dl_iterate_phdr(findExecutableSegment, address);
+    inside = 0;
+    return found;
+}
 
 int allocation_counter_site_count(void) {
     int claimed = atomic_load(&sitesClaimed);
@@ -228,6 +267,10 @@ int allocation_counter_site(int index, size_t *size, int *thread, void **frames,
     int depth = site->depth < capacity ? site->depth : capacity;
     memcpy(frames, site->frames, (size_t)depth * sizeof(void *));
     return depth;
+}
+
+int allocation_counter_current_thread(void) {
+    return (int)syscall(SYS_gettid);
 }
 
 void allocation_counter_describe(const void *address, char *buffer, size_t capacity) {

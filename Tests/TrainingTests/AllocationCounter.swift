@@ -6,32 +6,55 @@ import Foundation
 struct AllocationReport: CustomStringConvertible {
     /// malloc-family calls (malloc, calloc, realloc, aligned and page-aligned variants).
     let allocations: Int
+    /// The part of `allocations` called from OpenBLAS's own code.
+    let blasAllocations: Int
     let frees: Int
-    /// One entry per recorded allocation: size, thread and its call stack, innermost frame first.
-    let sites: [String]
+    /// The recorded allocations, in the order they were made.
+    let sites: [AllocationSite]
 
     var description: String {
-        "\(allocations) allocations, \(frees) frees" + sites.enumerated().map { "\n#\($0.offset + 1) \($0.element)" }.joined()
+        "\(allocations) allocations (\(blasAllocations) by OpenBLAS), \(frees) frees" + sites.enumerated().map { "\n#\($0.offset + 1) \($0.element)" }.joined()
+    }
+}
+
+/// One recorded allocation: its size, the thread that made it and its call stack, innermost frame first.
+struct AllocationSite: CustomStringConvertible {
+    /// The kernel's thread id (`AllocationCounter.currentThread` of the allocating thread).
+    let thread: Int32
+    let size: Int
+    let stack: [String]
+
+    var description: String {
+        "\(size) bytes on thread \(thread) (\(AllocationCounter.threadName(thread))):\n    " + stack.joined(separator: "\n    ")
     }
 }
 
 enum AllocationCounter {
     /// Starts counting (and zeroes the counts). Nothing in between `start` and `stop` may run on behalf of the
     /// test but the code measured: every thread's allocations count.
-    static func start() { allocation_counter_start(1) }
+    static func start() {
+        _ = attributedBLAS
+        allocation_counter_start(1)
+    }
+
+    /// OpenBLAS's code, found once by one of its symbols, so that its own allocations are told apart.
+    private static let attributedBLAS: Void = {
+        precondition(allocation_counter_attribute_library("cblas_sgemm") != 0, "OpenBLAS's cblas_sgemm not found")
+    }()
 
     /// Stops counting; the report itself is made after counting stopped.
     static func stop() -> AllocationReport {
         allocation_counter_stop()
-        let sites = (0..<Int(allocation_counter_site_count())).map { index -> String in
+        let sites = (0..<Int(allocation_counter_site_count())).map { index -> AllocationSite in
             var size = 0, thread: Int32 = 0
             var frames = [UnsafeMutableRawPointer?](repeating: nil, count: Int(ALLOCATION_COUNTER_MAX_FRAMES))
             let depth = Int(allocation_counter_site(Int32(index), &size, &thread, &frames, Int32(frames.count)))
             // Frame 0 is the counter itself and frame 1 the malloc-family entry point; XCTest's frames say nothing.
             let stack = frames.prefix(depth).dropFirst(2).map { symbol($0!) }.prefix { !$0.contains("XCTest") }
-            return "\(size) bytes on thread \(thread) (\(threadName(thread))):\n    " + stack.joined(separator: "\n    ")
+            return AllocationSite(thread: thread, size: size, stack: Array(stack))
         }
-        return AllocationReport(allocations: allocation_counter_allocations(), frees: allocation_counter_frees(),
+        return AllocationReport(allocations: allocation_counter_allocations(),
+                                blasAllocations: allocation_counter_library_allocations(), frees: allocation_counter_frees(),
                                 sites: sites)
     }
 
@@ -55,8 +78,11 @@ enum AllocationCounter {
         return String(cString: demangled)
     }
 
+    /// The calling thread's kernel id.
+    static var currentThread: Int32 { allocation_counter_current_thread() }
+
     /// The kernel's name of a thread of this process ("model-worker-1", …).
-    private static func threadName(_ thread: Int32) -> String {
+    static func threadName(_ thread: Int32) -> String {
         let path = "/proc/self/task/\(thread)/comm"
         return (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? "ended"
     }

@@ -1,14 +1,19 @@
 import Foundation
+import Tensor
 import XCTest
 
-/// The counter the step allocation test relies on sees allocations of every thread, and nothing else.
+/// The counter the step allocation test relies on sees allocations of every thread, and nothing of its own.
+/// Threads of earlier tests may still be ending while this one runs, so the assertions are on what the test's
+/// own two threads allocated, told apart by the thread each recorded allocation names.
 final class AllocationCounterTests: XCTestCase {
     func testCountsTheAllocationsOfEveryThreadAndNamesTheirCallers() {
         let ready = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0), finish = DispatchSemaphore(value: 0)
         // The thread is started and waiting before the window opens and ends after it closes, so its own start
         // and exit are outside the window.
+        nonisolated(unsafe) var otherThread: Int32 = 0
         let thread = Thread {
+            otherThread = AllocationCounter.currentThread
             ready.signal()
             go.wait()
             allocateAndFree(alignment: 64)
@@ -17,6 +22,8 @@ final class AllocationCounterTests: XCTestCase {
         }
         thread.start()
         ready.wait()
+        let thisThread = AllocationCounter.currentThread
+        XCTAssertNotEqual(thisThread, otherThread)
         let empty = AllocationCounter.measure {}
         let report = AllocationCounter.measure {
             allocateAndFree(alignment: 8)
@@ -24,11 +31,43 @@ final class AllocationCounterTests: XCTestCase {
             done.wait()
         }
         finish.signal()
-        XCTAssertEqual(empty.allocations, 0)
-        XCTAssertEqual(report.allocations, 2, "\(report)")
-        XCTAssertEqual(report.frees, 2)
-        XCTAssertEqual(report.sites.count, 2)
-        XCTAssertTrue(report.sites.allSatisfy { $0.contains("allocateAndFree") }, "\(report)")
+        XCTAssertEqual(empty.sites.filter { $0.thread == thisThread }.count, 0, "\(empty)")
+        let ours = report.sites.filter { [thisThread, otherThread].contains($0.thread) }
+        XCTAssertEqual(ours.map(\.thread), [thisThread, otherThread], "one allocation on each thread, in order: \(report)")
+        XCTAssertTrue(ours.allSatisfy { $0.stack.contains { $0.contains("allocateAndFree") } }, "\(report)")
+        XCTAssertEqual(ours.map(\.size), [100, 100], "\(report)")
+        // Other threads can only add to the counts.
+        XCTAssertGreaterThanOrEqual(report.allocations, 2, "\(report)")
+        XCTAssertGreaterThanOrEqual(report.frees, 2, "\(report)")
+    }
+
+    /// Allocations called from OpenBLAS's own code are counted apart. With its AVX-512 kernels OpenBLAS 0.3.21
+    /// sends a small SGEMM through `sgemm_small_kernel_nn`, which mallocs a buffer when the output's rows (here
+    /// `n`: the library is column-major) leave 1 to 8 over a multiple of 16 and `k` ≥ 32; with the others it
+    /// allocates nothing.
+    func testTellsOpenBLASsOwnAllocationsApart() {
+        let (m, n, k) = (16, 4, 64)
+        let a = [Float](repeating: 1, count: m * k), b = [Float](repeating: 2, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        let thisThread = AllocationCounter.currentThread
+        let report = a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    AllocationCounter.measure {
+                        BLAS.gemm(.none, .none, m: m, n: n, k: k, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(c[0], Float(2 * k))
+        let ours = report.sites.filter { $0.thread == thisThread }
+        if ["SkylakeX", "Cooperlake", "SapphireRapids"].contains(BLAS.coreName) {
+            XCTAssertEqual(ours.count, 1, "\(report)")
+            XCTAssertTrue(ours.first?.stack.first?.contains("sgemm_small_kernel") == true, "\(report)")
+            XCTAssertGreaterThanOrEqual(report.blasAllocations, 1, "\(report)")
+        } else {
+            XCTAssertEqual(ours.count, 0, "\(BLAS.coreName) kernels: \(report)")
+        }
     }
 }
 

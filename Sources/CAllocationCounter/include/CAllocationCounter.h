@@ -18,6 +18,12 @@ void allocation_counter_start(int record_sites);
 void allocation_counter_stop(void);
 /// malloc, calloc, realloc, reallocarray, posix_memalign, aligned_alloc, memalign, valloc and pvalloc calls.
 long allocation_counter_allocations(void);
+/// Attributes allocations to the library that defines `symbol` (e.g. "cblas_sgemm"): those whose immediate caller
+/// is that library's code are also counted by allocation_counter_library_allocations. Returns 0 when the symbol is
+/// not found.
+int allocation_counter_attribute_library(const char *symbol);
+/// The part of allocation_counter_allocations whose caller is the attributed library's code.
+long allocation_counter_library_allocations(void);
 /// free calls with a non-null pointer.
 long allocation_counter_frees(void);
 /// Recorded sites (at most ALLOCATION_COUNTER_MAX_SITES).
@@ -25,6 +31,9 @@ int allocation_counter_site_count(void);
 /// Site `index`: its requested size, the allocating thread's kernel id and up to `capacity` return addresses,
 /// innermost first. Returns the number of addresses written.
 int allocation_counter_site(int index, size_t *size, int *thread, void **frames, int capacity);
+
+/// The calling thread's kernel id, as sites name threads.
+int allocation_counter_current_thread(void);
 
 /// Writes the symbol of the function containing `address` (as linked, so Swift names are mangled), or its
 /// module and offset when the symbol is not exported, into `buffer`.
