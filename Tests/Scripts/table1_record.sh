@@ -4,6 +4,9 @@
 #
 #   Tests/Scripts/table1_record.sh start [RECORD_DIR]    pin the record's binary (first time), start the service at
 #                                                        low priority on port 8090 (resumes its queued/running jobs)
+#   Tests/Scripts/table1_record.sh check [RECORD_DIR]    re-run one cell RESULTS holds (cola/K=100/seed=1/finetune,
+#                                                        a few minutes), wait for it and compare: a new part computes
+#                                                        what the earlier ones did, or nothing more is submitted
 #   Tests/Scripts/table1_record.sh submit [RECORD_DIR]   POST sweeps for every cell RESULTS has no succeeded job of
 #                                                        (seeds from TABLE1_SEEDS, default 1 2 3), once per RECORD_DIR
 #   Tests/Scripts/table1_record.sh status [RECORD_DIR]   job counts of this part's sweeps
@@ -76,8 +79,44 @@ EOF
     echo $! > "$record/service.pid"
     echo "started $(pinned) (pid $!), part $(cat "$record/part"), log $record/service.log"
     ;;
+check)
+    # The re-run is a sweep of its own, not one of the record's; its outcome goes to RESULTS/parts/<n>/check.txt.
+    [[ -f "$results/jobs.json" ]] || { echo "RESULTS holds no jobs yet: nothing to check against"; exit 0; }
+    cell="cola/K=100/seed=1/finetune"
+    if [[ ! -f "$record/check.id" ]]; then
+        curl -fsS -X POST "$server/v1/sweeps" -H 'content-type: application/json' -d '{
+            "name": "check: '"$cell"' again, to compare with the saved job", "tasks": ["cola"], "k": [100],
+            "seeds": [1], "methods": ["finetune"]}' \
+            | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' > "$record/check.id"
+    fi
+    until curl -fsS "$server/v1/sweeps/$(cat "$record/check.id")" \
+            | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["status"] != "completed")'; do sleep 10; done
+    mkdir -p "$results/parts/$(cat "$record/part")"
+    python3 - "$server" "$(cat "$record/check.id")" "$results" "$cell" "$results/parts/$(cat "$record/part")/check.txt" <<'EOF'
+import csv, io, json, sys, urllib.request
+server, sweep, results, cell, report = sys.argv[1:6]
+job = json.load(urllib.request.urlopen(f"{server}/v1/jobs?sweep_id={sweep}"))["data"][0]
+saved = next(j for j in json.load(open(f"{results}/jobs.json")) if j["key"] == cell and j["status"] == "succeeded")
+def curve(text):
+    return [{k: v for k, v in row.items() if k != "wall_time"} for row in csv.DictReader(io.StringIO(text))]
+new = curve(urllib.request.urlopen(f"{server}/v1/jobs/{job['id']}/metrics?format=csv&limit=10000").read().decode())
+task, k, seed, method = cell.split("/")
+old = curve(open(f"{results}/jobs/{task}-k{k[2:]}-s{seed[5:]}-{method}/metrics.csv").read())
+same = job["status"] == "succeeded" and new == old and job["result"] == saved["result"]
+text = (f"{cell} re-run as {job['id']} (sweep {sweep}, status {job['status']}) against the saved {saved['id']}:\n"
+        f"  metrics.csv: {len(new)} rows here, {len(old)} saved; every column but wall_time "
+        f"{'identical' if new == old else 'DIFFERENT'}\n"
+        f"  result: {'identical' if job['result'] == saved['result'] else 'DIFFERENT'}\n")
+open(report, "a").write(text)
+print(text, end="")
+sys.exit(0 if same else 1)
+EOF
+    touch "$record/check.passed"
+    ;;
 submit)
     [[ ! -f "$record/sweep.ids" ]] || { echo "already submitted: $(sweeps | xargs)"; exit 0; }
+    [[ ! -f "$results/jobs.json" || -f "$record/check.passed" ]] || {
+        echo "run '$0 check' first: this part must reproduce a saved cell before it adds any" >&2; exit 1; }
     # Per task, the methods grouped by the seeds they miss; tasks missing the same seeds × methods share a sweep.
     python3 - "$server" "$results/jobs.json" "$record/sweep.ids" "${TABLE1_SEEDS:-1 2 3}" "${tasks[*]}" "${methods[*]}" \
         "$(basename "$(pinned)")" <<'EOF'
