@@ -15,7 +15,7 @@ enum SummarizeCommand {
                                          Table 1 (default), Table 2, a paired comparison of methods A and B
                                          (B may be best-single) or the best-checkpoint gate means, from
                                          DIR/*/result.json and gates.csv, or from a saved job list of the
-                                         service: DIR/jobs.json and DIR/jobs/<task>-k<K>-s<seed>-<method>/gates.csv
+                                         service: DIR/jobs.json and DIR/jobs/<task>-k<K>-s<seed>-<method>[-<name=value>…]/gates.csv
     """
 
     static func run(_ arguments: [String]) throws -> String {
@@ -170,11 +170,12 @@ struct RunFolder {
 /// A job as the service's job list gives it (`GET /v1/jobs`), with the fields the reports read: the tables
 /// see it as the service's own reports do.
 private struct SavedJob: Decodable {
+    /// Optional throughout, as the service reads a stored result: one without a test metric gives no value.
     struct Result: Decodable {
         let metric: String?
-        let testMetric: Double
+        let testMetric: Double?
         let bestDevMetric: Double?
-        let bestStep: Int
+        let bestStep: Int?
     }
 
     /// `k` is a count or `"all"`.
@@ -227,13 +228,15 @@ private struct SavedJob: Decodable {
         return try jobs.enumerated().sorted { ($0.element.seed, $0.offset) < ($1.element.seed, $1.offset) }.map { _, job in
             let result = job.status == "succeeded" ? job.result : nil
             let record = RunRecord(task: job.task, k: job.k.value, method: job.method, variant: job.variant, seed: job.seed,
-                                   id: job.id, outcome: result.map { .init(metric: $0.metric, test: $0.testMetric, dev: $0.bestDevMetric) })
-            guard readGates, let result else { return RunFolder(record: record, gates: []) }
+                                   id: job.id, outcome: result?.testMetric.map { .init(metric: result?.metric, test: $0,
+                                                                                        dev: result?.bestDevMetric) })
+            guard readGates, let bestStep = result?.bestStep else { return RunFolder(record: record, gates: []) }
+            // The saved folder has a gates file for every succeeded job (empty for methods without gates).
             let gatesPath = (directory as NSString).appendingPathComponent("jobs/\(job.folderName)/gates.csv")
             guard FileManager.default.fileExists(atPath: gatesPath) else {
                 throw TrainingError.missingData(path: gatesPath)
             }
-            return RunFolder(record: record, gates: try RunFolder.bestGates(path: gatesPath, step: result.bestStep))
+            return RunFolder(record: record, gates: try RunFolder.bestGates(path: gatesPath, step: bestStep))
         }
     }
 }

@@ -21,12 +21,13 @@
 #
 # RESULTS/record.env fixes what every part runs: RECORD_COMMIT, the commit the binary is built from, and
 # OPENBLAS_CORETYPE, the OpenBLAS kernels. Float rounding depends on the kernels, which OpenBLAS otherwise picks
-# by CPU, and the CPU kind changes between sessions; with both fixed, a part on another machine computes what the
-# first would have. The model comes from var/models and GLUE from ../shared/glue of this checkout.
+# by CPU, and the CPU kind changes between sessions. The binary itself is built for the CPU at hand
+# (-target-cpu native), so `check` shows on saved cells that a new part computes what the earlier ones did before
+# `submit` adds any. The model comes from var/models and GLUE from ../shared/glue of this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
-command="${1:?start|submit|status|save|stop}"
+command="${1:?start|check|submit|status|save|stop}"
 record="${2:-/work/record}"
 results="${RESULTS:-$repo/Tests/Results/table1-k100-8tasks}"
 port=8090
@@ -35,7 +36,8 @@ tasks=(sst2 mrpc cola rte qnli stsb mnli qqp)
 methods=(finetune bitfit adapter prefix lora unipelt-ap unipelt-apl)
 mkdir -p "$record/bin" "$record/var" "$results"
 
-pinned() { ls "$record"/bin/unipelt-* 2>/dev/null | head -1; }
+# The binary of the record's commit (RESULTS/record.env), once built.
+pinned() { source "$results/record.env"; [[ ! -x "$record/bin/unipelt-$RECORD_COMMIT" ]] || echo "$record/bin/unipelt-$RECORD_COMMIT"; }
 sweeps() { cat "$record/sweep.ids" 2>/dev/null || true; }
 
 case "$command" in
@@ -48,24 +50,27 @@ start)
     # shellcheck source=/dev/null
     source "$results/record.env"
     export OPENBLAS_CORETYPE
+    glue=$(cd "$repo/../shared/glue" && pwd) || { echo "no GLUE folder at $repo/../shared/glue" >&2; exit 1; }
     if [[ -z "$(pinned)" ]]; then
+        git cat-file -e "$RECORD_COMMIT^{commit}" || { echo "commit $RECORD_COMMIT is not in this clone (a shallow one?)" >&2; exit 1; }
         # A clean worktree of the record's commit, so that the checkout's own state never enters the binary.
         source=$(mktemp -d)
+        trap 'git worktree remove --force "$source" 2>/dev/null || true; rm -rf "$source"' EXIT
         git worktree add --detach "$source" "$RECORD_COMMIT"
         (cd "$source" && swift build -c release --product unipelt)
         cp "$source/.build/release/unipelt" "$record/bin/unipelt-$RECORD_COMMIT"
-        git worktree remove --force "$source"
         (cd "$record/bin" && sha256sum "unipelt-$RECORD_COMMIT" > SHA256)
     fi
     if [[ ! -f "$record/part" ]]; then
-        # Parts are numbered in the order they start; the saved ones are RESULTS/parts/<n>.
-        echo $(( $(ls -d "$results"/parts/*/ 2>/dev/null | wc -l) + 1 )) > "$record/part"
+        # Parts are numbered in the order they start (one past the highest saved: RESULTS/parts/<n>).
+        last=$(ls "$results/parts" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -1)
+        echo $(( ${last:-0} + 1 )) > "$record/part"
     fi
     cat > "$record/unipelt.conf" <<EOF
 listen_port = $port
 data_dir = $record/var
 model_dir = $repo/var/models
-glue_dir = $(cd "$repo/../shared/glue" && pwd)
+glue_dir = $glue
 workers = 2
 threads_per_worker = 1
 EOF
@@ -80,50 +85,83 @@ EOF
     echo "started $(pinned) (pid $!), part $(cat "$record/part"), log $record/service.log"
     ;;
 check)
-    # The re-run is a sweep of its own, not one of the record's; its outcome goes to RESULTS/parts/<n>/check.txt.
+    # Re-runs of saved cells as sweeps of their own (not the record's): one whole finetune job, and the first 3
+    # epochs of a UniPELT-APL one (every submodule and gate), compared with what RESULTS holds. Run it before
+    # `submit`, while the queue is empty. The outcome goes to RESULTS/parts/<n>/check.txt.
     [[ -f "$results/jobs.json" ]] || { echo "RESULTS holds no jobs yet: nothing to check against"; exit 0; }
-    cell="cola/K=100/seed=1/finetune"
-    if [[ ! -f "$record/check.id" ]]; then
-        curl -fsS -X POST "$server/v1/sweeps" -H 'content-type: application/json' -d '{
-            "name": "check: '"$cell"' again, to compare with the saved job", "tasks": ["cola"], "k": [100],
-            "seeds": [1], "methods": ["finetune"]}' \
-            | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' > "$record/check.id"
-    fi
-    until curl -fsS "$server/v1/sweeps/$(cat "$record/check.id")" \
-            | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["status"] != "completed")'; do sleep 10; done
     mkdir -p "$results/parts/$(cat "$record/part")"
-    python3 - "$server" "$(cat "$record/check.id")" "$results" "$cell" "$results/parts/$(cat "$record/part")/check.txt" <<'EOF'
-import csv, io, json, sys, urllib.request
-server, sweep, results, cell, report = sys.argv[1:6]
-job = json.load(urllib.request.urlopen(f"{server}/v1/jobs?sweep_id={sweep}"))["data"][0]
-saved = next(j for j in json.load(open(f"{results}/jobs.json")) if j["key"] == cell and j["status"] == "succeeded")
-def curve(text):
-    return [{k: v for k, v in row.items() if k != "wall_time"} for row in csv.DictReader(io.StringIO(text))]
-new = curve(urllib.request.urlopen(f"{server}/v1/jobs/{job['id']}/metrics?format=csv&limit=10000").read().decode())
-task, k, seed, method = cell.split("/")
-old = curve(open(f"{results}/jobs/{task}-k{k[2:]}-s{seed[5:]}-{method}/metrics.csv").read())
-same = job["status"] == "succeeded" and new == old and job["result"] == saved["result"]
-text = (f"{cell} re-run as {job['id']} (sweep {sweep}, status {job['status']}) against the saved {saved['id']}:\n"
-        f"  metrics.csv: {len(new)} rows here, {len(old)} saved; every column but wall_time "
-        f"{'identical' if new == old else 'DIFFERENT'}\n"
-        f"  result: {'identical' if job['result'] == saved['result'] else 'DIFFERENT'}\n")
-open(report, "a").write(text)
-print(text, end="")
-sys.exit(0 if same else 1)
+    python3 - "$server" "$results" "$record/check.ids" "$results/parts/$(cat "$record/part")/check.txt" <<'EOF'
+import csv, io, json, os, sys, time, urllib.request
+server, results, ids, report = sys.argv[1:5]
+def call(path, body=None):
+    request = urllib.request.Request(server + path, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    return urllib.request.urlopen(request).read()
+def curve(text, last_step):
+    rows = [{k: v for k, v in row.items() if k != "wall_time"} for row in csv.DictReader(io.StringIO(text))]
+    return [row for row in rows if last_step is None or int(row["step"]) <= last_step]
+# cell → the last step compared (None: the whole job and its result).
+cells = {"cola/K=100/seed=1/finetune": None, "mnli/K=100/seed=1/unipelt-apl": 21}
+sweeps = dict(line.split() for line in open(ids)) if os.path.exists(ids) else {}
+for cell in cells:
+    if cell not in sweeps:
+        task, k, seed, method = cell.split("/")
+        sweep = json.loads(call("/v1/sweeps", {"name": f"check: {cell} again, to compare with the saved job",
+                                               "tasks": [task], "k": [int(k[2:])], "seeds": [int(seed[5:])],
+                                               "methods": [method]}))["id"]
+        open(ids, "a").write(f"{cell} {sweep}\n")
+        sweeps[cell] = sweep
+saved_jobs = {j["key"]: j for j in json.load(open(f"{results}/jobs.json")) if j["status"] == "succeeded"}
+passed = True
+for cell, last_step in cells.items():
+    while True:
+        job = json.loads(call(f"/v1/jobs?sweep_id={sweeps[cell]}"))["data"][0]
+        metrics = call(f"/v1/jobs/{job['id']}/metrics?format=csv&limit=10000").decode()
+        ended = job["status"] in ("succeeded", "failed", "cancelled")
+        # A step's dev values are written after its training values: wait for the next step.
+        if ended or (last_step is not None and len(curve(metrics, None)) > last_step):
+            break
+        time.sleep(10)
+    if not ended:
+        call(f"/v1/jobs/{job['id']}/cancel", {})
+    saved = saved_jobs[cell]
+    task, k, seed, method = cell.split("/")
+    old = curve(open(f"{results}/jobs/{task}-k{k[2:]}-s{seed[5:]}-{method}/metrics.csv").read(), last_step)
+    new = curve(metrics, last_step)
+    same_curve = new == old and (last_step is None or len(new) == last_step)
+    same_result = last_step is not None or (job["status"] == "succeeded" and job["result"] == saved["result"])
+    passed = passed and same_curve and same_result
+    text = (f"{cell} re-run as {job['id']} (sweep {sweeps[cell]}) against the saved {saved['id']}:\n"
+            f"  metrics.csv{'' if last_step is None else f' to step {last_step}'}: {len(new)} rows here, "
+            f"{len(old)} saved; every column but wall_time {'identical' if same_curve else 'DIFFERENT'}\n"
+            + ("" if last_step is not None else f"  result: {'identical' if same_result else 'DIFFERENT'}\n"))
+    open(report, "a").write(text)
+    print(text, end="")
+sys.exit(0 if passed else 1)
 EOF
     touch "$record/check.passed"
     ;;
 submit)
-    [[ ! -f "$record/sweep.ids" ]] || { echo "already submitted: $(sweeps | xargs)"; exit 0; }
-    [[ ! -f "$results/jobs.json" || -f "$record/check.passed" ]] || {
-        echo "run '$0 check' first: this part must reproduce a saved cell before it adds any" >&2; exit 1; }
-    # Per task, the methods grouped by the seeds they miss; tasks missing the same seeds × methods share a sweep.
+    [[ -f "$results/jobs.json" && ! -f "$record/check.passed" ]] && {
+        echo "run '$0 check' first: this part must reproduce saved cells before it adds any" >&2; exit 1; }
+    # Every cell with no succeeded job in RESULTS and none queued in this part's sweeps (so that a submit cut
+    # short can be run again). Per task, the methods grouped by the seeds they miss; tasks missing the same
+    # seeds × methods share a sweep.
     python3 - "$server" "$results/jobs.json" "$record/sweep.ids" "${TABLE1_SEEDS:-1 2 3}" "${tasks[*]}" "${methods[*]}" \
         "$(basename "$(pinned)")" <<'EOF'
 import collections, json, os, sys, urllib.request
 server, saved, ids, seeds, tasks, methods, binary = sys.argv[1:8]
 seeds, tasks, methods = [int(s) for s in seeds.split()], tasks.split(), methods.split()
 done = {j["key"] for j in json.load(open(saved)) if j["status"] == "succeeded"} if os.path.exists(saved) else set()
+for sweep in open(ids).read().split() if os.path.exists(ids) else []:
+    after = None
+    while True:
+        page = json.load(urllib.request.urlopen(f"{server}/v1/jobs?sweep_id={sweep}&limit=100"
+                                                + (f"&after={after}" if after else "")))
+        done |= {j["key"] for j in page["data"]}
+        if not page.get("has_more"):
+            break
+        after = page["last_id"]
 groups = collections.defaultdict(list)
 for task in tasks:
     by_seeds = collections.defaultdict(list)
@@ -143,7 +181,7 @@ for (ss, ms), ts in sorted(groups.items(), key=lambda g: len(g[0][0]) * len(g[0]
     open(ids, "a").write(sweep["id"] + "\n")
     print(sweep["id"], sum(sweep["counts"].values()), "jobs:", body["name"])
 if not groups:
-    print("every cell has a succeeded job")
+    print("every cell has a succeeded or submitted job")
 EOF
     ;;
 status)
@@ -152,6 +190,7 @@ status)
     done
     ;;
 save)
+    [[ -n "$(sweeps)" ]] || { echo "this part has submitted no sweeps: nothing to save" >&2; exit 1; }
     # The tables come from this checkout's analysis (`unipelt train --summarize`), not the pinned binary's.
     swift build -c release --product unipelt
     UNIPELT_BIN=.build/release/unipelt Tests/Scripts/save_sweep_record.sh "$server" "$results" $(sweeps)

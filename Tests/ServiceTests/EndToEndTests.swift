@@ -202,6 +202,19 @@ final class EndToEndTests: TinyWorldTestCase {
         let table = try XCTUnwrap(try JSONSerialization.jsonObject(with: try written("table1.json")) as? [String: Any])
         let adapter = try XCTUnwrap((table["data"] as? [[String: Any]])?.first { $0["method"] as? String == "adapter" })
         XCTAssertEqual(((adapter["tasks"] as? [String: Any])?["rte"] as? [String: Any])?["n"] as? Int, 2, "\(adapter)")
+
+        // A sweep whose cells have the same keys but other fixed settings is not the same cells: refused, and the
+        // folder is left as it was.
+        let other = more.replacingOccurrences(of: #""batch_size": 8"#, with: #""batch_size": 4"#)
+        let third = try XCTUnwrap(try service.json("/v1/sweeps", method: "POST", body: other).object["id"] as? String)
+        _ = try waitForCompletion(service, sweep: third, timeout: 300)
+        let before = try written("jobs.json")
+        let refused = try runProgram("/usr/bin/env", ["UNIPELT_BIN=\(ServiceProcess.binary.path)", "bash", script,
+                                                      "http://127.0.0.1:\(service.port)", saved, third])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.errors.contains("differ in model or hyperparameters"), refused.errors)
+        XCTAssertEqual(try written("jobs.json"), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: saved + "/jobs").count, 8)
     }
 
     /// `kill -9` mid-sweep, then a restart: every job ends succeeded, each curve has one row per step.

@@ -1,5 +1,6 @@
 import CAllocationCounter
 import Foundation
+import Tensor
 
 /// Heap allocations made by every thread of the test process in a window, counted by CAllocationCounter (which
 /// the test bundle links in place of the C library's malloc family), with the call stacks of the first ones.
@@ -76,6 +77,14 @@ enum AllocationCounter {
         guard let demangled = swiftDemangle(name, strlen(name), nil, nil, 0) else { return nil }
         defer { free(demangled) }
         return String(cString: demangled)
+    }
+
+    /// Whether OpenBLAS's kernels allocate inside the library: its AVX-512 ones (SkylakeX, Cooperlake, SapphireRapids;
+    /// Debian 12 ships OpenBLAS 0.3.21) send small SGEMMs through `sgemm_small_kernel_*`, which mallocs a packing
+    /// buffer when the output's column-major rows leave 1 to 8 over a multiple of 16 and k ≥ 32. Its AVX2 kernels
+    /// (Haswell, Zen) allocate nothing.
+    static var blasKernelsAllocate: Bool {
+        ["skylakex", "cooperlake", "sapphirerapids"].contains(BLAS.coreName.lowercased())
     }
 
     /// The calling thread's kernel id.
