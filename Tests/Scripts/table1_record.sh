@@ -98,7 +98,8 @@ def call(path, body=None):
                                      headers={"content-type": "application/json"})
     return urllib.request.urlopen(request).read()
 def curve(text, last_step):
-    rows = [{k: v for k, v in row.items() if k != "wall_time"} for row in csv.DictReader(io.StringIO(text))]
+    # A column still empty (a value written later) is left out, so a running job's rows compare with a whole one's.
+    rows = [{k: v for k, v in row.items() if k != "wall_time" and v != ""} for row in csv.DictReader(io.StringIO(text))]
     return [row for row in rows if last_step is None or int(row["step"]) <= last_step]
 # cell → the last step compared (None: the whole job and its result).
 cells = {"cola/K=100/seed=1/finetune": None, "mnli/K=100/seed=1/unipelt-apl": 21}
