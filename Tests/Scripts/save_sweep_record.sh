@@ -28,6 +28,7 @@ auth=()
 # cut short (a server gone, a full disk) leaves the folder as it was.
 staging="$out/.saving"
 rm -rf "$staging"
+trap 'rm -rf "$staging"' EXIT
 mkdir -p "$out/jobs" "$staging/jobs"
 
 # The sweeps and their jobs (following the list's cursor), merged with the folder's lists into the staging folder;
@@ -72,7 +73,7 @@ for job in candidates:
     cells.setdefault(job["key"], []).append(job)
 kept = []
 for key, jobs in cells.items():
-    settings = {json.dumps([j["model"], j["hyperparameters"]], sort_keys=True) for j in jobs}
+    settings = {json.dumps([j.get("model"), j.get("hyperparameters")], sort_keys=True) for j in jobs}
     if len(settings) > 1:
         sys.exit(f"{key}: jobs {', '.join(j['id'] for j in jobs)} differ in model or hyperparameters "
                  f"({' vs '.join(sorted(settings))}): they are not one cell; save them into separate folders")
@@ -82,9 +83,14 @@ for key, jobs in cells.items():
               file=sys.stderr)
     kept.append(succeeded[0] if succeeded else jobs[-1])
 kept.sort(key=lambda j: j["key"])
+fetched_ids = {j["id"] for j in fetched}
+# Every kept succeeded job needs its curves: saved before, or fetched now.
+wanted = {folder(j) for j in kept if j["status"] == "succeeded"}
+have = set(os.listdir(os.path.join(out, "jobs"))) | {folder(j) for j in kept if j["id"] in fetched_ids}
+if wanted - have:
+    sys.exit(f"no curves for {', '.join(sorted(wanted - have))}: save again from the service that ran them")
 save("jobs.json", kept)
 print(f"{len(kept)} cells, {sum(j['status'] == 'succeeded' for j in kept)} succeeded", file=sys.stderr)
-fetched_ids = {j["id"] for j in fetched}
 for job in kept:
     if job["status"] == "succeeded" and job["id"] in fetched_ids:
         print(job["id"], folder(job))
@@ -114,13 +120,9 @@ wanted = {"-".join([f"{j['task']}-k{j['k']}-s{j['seed']}-{j['method']}"] + j["ke
 for name in os.listdir(os.path.join(out, "jobs")):
     if name not in wanted:
         shutil.rmtree(os.path.join(out, "jobs", name))
-missing = sorted(wanted - set(os.listdir(os.path.join(out, "jobs"))))
-if missing:
-    sys.exit(f"no curves for {', '.join(missing)}: save again from the service that ran them")
 if os.path.exists(os.path.join(out, "sweep.json")):
     os.remove(os.path.join(out, "sweep.json"))
 EOF
-rm -rf "$staging"
 
 summarize() { "$unipelt" train --summarize "$out" "$@"; }
 summarize > "$out/table1.csv"
@@ -130,15 +132,7 @@ summarize --table 2 > "$out/table2.csv"
 summarize --table 2 --format json > "$out/table2.json"
 for pair in "unipelt-apl best-single" "unipelt-apl lora" "unipelt-apl adapter" "unipelt-apl prefix" "unipelt-ap best-single"; do
     set -- $pair
-    # A comparison needs runs of both methods; until they exist (a usage error, exit 2) the file keeps the reason.
-    status=0
-    summarize --compare "$1" "$2" --bootstrap-seed 1 --format json > "$out/compare-$1-vs-$2.json" 2> "$out/.compare-errors" || status=$?
-    case $status in
-        0) ;;
-        2) cp "$out/.compare-errors" "$out/compare-$1-vs-$2.json" ;;
-        *) cat "$out/.compare-errors" >&2; rm -f "$out/.compare-errors"; exit "$status" ;;
-    esac
+    summarize --compare "$1" "$2" --bootstrap-seed 1 --format json > "$out/compare-$1-vs-$2.json"
 done
-rm -f "$out/.compare-errors"
 summarize --gates > "$out/gates.csv"
 echo "saved in $out"

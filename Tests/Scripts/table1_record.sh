@@ -4,9 +4,11 @@
 #
 #   Tests/Scripts/table1_record.sh start [RECORD_DIR]    pin the record's binary (first time), start the service at
 #                                                        low priority on port 8090 (resumes its queued/running jobs)
-#   Tests/Scripts/table1_record.sh check [RECORD_DIR]    re-run one cell RESULTS holds (cola/K=100/seed=1/finetune,
-#                                                        a few minutes), wait for it and compare: a new part computes
-#                                                        what the earlier ones did, or nothing more is submitted
+#   Tests/Scripts/table1_record.sh check [RECORD_DIR]    re-run saved cells (all of cola/K=100/seed=1/finetune, the
+#                                                        first 3 epochs of mnli/K=100/seed=1/unipelt-apl: minutes),
+#                                                        wait for them and compare: a new part computes what the
+#                                                        earlier ones did, or nothing more is submitted (run it while
+#                                                        the queue is empty; delete check.ids to re-run the cells)
 #   Tests/Scripts/table1_record.sh submit [RECORD_DIR]   POST sweeps for every cell RESULTS has no succeeded job of
 #                                                        (seeds from TABLE1_SEEDS, default 1 2 3), once per RECORD_DIR
 #   Tests/Scripts/table1_record.sh status [RECORD_DIR]   job counts of this part's sweeps
@@ -37,7 +39,11 @@ methods=(finetune bitfit adapter prefix lora unipelt-ap unipelt-apl)
 mkdir -p "$record/bin" "$record/var" "$results"
 
 # The binary of the record's commit (RESULTS/record.env), once built.
-pinned() { source "$results/record.env"; [[ ! -x "$record/bin/unipelt-$RECORD_COMMIT" ]] || echo "$record/bin/unipelt-$RECORD_COMMIT"; }
+pinned() {
+    [[ -f "$results/record.env" ]] || { echo "no $results/record.env: run start first" >&2; exit 1; }
+    source "$results/record.env"
+    [[ ! -x "$record/bin/unipelt-$RECORD_COMMIT" ]] || echo "$record/bin/unipelt-$RECORD_COMMIT"
+}
 sweeps() { cat "$record/sweep.ids" 2>/dev/null || true; }
 
 case "$command" in
@@ -63,7 +69,7 @@ start)
     fi
     if [[ ! -f "$record/part" ]]; then
         # Parts are numbered in the order they start (one past the highest saved: RESULTS/parts/<n>).
-        last=$(ls "$results/parts" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -1)
+        last=$(ls "$results/parts" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -1 || true)
         echo $(( ${last:-0} + 1 )) > "$record/part"
     fi
     cat > "$record/unipelt.conf" <<EOF
@@ -89,9 +95,10 @@ check)
     # epochs of a UniPELT-APL one (every submodule and gate), compared with what RESULTS holds. Run it before
     # `submit`, while the queue is empty. The outcome goes to RESULTS/parts/<n>/check.txt.
     [[ -f "$results/jobs.json" ]] || { echo "RESULTS holds no jobs yet: nothing to check against"; exit 0; }
+    rm -f "$record/check.passed"
     mkdir -p "$results/parts/$(cat "$record/part")"
     python3 - "$server" "$results" "$record/check.ids" "$results/parts/$(cat "$record/part")/check.txt" <<'EOF'
-import csv, io, json, os, sys, time, urllib.request
+import csv, io, json, os, sys, time, urllib.error, urllib.request
 server, results, ids, report = sys.argv[1:5]
 def call(path, body=None):
     request = urllib.request.Request(server + path, data=None if body is None else json.dumps(body).encode(),
@@ -103,6 +110,10 @@ def curve(text, last_step):
     return [row for row in rows if last_step is None or int(row["step"]) <= last_step]
 # cell → the last step compared (None: the whole job and its result).
 cells = {"cola/K=100/seed=1/finetune": None, "mnli/K=100/seed=1/unipelt-apl": 21}
+saved_jobs = {j["key"]: j for j in json.load(open(f"{results}/jobs.json")) if j["status"] == "succeeded"}
+absent = [cell for cell in cells if cell not in saved_jobs]
+if absent:
+    sys.exit(f"RESULTS has no succeeded job of {', '.join(absent)} to compare with: choose other cells in this script")
 sweeps = dict(line.split() for line in open(ids)) if os.path.exists(ids) else {}
 for cell in cells:
     if cell not in sweeps:
@@ -112,19 +123,25 @@ for cell in cells:
                                                "methods": [method]}))["id"]
         open(ids, "a").write(f"{cell} {sweep}\n")
         sweeps[cell] = sweep
-saved_jobs = {j["key"]: j for j in json.load(open(f"{results}/jobs.json")) if j["status"] == "succeeded"}
 passed = True
 for cell, last_step in cells.items():
+    waiting = None
     while True:
         job = json.loads(call(f"/v1/jobs?sweep_id={sweeps[cell]}"))["data"][0]
         metrics = call(f"/v1/jobs/{job['id']}/metrics?format=csv&limit=10000").decode()
-        ended = job["status"] in ("succeeded", "failed", "cancelled")
+        ended = job["status"] in ("succeeded", "failed", "cancelled", "cancelling")
         # A step's dev values are written after its training values: wait for the next step.
         if ended or (last_step is not None and len(curve(metrics, None)) > last_step):
             break
+        if job["status"] != waiting:
+            waiting = job["status"]
+            print(f"waiting for {cell} ({job['id']}, {waiting})", file=sys.stderr)
         time.sleep(10)
     if not ended:
-        call(f"/v1/jobs/{job['id']}/cancel", {})
+        try:
+            call(f"/v1/jobs/{job['id']}/cancel", {})
+        except urllib.error.HTTPError:
+            pass  # it ended meanwhile
     saved = saved_jobs[cell]
     task, k, seed, method = cell.split("/")
     old = curve(open(f"{results}/jobs/{task}-k{k[2:]}-s{seed[5:]}-{method}/metrics.csv").read(), last_step)
@@ -159,7 +176,8 @@ for sweep in open(ids).read().split() if os.path.exists(ids) else []:
     while True:
         page = json.load(urllib.request.urlopen(f"{server}/v1/jobs?sweep_id={sweep}&limit=100"
                                                 + (f"&after={after}" if after else "")))
-        done |= {j["key"] for j in page["data"]}
+        # A failed or cancelled job of this part is submitted again.
+        done |= {j["key"] for j in page["data"] if j["status"] not in ("failed", "cancelled")}
         if not page.get("has_more"):
             break
         after = page["last_id"]

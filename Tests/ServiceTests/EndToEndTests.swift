@@ -215,6 +215,7 @@ final class EndToEndTests: TinyWorldTestCase {
         XCTAssertTrue(refused.errors.contains("differ in model or hyperparameters"), refused.errors)
         XCTAssertEqual(try written("jobs.json"), before)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: saved + "/jobs").count, 8)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: saved + "/.saving"), "the staging folder is removed")
     }
 
     /// `kill -9` mid-sweep, then a restart: every job ends succeeded, each curve has one row per step.

@@ -29,23 +29,24 @@ final class StepAllocationTests: XCTestCase {
                        try randomBatch(size: 5, seqLen: 37, vocabSize: config.vocabSize, seed: 2)]
         for method in Method.allCases {
             for threads in [1, 2] {
-                let model = try BertModel(backbone: StepAllocationTests.backbone,
-                                          pelt: .method(method, hiddenSize: config.hiddenSize), numLabels: 2,
-                                          maxBatch: 8, maxSeqLen: 64, seed: 1)
-                model.threads = threads
-                let optimizer = AdamW(parameters: model.parameters,
-                                      hyperparameters: AdamW.Hyperparameters(weightDecay: 0.01))
-                func step(_ batch: Batch) throws {
-                    let parameters = model.parameters
-                    parameters.zeroGradients()
-                    try model.forward(batch, training: true)
-                    model.backward()
-                    GradientClipping.clip(parameters.gradients, count: parameters.count, maxNorm: 1)
-                    optimizer.step(learningRate: 1e-3)
-                }
-                try step(batches[0])
-                try step(batches[1])
+                // A fresh model for each window, so that a retry never runs on a model the first window warmed further.
                 try assertNoAllocations(threads: threads, "\(method.rawValue), \(threads) thread(s)") {
+                    let model = try BertModel(backbone: StepAllocationTests.backbone,
+                                              pelt: .method(method, hiddenSize: config.hiddenSize), numLabels: 2,
+                                              maxBatch: 8, maxSeqLen: 64, seed: 1)
+                    model.threads = threads
+                    let optimizer = AdamW(parameters: model.parameters,
+                                          hyperparameters: AdamW.Hyperparameters(weightDecay: 0.01))
+                    func step(_ batch: Batch) throws {
+                        let parameters = model.parameters
+                        parameters.zeroGradients()
+                        try model.forward(batch, training: true)
+                        model.backward()
+                        GradientClipping.clip(parameters.gradients, count: parameters.count, maxNorm: 1)
+                        optimizer.step(learningRate: 1e-3)
+                    }
+                    try step(batches[0])
+                    try step(batches[1])
                     let callsBefore = model.workers.multiWorkerCalls
                     let report = try AllocationCounter.measure {
                         for index in 0..<3 { try step(batches[index % 2]) }
@@ -83,8 +84,8 @@ final class StepAllocationTests: XCTestCase {
 
     /// Measures a window (its report and the multi-worker calls made in it) and checks it. The counter sees every
     /// thread of the test process, and a thread an earlier test left (a child process's reaper, say) may allocate
-    /// inside the window: a window that fails is measured once more, and the test fails only if that one fails
-    /// too. An allocation of the step itself repeats in every window.
+    /// inside the window: a window that fails is measured once more, from a new model or trainer, and the test
+    /// fails only if that one fails too. An allocation of the step itself repeats in every such window.
     private func assertNoAllocations(threads: Int, _ context: String, file: StaticString = #filePath, line: UInt = #line,
                                      measure: () throws -> (AllocationReport, Int)) throws {
         let (first, firstCalls) = try measure()
