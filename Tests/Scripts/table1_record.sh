@@ -144,14 +144,19 @@ for cell, last_step in cells.items():
             pass  # it ended meanwhile
     saved = saved_jobs[cell]
     task, k, seed, method = cell.split("/")
-    old = curve(open(f"{results}/jobs/{task}-k{k[2:]}-s{seed[5:]}-{method}/metrics.csv").read(), last_step)
+    folder = f"{results}/jobs/{task}-k{k[2:]}-s{seed[5:]}-{method}"
+    old = curve(open(f"{folder}/metrics.csv").read(), last_step)
     new = curve(metrics, last_step)
-    same_curve = new == old and (last_step is None or len(new) == last_step)
+    old_gates = curve(open(f"{folder}/gates.csv").read(), last_step)
+    new_gates = curve(call(f"/v1/jobs/{job['id']}/gates?format=csv&limit=10000").decode(), last_step)
+    same_curve = new == old and (last_step is None or len(new) == last_step) and new_gates == old_gates
     same_result = last_step is not None or (job["status"] == "succeeded" and job["result"] == saved["result"])
     passed = passed and same_curve and same_result
     text = (f"{cell} re-run as {job['id']} (sweep {sweeps[cell]}) against the saved {saved['id']}:\n"
             f"  metrics.csv{'' if last_step is None else f' to step {last_step}'}: {len(new)} rows here, "
-            f"{len(old)} saved; every column but wall_time {'identical' if same_curve else 'DIFFERENT'}\n"
+            f"{len(old)} saved; every column but wall_time {'identical' if new == old else 'DIFFERENT'}; "
+            f"gates.csv: {len(new_gates)} rows here, {len(old_gates)} saved, "
+            f"{'identical' if new_gates == old_gates else 'DIFFERENT'}\n"
             + ("" if last_step is not None else f"  result: {'identical' if same_result else 'DIFFERENT'}\n"))
     open(report, "a").write(text)
     print(text, end="")
