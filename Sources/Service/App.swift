@@ -124,6 +124,7 @@ public final class App: @unchecked Sendable {
     static func vocabulary(config: Config, models: ModelLibrary) -> SweepVocabulary {
         let installation = Installation(config: config)
         return SweepVocabulary(tasks: GLUETask.allNames, methods: HyperparameterTable.methods, models: models.names(),
+                               defaultModel: config.defaultModel,
                                hyperparameters: HyperparameterTable.all.map { ($0.name, $0.kind) },
                                maxJobsPerSweep: config.maxJobsPerSweep, defaultMaxAttempts: config.maxAttempts,
                                missingTasks: installation.missingTasks(), missingModels: installation.missingModels(),

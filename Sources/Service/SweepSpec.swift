@@ -62,6 +62,10 @@ public struct SweepVocabulary: Sendable {
     public var tasks: [String]
     public var methods: [String]
     public var models: [String]
+    /// The installed folder `"model": "default"` names (the service's `default_model`). A job that names no model,
+    /// or `default`, records this name, so that a later change of `default_model` changes neither the model a queued
+    /// job trains nor the base model a trained one is used with. Nil keeps `default` as it is.
+    public var defaultModel: String? = nil
     /// Hyperparameter name → rule, in documentation order.
     public var hyperparameters: [(name: String, rule: ValueRule)]
     public var maxJobsPerSweep: Int
@@ -209,7 +213,7 @@ public struct SweepSpec: Sendable {
         let model = try value.map { try string(ValueRule.choice(vocabulary.models).validate($0, at: "model"), at: "model") }
             ?? "default"
         if let reason = vocabulary.missingModels[model] { throw APIError.notInstalled("model", reason) }
-        return model
+        return model == "default" ? vocabulary.defaultModel ?? model : model
     }
 
     static func maxAttempts(_ value: JSONValue?, vocabulary: SweepVocabulary) throws -> Int {

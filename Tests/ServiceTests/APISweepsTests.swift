@@ -28,7 +28,7 @@ final class APISweepsTests: APITestCase {
         XCTAssertEqual(Set(specs.flatMap(\.keys)), ["task", "k", "seed", "method", "model", "hyperparameters"])
         let allSpec = try XCTUnwrap(specs.first { $0["k"] as? String == "all" })
         XCTAssertEqual(allSpec["hyperparameters"] as? [String: Int], ["epochs": 3])
-        XCTAssertEqual(allSpec["model"] as? String, "default")
+        XCTAssertEqual(allSpec["model"] as? String, "minilm-l6", "no model named: the default model's name is recorded")
         XCTAssertTrue(specs.contains { $0["k"] as? Int == 100 })
         for job in stored {
             XCTAssertNoThrow(try JobSpecCoding.trainingSpec(fromStored: job.spec), "the worker reads \(job.spec)")

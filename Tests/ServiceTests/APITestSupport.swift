@@ -53,7 +53,7 @@ class APITestCase: XCTestCase {
     static let vocabulary = SweepVocabulary(
         tasks: ["sst2", "mrpc", "cola", "rte", "qnli", "stsb", "mnli", "qqp"],
         methods: ["finetune", "bitfit", "adapter", "prefix", "lora", "unipelt-ap", "unipelt-apl", "unipelt-apl-nogate"],
-        models: ["default", "minilm-l6"],
+        models: ["default", "minilm-l6"], defaultModel: "minilm-l6",
         hyperparameters: [("learning_rate", .number(1e-7...1)), ("epochs", .integer(1...1000)),
                           ("batch_size", .integer(1...512)), ("padding", .choice(["dynamic", "max_length"]))],
         maxJobsPerSweep: 10_000, defaultMaxAttempts: 3)

@@ -291,7 +291,9 @@ extension EndToEndTests {
         let path = world.root.appendingPathComponent("downloaded.safetensors").path
         try checkpoint.write(to: URL(fileURLWithPath: path))
         let seed = try XCTUnwrap(job["seed"] as? Int)
-        let spec = try JobSpecCoding.trainingSpec(fromStored: #"{"task": "rte", "k": 16, "seed": \#(seed), "method": "unipelt-apl", "model": "default", "hyperparameters": {"epochs": 3, "batch_size": 8, "max_seq_length": 32}}"#)
+        // The sweep named no model: its jobs record the service's default model, the tiny world's.
+        XCTAssertEqual(job["model"] as? String, "tiny", file: file, line: line)
+        let spec = try JobSpecCoding.trainingSpec(fromStored: #"{"task": "rte", "k": 16, "seed": \#(seed), "method": "unipelt-apl", "model": "tiny", "hyperparameters": {"epochs": 3, "batch_size": 8, "max_seq_length": 32}}"#)
         let modelFolder = world.modelDirectory + "/tiny"
         let tokenizer = try BertTokenizer(vocabularyURL: URL(fileURLWithPath: modelFolder + "/vocab.txt"))
         let trainer = try Trainer(spec: spec, backbone: try Backbone.load(directory: modelFolder), tokenizer: tokenizer,

@@ -32,7 +32,7 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(spec.keys[1], "rte/K=100/seed=1/unipelt-apl")
         XCTAssertEqual(spec.keys.last, "sst2/K=all/seed=2/unipelt-apl")
         XCTAssertEqual(spec.cells[0].hyperparameters.map(\.name), ["epochs"])
-        XCTAssertEqual(spec.cells[0].model, "default")
+        XCTAssertEqual(spec.cells[0].model, "minilm-l6", "no model named: the default model's name")
         XCTAssertEqual(spec.maxAttempts, 3)
         XCTAssertFalse(spec.dryRun)
         XCTAssertEqual(spec.metadata.map(\.key), ["owner"])
@@ -127,5 +127,21 @@ final class SweepSpecTests: XCTestCase {
             XCTAssertEqual(error as? APIError, APIError.notInstalled("model", "install the default model like this"))
         }
         XCTAssertEqual(try SweepSpec.validate(try body(#"["rte"]"#, "minilm-l6"), vocabulary: vocabulary).cells.count, 1)
+    }
+
+    /// `default`, named or not, is recorded as the default model's folder name, so that changing `default_model` later
+    /// changes neither queued jobs nor the base model of trained ones; another name stays as named.
+    func testTheDefaultModelIsRecordedByItsName() throws {
+        var vocabulary = self.vocabulary
+        vocabulary.models = ["default", "minilm-l6", "bert-small"]
+        let model = { (field: String) in
+            try SweepSpec.validate(try JSONParser.parse(Array(#"{"tasks": ["rte"], "k": [100], "seeds": [1], "methods": ["lora"]\#(field)}"#.utf8)),
+                                   vocabulary: vocabulary).cells[0].model
+        }
+        XCTAssertEqual(try model(""), "minilm-l6")
+        XCTAssertEqual(try model(#", "model": "default""#), "minilm-l6")
+        XCTAssertEqual(try model(#", "model": "bert-small""#), "bert-small")
+        vocabulary.defaultModel = "bert-small"
+        XCTAssertEqual(try model(#", "model": "default""#), "bert-small")
     }
 }
