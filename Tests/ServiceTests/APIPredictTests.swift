@@ -169,8 +169,8 @@ final class APIPredictTests: APITestCase {
         }
     }
 
-    /// A service job's checkpoint names its model `default`; on the command line that is the built-in default
-    /// model under `var/models`, not a folder called `default`.
+    /// A checkpoint of a job created before jobs recorded their model's name names it `default`; on the command
+    /// line that is the built-in default model under `var/models`, not a folder called `default`.
     func testACheckpointOfTheDefaultModelOpensAsTheBuiltInDefaultOnTheCommandLine() throws {
         let (_, trainer) = try trainedJob("lora")
         XCTAssertEqual(trainer.spec.model, "default")

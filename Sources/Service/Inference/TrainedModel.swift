@@ -16,8 +16,9 @@ public struct TrainedModel: Sendable {
 
     /// `unipelt train` records the model folder it was given; a run on the command line finds it there, or in
     /// the model folder by name (`var/models`, or `UNIPELT_MODEL_DIR`), unless `--model` says otherwise. A service
-    /// job's checkpoint names `default`: the default model (`minilm-l6`, or `UNIPELT_DEFAULT_MODEL`); a service
-    /// configured with another `default_model` in its file needs `--model`.
+    /// job's checkpoint names its model's folder; one of a job created before jobs recorded it names `default`: the
+    /// default model (`minilm-l6`, or `UNIPELT_DEFAULT_MODEL`), and a service configured with another
+    /// `default_model` in its file needs `--model`.
     public static func open(checkpointPath: String, modelDirectory: String?) throws -> TrainedModel {
         let checkpoint = try JobCheckpoint.read(path: checkpointPath)
         let config = (try? Config.load(file: nil, environment: ProcessInfo.processInfo.environment)) ?? Config()
