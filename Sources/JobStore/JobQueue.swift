@@ -51,9 +51,10 @@ extension StoreWriter {
     /// (running and cancelling jobs count). Each claimed job gets a new random lease token valid
     /// until `now + leaseSeconds`. A claim for a worker in another process (`forThisProcess: false`, a pull
     /// worker) outlives this process instance: a restart of the service leaves it to run on, and only the
-    /// expiry of its lease rescues it.
+    /// expiry of its lease rescues it. `claimID`, the worker's name for this claim, is kept on the claimed job
+    /// (`claimed(claimID:owner:)`).
     public func claim(limit: Int, owner: String, leaseSeconds: Int, now: Int,
-                      forThisProcess: Bool = true) throws -> [ClaimedJob] {
+                      forThisProcess: Bool = true, claimID: String? = nil) throws -> [ClaimedJob] {
         precondition(limit >= 1 && leaseSeconds >= 1, "claim needs limit ≥ 1 and leaseSeconds ≥ 1")
         // Sweeps without a limit take candidates straight off the queue index. Sweeps with one
         // rank their queued jobs and offer only as many as they have room for, so a claim of
@@ -82,12 +83,12 @@ extension StoreWriter {
             )
             UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?1,
                    lease_token = lower(hex(randomblob(16))), lease_expires_at = ?2 + ?3, instance_id = ?4,
-                   lease_in_this_process = ?6, started_at = coalesce(started_at, ?2)
+                   lease_in_this_process = ?6, started_at = coalesce(started_at, ?2), claim_id = ?7
             WHERE seq IN (SELECT seq FROM (SELECT * FROM unlimited UNION ALL SELECT * FROM limited)
                           ORDER BY created_at, expected_cost DESC, seq LIMIT ?5)
             RETURNING \(Job.columns), lease_token, seq, expected_cost
             """, [.text(owner), .integer(now), .integer(leaseSeconds), .text(instanceID), .integer(limit),
-                  .integer(forThisProcess ? 1 : 0)]) { row in
+                  .integer(forThisProcess ? 1 : 0), .string(claimID)]) { row in
             (ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
                                                          attempt: row.int(10))),
              row.int(Job.columnCount + 1), row.double(Job.columnCount + 2))
@@ -99,6 +100,18 @@ extension StoreWriter {
                                      message: "attempt \(claim.job.attempt) claimed by \(owner)"), now: now)
         }
         return ordered
+    }
+
+    /// The job a claim named `claimID` leased to `owner`, while that lease still holds it (running, not rescued,
+    /// re-claimed or ended): a worker that sends a claim again because its reply was lost gets that job back.
+    public func claimed(claimID: String, owner: String) throws -> ClaimedJob? {
+        try connection.queryOne("""
+            SELECT \(Job.columns), lease_token FROM jobs
+            WHERE claim_id = ?1 AND lease_owner = ?2 AND status = 'running'
+            """, [.text(claimID), .text(owner)]) { row in
+            ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
+                                                        attempt: row.int(10)))
+        }
     }
 
     /// The status of the job `lease` names, if the lease still owns it; else throws `leaseLost`.

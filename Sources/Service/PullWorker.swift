@@ -64,11 +64,16 @@ public final class PullWorker: @unchecked Sendable {
     public func run() -> Int32 {
         var failedClaims = 0
         var failedPreparations = 0
+        // A claim whose reply did not arrive may have leased a job: it is sent again under the same id.
+        var unansweredClaim: String?
         while !isStopping {
             let assignment: WorkerWire.Assignment?
             do {
-                let body = try client.send("POST", "v1/workers/claim",
-                                           json: Data(try WorkerWire.encode(WorkerWire.ClaimRequest(owner: options.owner, slurmJob: options.slurmJob))))
+                let claimID = unansweredClaim ?? UUID().uuidString
+                unansweredClaim = claimID
+                let request = WorkerWire.ClaimRequest(owner: options.owner, slurmJob: options.slurmJob, claimId: claimID)
+                let body = try client.send("POST", "v1/workers/claim", json: Data(try WorkerWire.encode(request)))
+                unansweredClaim = nil
                 assignment = try WorkerWire.decode(WorkerWire.ClaimReply.self, from: Array(body)).assignment
                 failedClaims = 0
             } catch {

@@ -27,6 +27,9 @@ enum WorkerWire {
         var owner: String
         /// The Slurm job the worker runs as (`12_3` for an array task), recorded on the job it claims.
         var slurmJob: String?
+        /// The worker's random name for this claim, sent again when it retries a claim whose reply it never got:
+        /// the service then answers with the job that claim leased. Absent from workers before it existed.
+        var claimId: String? = nil
     }
 
     struct ClaimReply: Codable {

@@ -74,6 +74,24 @@ final class QueueTests: StoreTestCase {
         XCTAssertEqual(try claim(1), [])
     }
 
+    /// A claim's id finds the job it leased while that lease holds it, for the owner that claimed it only; once the
+    /// job is requeued (or rescued, re-claimed, ended), the id finds nothing.
+    func testAClaimIDFindsItsJobWhileTheLeaseHoldsIt() throws {
+        try createSweep(seeds: 2)
+        let first = try store.write { try $0.claim(limit: 1, owner: "w1", leaseSeconds: lease, now: now, claimID: "c1") }
+        XCTAssertEqual(first.count, 1)
+        XCTAssertEqual(try store.write { try $0.claimed(claimID: "c1", owner: "w1") }, first[0])
+        XCTAssertNil(try store.write { try $0.claimed(claimID: "c1", owner: "w2") })
+        XCTAssertNil(try store.write { try $0.claimed(claimID: "c2", owner: "w1") })
+        _ = try store.write { try $0.requeue(first[0].lease, reason: "test", now: now) }
+        XCTAssertNil(try store.write { try $0.claimed(claimID: "c1", owner: "w1") })
+        // The next claim, under another id, takes the requeued job again; the old id names nothing.
+        let next = try store.write { try $0.claim(limit: 1, owner: "w1", leaseSeconds: lease, now: now, claimID: "c3") }
+        XCTAssertEqual(next.map(\.job.id), first.map(\.job.id))
+        XCTAssertNil(try store.write { try $0.claimed(claimID: "c1", owner: "w1") })
+        XCTAssertEqual(try store.write { try $0.claimed(claimID: "c3", owner: "w1") }?.lease, next[0].lease)
+    }
+
     func testClaimHonoursLimit() throws {
         try createSweep(seeds: 5)
         XCTAssertEqual(try claim(2).count, 2)

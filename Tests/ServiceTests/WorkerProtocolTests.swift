@@ -224,6 +224,34 @@ final class WorkerProtocolTests: TinyWorldTestCase {
         XCTAssertEqual(resume?["id"] as? String, checkpointID)
     }
 
+    /// A claim sent again under its id (its reply was lost on the way) gets the job that claim leased, with the
+    /// same lease and attempt and no second `claimed` event; a claim under a new id gets the next job; a malformed id
+    /// is refused naming the field.
+    func testAClaimSentAgainGetsTheJobItLeased() throws {
+        let service = try pullService()
+        let ids = try (0..<2).map { _ in
+            try XCTUnwrap(try service.json("/v1/jobs", method: "POST", body: Self.longJob).object["id"] as? String)
+        }
+        func claim(_ claimID: String, owner: String = "curl") throws -> [String: Any] {
+            let reply = try service.json("/v1/workers/claim", method: "POST",
+                                         body: #"{"owner": "\#(owner)", "claim_id": "\#(claimID)"}"#)
+            XCTAssertEqual(reply.status, 200, "\(reply.object)")
+            return try XCTUnwrap(reply.object["assignment"] as? [String: Any], "\(reply.object)")
+        }
+        let first = try claim("claim-a")
+        let again = try claim("claim-a")
+        XCTAssertEqual(again["job_id"] as? String, ids[0])
+        XCTAssertEqual(again["job_id"] as? String, first["job_id"] as? String)
+        XCTAssertEqual(again["lease_token"] as? String, first["lease_token"] as? String)
+        XCTAssertEqual(again["attempt"] as? Int, 1)
+        XCTAssertEqual(try service.events(ofJob: ids[0]).filter { $0["type"] as? String == "claimed" }.count, 1)
+        // Another worker naming the same id claims for itself.
+        XCTAssertEqual(try claim("claim-a", owner: "other")["job_id"] as? String, ids[1])
+        let refused = try service.json("/v1/workers/claim", method: "POST", body: #"{"owner": "curl", "claim_id": ""}"#)
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertEqual((refused.object["error"] as? [String: Any])?["param"] as? String, "claim_id")
+    }
+
     // MARK: curl as a worker
 
     private struct CurlLease {

@@ -108,11 +108,19 @@ struct WorkerAPI {
         if let slurmJob = claim.slurmJob, !SlurmEvents.isJobID(slurmJob) {
             throw APIError.invalidValue("slurm_job", "expected a Slurm job id such as 12 or 12_3")
         }
+        if let claimID = claim.claimId, claimID.isEmpty || claimID.utf8.count > 100 {
+            throw APIError.invalidValue("claim_id", "expected 1 to 100 characters")
+        }
         let settings = context.workerEndpoints
-        guard let claimed = try context.store.write({ writer in
+        let owner = String(claim.owner.prefix(200))
+        guard let claimed = try context.store.write({ writer -> [ClaimedJob] in
+            // A claim sent again (its reply was lost) gets the job it leased: nothing new is claimed or recorded.
+            if let claimID = claim.claimId, let leased = try writer.claimed(claimID: claimID, owner: owner) {
+                return [leased]
+            }
             let now = context.now()
-            let claimed = try writer.claim(limit: 1, owner: String(claim.owner.prefix(200)), leaseSeconds: settings.leaseSeconds,
-                                           now: now, forThisProcess: false)
+            let claimed = try writer.claim(limit: 1, owner: owner, leaseSeconds: settings.leaseSeconds,
+                                           now: now, forThisProcess: false, claimID: claim.claimId)
             if let slurmJob = claim.slurmJob, let first = claimed.first {
                 try writer.appendEvent(try SlurmEvents.claimed(SlurmEvents.Task(
                     jobID: first.job.id, attempt: first.lease.attempt, slurmJob: slurmJob)), now: now)
