@@ -102,13 +102,15 @@ extension StoreWriter {
         return ordered
     }
 
-    /// The job a claim named `claimID` leased to `owner`, while that lease still holds it (running, not rescued,
-    /// re-claimed or ended): a worker that sends a claim again because its reply was lost gets that job back.
-    public func claimed(claimID: String, owner: String) throws -> ClaimedJob? {
+    /// The job a claim named `claimID` leased to `owner`, while that lease still holds it (running, unexpired, not
+    /// rescued, re-claimed or ended), with its lease renewed until `now + leaseSeconds`: a worker that sends a claim
+    /// again because its reply was lost gets that job back, with time to start it.
+    public func claimed(claimID: String, owner: String, leaseSeconds: Int, now: Int) throws -> ClaimedJob? {
         try connection.queryOne("""
-            SELECT \(Job.columns), lease_token FROM jobs
-            WHERE claim_id = ?1 AND lease_owner = ?2 AND status = 'running'
-            """, [.text(claimID), .text(owner)]) { row in
+            UPDATE jobs SET lease_expires_at = ?3 + ?4
+            WHERE claim_id = ?1 AND lease_owner = ?2 AND status = 'running' AND lease_expires_at > ?3
+            RETURNING \(Job.columns), lease_token
+            """, [.text(claimID), .text(owner), .integer(now), .integer(leaseSeconds)]) { row in
             ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
                                                         attempt: row.int(10)))
         }

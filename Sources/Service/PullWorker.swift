@@ -73,8 +73,8 @@ public final class PullWorker: @unchecked Sendable {
                 unansweredClaim = claimID
                 let request = WorkerWire.ClaimRequest(owner: options.owner, slurmJob: options.slurmJob, claimId: claimID)
                 let body = try client.send("POST", "v1/workers/claim", json: Data(try WorkerWire.encode(request)))
-                unansweredClaim = nil
                 assignment = try WorkerWire.decode(WorkerWire.ClaimReply.self, from: Array(body)).assignment
+                unansweredClaim = nil
                 failedClaims = 0
             } catch {
                 log.error("claim failed: \(error)")

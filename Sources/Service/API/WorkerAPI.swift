@@ -114,11 +114,12 @@ struct WorkerAPI {
         let settings = context.workerEndpoints
         let owner = String(claim.owner.prefix(200))
         guard let claimed = try context.store.write({ writer -> [ClaimedJob] in
+            let now = context.now()
             // A claim sent again (its reply was lost) gets the job it leased: nothing new is claimed or recorded.
-            if let claimID = claim.claimId, let leased = try writer.claimed(claimID: claimID, owner: owner) {
+            if let claimID = claim.claimId,
+               let leased = try writer.claimed(claimID: claimID, owner: owner, leaseSeconds: settings.leaseSeconds, now: now) {
                 return [leased]
             }
-            let now = context.now()
             let claimed = try writer.claim(limit: 1, owner: owner, leaseSeconds: settings.leaseSeconds,
                                            now: now, forThisProcess: false, claimID: claim.claimId)
             if let slurmJob = claim.slurmJob, let first = claimed.first {
