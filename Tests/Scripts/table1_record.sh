@@ -86,9 +86,18 @@ EOF
     echo "$(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores," \
          "avx512f: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)," \
          "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, binary $(basename "$(pinned)")" >> "$record/machines.log"
+    touch "$record/service.log"
+    lines=$(wc -l < "$record/service.log")
     nohup nice -n 19 "$(pinned)" serve --config "$record/unipelt.conf" >> "$record/service.log" 2>&1 &
-    echo $! > "$record/service.pid"
-    echo "started $(pinned) (pid $!), part $(cat "$record/part"), log $record/service.log"
+    pid=$!
+    echo $pid > "$record/service.pid"
+    # Up once this start's line says it listens; a start that fails (the port taken, a bad config) says why.
+    for _ in $(seq 1 100); do
+        tail -n +$((lines + 1)) "$record/service.log" | grep -q "listening on" && break
+        kill -0 $pid 2>/dev/null || { tail -n +$((lines + 1)) "$record/service.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "started $(pinned) (pid $pid), part $(cat "$record/part"), log $record/service.log"
     ;;
 check)
     # Re-runs of saved cells as sweeps of their own (not the record's): one whole finetune job, and the first 3
