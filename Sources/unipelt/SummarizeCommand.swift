@@ -204,14 +204,14 @@ private struct SavedJob: Decodable {
     let method: String
     let result: Result?
 
-    var variant: String { key.split(separator: "/").dropFirst(4).joined(separator: "/") }
+    /// The key's `name=value` parts after the method: the swept hyperparameters that set this job apart.
+    private var sweptSettings: [String] { key.split(separator: "/").dropFirst(4).map(String.init) }
+
+    var variant: String { sweptSettings.joined(separator: "/") }
 
     /// The job's folder under `jobs/` beside the list: `rte-k100-s1-lora`, then `-name=value` per swept
     /// hyperparameter.
-    var folderName: String {
-        (["\(task)-k\(k.value)-s\(seed)-\(method)"] + key.split(separator: "/").dropFirst(4).map(String.init))
-            .joined(separator: "-")
-    }
+    var folderName: String { (["\(task)-k\(k.value)-s\(seed)-\(method)"] + sweptSettings).joined(separator: "-") }
 
     /// The list's jobs by seed, then in list order; a succeeded job's gates at its best step from its folder.
     static func read(_ path: String, gates readGates: Bool) throws -> [RunFolder] {
