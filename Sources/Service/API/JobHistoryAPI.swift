@@ -47,7 +47,9 @@ struct JobHistoryAPI {
 
     private func metrics(_ request: Request) throws -> Response {
         let names = request.query["keys"].map { $0.split(separator: ",").map(String.init) }
-        return try stepHistory(request, event: "metric", fetch: { reader, jobID, window in
+        // A step's metrics come in two writes (training values, then dev and test values): a page, too, holds back
+        // a running job's newest step, or a client following `next_after_step` would never get its later values.
+        return try stepHistory(request, event: "metric", wholeStepPages: true, fetch: { reader, jobID, window in
             let page = try reader.metrics(jobID: jobID, names: names, window: window)
             return (MetricStepObject.grouping(page.points), page.hasMore, page.nextAfterStep)
         }, csv: { steps in
@@ -68,7 +70,8 @@ struct JobHistoryAPI {
     private func gates(_ request: Request) throws -> Response {
         let layer = try request.query.integer("layer", in: 0...1_000)
         let module = try request.query.choice("module", GateSubmodule.allCases.map(\.rawValue)).flatMap(GateSubmodule.init)
-        return try stepHistory(request, event: "gate", fetch: { reader, jobID, window in
+        // An evaluation's gates are written together, so a page shows the newest as soon as it exists.
+        return try stepHistory(request, event: "gate", wholeStepPages: false, fetch: { reader, jobID, window in
             let page = try reader.gates(jobID: jobID, layer: layer, submodule: module, window: window)
             return (GateStepObject.grouping(page.points), page.hasMore, page.nextAfterStep)
         }, csv: { steps in
@@ -82,9 +85,10 @@ struct JobHistoryAPI {
 
     /// Metrics and gates share everything but the rows: the step window, `format=json|csv`, streaming
     /// (resumed from `Last-Event-ID`, the last step received; no downsampling of a live tail; a running job's
-    /// newest step is sent once it is whole: when a later step is written or the job ends).
+    /// newest step is sent once it is whole: when a later step is written or the job ends). With
+    /// `wholeStepPages`, a page holds back a running job's newest step the same way.
     private func stepHistory<Step: Encodable & StepNumbered>(
-        _ request: Request, event: String,
+        _ request: Request, event: String, wholeStepPages: Bool,
         fetch: @escaping @Sendable (StoreReader, String, StepWindow) throws -> (steps: [Step], hasMore: Bool, next: Int?),
         csv: ([Step]) -> String
     ) throws -> Response {
@@ -112,8 +116,9 @@ struct JobHistoryAPI {
                                     next: next, hasMore: hasMore)
             }
         }
-        let window = try request.query.stepWindow(resumeStep: nil)
-        let (steps, hasMore, next) = try context.store.read { try fetch($0, jobID, window) }
+        var window = try request.query.stepWindow(resumeStep: nil)
+        window.wholeStepsOnly = wholeStepPages
+        let (steps, hasMore, next) = try context.store.read { [window] in try fetch($0, jobID, window) }
         if format == "csv" {
             var headers = HTTPHeaders()
             if hasMore, let next { headers.add("X-Next-After-Step", String(next)) }
