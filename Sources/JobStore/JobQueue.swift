@@ -103,14 +103,14 @@ extension StoreWriter {
     }
 
     /// The job a claim named `claimID` leased to `owner`, while that lease still holds it (running, unexpired, not
-    /// rescued, re-claimed or ended), with its lease renewed until `now + leaseSeconds`: a worker that sends a claim
-    /// again because its reply was lost gets that job back, with time to start it.
-    public func claimed(claimID: String, owner: String, leaseSeconds: Int, now: Int) throws -> ClaimedJob? {
+    /// rescued, re-claimed or ended): a worker that sends a claim again because its reply was lost gets that job
+    /// back. The lease is not renewed: a claim whose reply fails every time (the worker sends it again and again)
+    /// must not hold its job past the lease; the worker's first heartbeat renews it.
+    public func claimed(claimID: String, owner: String, now: Int) throws -> ClaimedJob? {
         try connection.queryOne("""
-            UPDATE jobs SET lease_expires_at = ?3 + ?4
+            SELECT \(Job.columns), lease_token FROM jobs
             WHERE claim_id = ?1 AND lease_owner = ?2 AND status = 'running' AND lease_expires_at > ?3
-            RETURNING \(Job.columns), lease_token
-            """, [.text(claimID), .text(owner), .integer(now), .integer(leaseSeconds)]) { row in
+            """, [.text(claimID), .text(owner), .integer(now)]) { row in
             ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
                                                         attempt: row.int(10)))
         }

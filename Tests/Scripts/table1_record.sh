@@ -92,11 +92,13 @@ EOF
     pid=$!
     echo $pid > "$record/service.pid"
     # Up once this start's line says it listens; a start that fails (the port taken, a bad config) says why.
+    listening=no
     for _ in $(seq 1 100); do
-        tail -n +$((lines + 1)) "$record/service.log" | grep -q "listening on" && break
+        tail -n +$((lines + 1)) "$record/service.log" | grep -q "listening on" && { listening=yes; break; }
         kill -0 $pid 2>/dev/null || { tail -n +$((lines + 1)) "$record/service.log" >&2; exit 1; }
         sleep 0.1
     done
+    [[ $listening == yes ]] || echo "warning: the service has not said it listens after 10 s; see $record/service.log" >&2
     echo "started $(pinned) (pid $pid), part $(cat "$record/part"), log $record/service.log"
     ;;
 check)

@@ -49,7 +49,7 @@ final class PullWorkerClaimTests: XCTestCase {
         // Another run claims anew.
         XCTAssertEqual(worker().run(), 0)
         let ids = log.claimIDs
-        XCTAssertEqual(ids.count, 3, "\(ids)")
+        guard ids.count == 3 else { return XCTFail("3 claims expected: \(ids)") }
         XCTAssertNotNil(ids.first ?? nil)
         XCTAssertEqual(ids[0], ids[1], "sent again under its id")
         XCTAssertNotEqual(ids[1], ids[2], "a claim after a reply has a new id")

@@ -13,7 +13,7 @@ struct JobHistoryAPI {
             query: [("after", "an event id (cursor)"), ("limit", "1-100"), ("stream", "true to follow live")], tag: "jobs"),
             routes.v1 { try events($0) })
         router.get("/v1/jobs/{job_id}/metrics", description: RouteDescription(
-            "A job's learning curves",
+            "A job's learning curves (a running job's newest step comes once it is whole)",
             query: [("keys", "comma-separated metric names"), ("after_step", "steps after this one"), ("limit", "1-10000 steps"), ("max_points", "downsample to this many"), ("format", "json or csv"), ("stream", "true to follow live")], tag: "jobs"),
             routes.v1 { try metrics($0) })
         router.get("/v1/jobs/{job_id}/gates", description: RouteDescription(

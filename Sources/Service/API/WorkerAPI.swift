@@ -117,7 +117,7 @@ struct WorkerAPI {
             let now = context.now()
             // A claim sent again (its reply was lost) gets the job it leased: nothing new is claimed or recorded.
             if let claimID = claim.claimId,
-               let leased = try writer.claimed(claimID: claimID, owner: owner, leaseSeconds: settings.leaseSeconds, now: now) {
+               let leased = try writer.claimed(claimID: claimID, owner: owner, now: now) {
                 return [leased]
             }
             let claimed = try writer.claim(limit: 1, owner: owner, leaseSeconds: settings.leaseSeconds,
