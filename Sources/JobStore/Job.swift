@@ -180,6 +180,12 @@ public struct Lease: Equatable, Sendable {
 public struct ClaimedJob: Equatable, Sendable {
     public let job: Job
     public let lease: Lease
+
+    /// A row of `Job.columns` followed by the job's `lease_token`.
+    init(leasedRow row: Statement) {
+        job = Job(row: row)
+        lease = Lease(jobID: job.id, token: row.text(Job.columnCount), attempt: job.attempt)
+    }
 }
 
 /// What a heartbeat tells the worker.

@@ -89,9 +89,7 @@ extension StoreWriter {
             RETURNING \(Job.columns), lease_token, seq, expected_cost
             """, [.text(owner), .integer(now), .integer(leaseSeconds), .text(instanceID), .integer(limit),
                   .integer(forThisProcess ? 1 : 0), .string(claimID)]) { row in
-            (ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
-                                                         attempt: row.int(10))),
-             row.int(Job.columnCount + 1), row.double(Job.columnCount + 2))
+            (ClaimedJob(leasedRow: row), row.int(Job.columnCount + 1), row.double(Job.columnCount + 2))
         }
         // RETURNING gives no order; hand jobs out in queue order.
         let ordered = claimed.sorted { ($0.0.job.createdAt, -$0.2, $0.1) < ($1.0.job.createdAt, -$1.2, $1.1) }.map(\.0)
@@ -110,10 +108,7 @@ extension StoreWriter {
         try connection.queryOne("""
             SELECT \(Job.columns), lease_token FROM jobs
             WHERE claim_id = ?1 AND lease_owner = ?2 AND status = 'running' AND lease_expires_at > ?3
-            """, [.text(claimID), .text(owner), .integer(now)]) { row in
-            ClaimedJob(job: Job(row: row), lease: Lease(jobID: row.text(0), token: row.text(Job.columnCount),
-                                                        attempt: row.int(10)))
-        }
+            """, [.text(claimID), .text(owner), .integer(now)], ClaimedJob.init(leasedRow:))
     }
 
     /// The status of the job `lease` names, if the lease still owns it; else throws `leaseLost`.

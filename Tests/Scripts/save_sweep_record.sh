@@ -90,6 +90,7 @@ have = set(os.listdir(os.path.join(out, "jobs"))) | {folder(j) for j in kept if 
 if wanted - have:
     sys.exit(f"no curves for {', '.join(sorted(wanted - have))}: save again from the service that ran them")
 save("jobs.json", kept)
+open(os.path.join(staging, "wanted.txt"), "w").write("".join(f"{name}\n" for name in sorted(wanted)))
 print(f"{len(kept)} cells, {sum(j['status'] == 'succeeded' for j in kept)} succeeded", file=sys.stderr)
 for job in kept:
     if job["status"] == "succeeded" and job["id"] in fetched_ids:
@@ -111,18 +112,11 @@ for folder in "$staging"/jobs/*/; do
 done
 mv "$staging/sweeps.json" "$out/sweeps.json"
 mv "$staging/jobs.json" "$out/jobs.json"
-python3 - "$out" <<'EOF'
-import json, os, shutil, sys
-out = sys.argv[1]
-kept = json.load(open(os.path.join(out, "jobs.json")))
-wanted = {"-".join([f"{j['task']}-k{j['k']}-s{j['seed']}-{j['method']}"] + j["key"].split("/")[4:])
-          for j in kept if j["status"] == "succeeded"}
-for name in os.listdir(os.path.join(out, "jobs")):
-    if name not in wanted:
-        shutil.rmtree(os.path.join(out, "jobs", name))
-if os.path.exists(os.path.join(out, "sweep.json")):
-    os.remove(os.path.join(out, "sweep.json"))
-EOF
+for folder in "$out"/jobs/*/; do
+    [[ -d "$folder" ]] || continue
+    grep -qxF "$(basename "$folder")" "$staging/wanted.txt" || rm -rf "$folder"
+done
+rm -f "$out/sweep.json"
 
 summarize() { "$unipelt" train --summarize "$out" "$@"; }
 summarize > "$out/table1.csv"

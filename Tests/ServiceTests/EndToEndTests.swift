@@ -161,8 +161,11 @@ final class EndToEndTests: TinyWorldTestCase {
         let saved = world.root.appendingPathComponent("saved").path
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../Scripts/save_sweep_record.sh").standardized.path
-        let save = try runProgram("/usr/bin/env", ["UNIPELT_BIN=\(ServiceProcess.binary.path)", "bash", script,
-                                                   "http://127.0.0.1:\(service.port)", saved, sweepID])
+        func saveRecord(_ sweep: String) throws -> (status: Int32, output: String, errors: String) {
+            try runProgram("/usr/bin/env", ["UNIPELT_BIN=\(ServiceProcess.binary.path)", "bash", script,
+                                            "http://127.0.0.1:\(service.port)", saved, sweep])
+        }
+        let save = try saveRecord(sweepID)
         XCTAssertEqual(save.status, 0, save.errors)
         XCTAssertTrue(save.errors.contains("6 cells, 6 succeeded"), save.errors)
         func served(_ query: String) throws -> Data { try service.curl([], path: "/v1/sweeps/\(sweepID)/\(query)").body }
@@ -186,8 +189,7 @@ final class EndToEndTests: TinyWorldTestCase {
         let more = #"{"name": "more", "tasks": ["rte"], "k": [16], "seeds": [1, 2], "methods": ["adapter"], "hyperparameters": {"epochs": 1, "batch_size": 8, "max_seq_length": 32, "learning_rate": [0.001, 0.01]}}"#
         let second = try XCTUnwrap(try service.json("/v1/sweeps", method: "POST", body: more).object["id"] as? String)
         _ = try waitForCompletion(service, sweep: second, timeout: 300)
-        let merge = try runProgram("/usr/bin/env", ["UNIPELT_BIN=\(ServiceProcess.binary.path)", "bash", script,
-                                                    "http://127.0.0.1:\(service.port)", saved, second])
+        let merge = try saveRecord(second)
         XCTAssertEqual(merge.status, 0, merge.errors)
         XCTAssertTrue(merge.errors.contains("8 cells, 8 succeeded"), merge.errors)
         XCTAssertEqual(merge.errors.components(separatedBy: "(also succeeded)").count - 1, 2, merge.errors)
@@ -209,8 +211,7 @@ final class EndToEndTests: TinyWorldTestCase {
         let third = try XCTUnwrap(try service.json("/v1/sweeps", method: "POST", body: other).object["id"] as? String)
         _ = try waitForCompletion(service, sweep: third, timeout: 300)
         let before = try written("jobs.json")
-        let refused = try runProgram("/usr/bin/env", ["UNIPELT_BIN=\(ServiceProcess.binary.path)", "bash", script,
-                                                      "http://127.0.0.1:\(service.port)", saved, third])
+        let refused = try saveRecord(third)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.errors.contains("differ in model or hyperparameters"), refused.errors)
         XCTAssertEqual(try written("jobs.json"), before)
