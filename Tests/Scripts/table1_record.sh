@@ -12,8 +12,9 @@
 #   Tests/Scripts/table1_record.sh submit [RECORD_DIR]   POST sweeps for every cell RESULTS has no succeeded job of
 #                                                        (seeds from TABLE1_SEEDS, default 1 2 3), once per RECORD_DIR
 #   Tests/Scripts/table1_record.sh status [RECORD_DIR]   job counts of this part's sweeps
-#   Tests/Scripts/table1_record.sh save [RECORD_DIR]     merge this part's jobs (no checkpoints) into RESULTS and
+#   Tests/Scripts/table1_record.sh save [RECORD_DIR]     merge this part's jobs (no checkpoints) into RESULTS,
 #                                                        recompute the tables there (a release build of the checkout)
+#                                                        and the status line of its README
 #   Tests/Scripts/table1_record.sh stop [RECORD_DIR]     SIGTERM: running jobs checkpoint and go back to the queue
 #
 # RECORD_DIR (default /work/record) is one part of the record: the service's data dir, its config, log and pid,
@@ -229,6 +230,28 @@ save)
     # The tables come from this checkout's analysis (`unipelt train --summarize`), not the pinned binary's.
     swift build -c release --product unipelt
     UNIPELT_BIN=.build/release/unipelt Tests/Scripts/save_sweep_record.sh "$server" "$results" $(sweeps)
+    # The README's status line (the one bold line beginning "Status:") from the saved job list.
+    python3 - "$results" "${tasks[*]}" <<'EOF'
+import collections, datetime, json, re, sys
+folder, tasks = sys.argv[1], sys.argv[2].split()
+jobs = json.load(open(f"{folder}/jobs.json"))
+status = collections.Counter(job["status"] for job in jobs)
+saved = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+if status["succeeded"] == len(jobs):
+    line = f"**Status: complete, saved {saved} UTC: all {len(jobs)} jobs succeeded.**"
+else:
+    done = collections.Counter(job["task"] for job in jobs if job["status"] == "succeeded")
+    line = (f"**Status: in progress, saved {saved} UTC: {status['succeeded']} of {len(jobs)} jobs succeeded ("
+            + ", ".join(f"{task} {done[task]}" for task in tasks) + "), "
+            + ", ".join(f"{status[kind]} {kind}" for kind in ("running", "queued", "failed"))
+            + ". The tables here are partial: do not draw conclusions from them yet.**")
+readme = f"{folder}/README.md"
+text, found = re.subn(r"^\*\*Status: .*\*\*$", lambda _: line, open(readme).read(), count=1, flags=re.M)
+if found != 1:
+    sys.exit(f"no status line (**Status: ...**) in {readme}: add one")
+open(readme, "w").write(text)
+print(line)
+EOF
     echo "tables by $(git rev-parse --short HEAD)$([[ -z "$(git status --porcelain -- Sources)" ]] || echo ' (with uncommitted changes)')" \
         > "$results/analysis-build.txt"
     part="$results/parts/$(cat "$record/part")"
